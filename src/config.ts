@@ -1,0 +1,411 @@
+// The one place where svcdisc's settings are validated and where their defaults live.
+// Environment variables and API options go through the same field table, so both give
+// the same messages for the same mistakes.
+import { isIP } from 'node:net';
+
+/** A DNS server to ask. */
+export interface Nameserver {
+  address: string;
+  port: number;
+  family: 4 | 6;
+}
+
+/** A TSIG key for signed dynamic updates (RFC 8945). */
+export interface TsigKey {
+  name: string;
+  algorithm: string;
+  secret: string;
+}
+
+/** Options of `createResolver()` and `install()`; each mirrors one `SVCDISC_*` variable. */
+export interface SvcdiscOptions {
+  /** Domains whose names are intercepted: the name itself and every name under it.
+   * `SVCDISC_DOMAINS`. @default ['kw'] */
+  domains?: readonly string[] | string;
+  /** `ip`, `ip:port` or `[ipv6]:port`. `SVCDISC_NAMESERVERS`.
+   * @default the nameservers of /etc/resolv.conf, port 53 (127.0.0.1 if it lists none) */
+  nameservers?: readonly string[] | string;
+  /** Template of the SRV query name; `{host}` is the name connected to. `SVCDISC_SRV_NAME`.
+   * @default '{host}' */
+  srvName?: string;
+  /** Time to wait for one query attempt, ms. `SVCDISC_TIMEOUT_MS`.
+   * @default resolv.conf `timeout` (5 s when absent), at most 2000 */
+  timeoutMs?: number;
+  /** Attempts per nameserver. `SVCDISC_ATTEMPTS`. @default resolv.conf `attempts`, else 2 */
+  attempts?: number;
+  /** Always query over TCP (for servers that truncate without setting TC). `SVCDISC_TCP`.
+   * @default false */
+  tcp?: boolean;
+  /** Lower clamp of record TTLs, s. `SVCDISC_MIN_TTL`. @default 0 (TTL 0 is honoured) */
+  minTtl?: number;
+  /** Upper clamp of record TTLs, s. `SVCDISC_MAX_TTL`. @default 3600 */
+  maxTtl?: number;
+  /** How long after expiry an answer may still be used while DNS fails (RFC 8767), s.
+   * `SVCDISC_STALE_TTL`. 0 never serves stale answers. @default 3600 */
+  staleTtl?: number;
+  /** Give up on one endpoint and try the next, ms. `SVCDISC_CONNECT_TIMEOUT_MS`. @default 2000 */
+  connectTimeoutMs?: number;
+  /** The preload installs nothing. `SVCDISC_DISABLE`. @default false */
+  disable?: boolean;
+  /** This program's service name(s), announced by RFC 2136. `SVCDISC_ANNOUNCE`. @default [] */
+  announce?: readonly string[] | string;
+  /** `ip[:port]` of the zone's primary for updates. `SVCDISC_UPDATE_SERVER`.
+   * @default the first nameserver */
+  updateServer?: string;
+  /** `name:algorithm:base64secret`. `SVCDISC_TSIG_KEY`. @default unsigned */
+  tsigKey?: string;
+  /** Path of a BIND key file. `SVCDISC_TSIG_KEYFILE`. @default unsigned */
+  tsigKeyFile?: string;
+  /** Priority of the announced record. `SVCDISC_ANNOUNCE_PRIORITY`. @default 10 */
+  announcePriority?: number;
+  /** Weight of the announced record. `SVCDISC_ANNOUNCE_WEIGHT`. @default 100 */
+  announceWeight?: number;
+  /** TTL of the announced record, s. `SVCDISC_ANNOUNCE_TTL`. @default 30 */
+  announceTtl?: number;
+  /** Address of the announced record. `SVCDISC_ANNOUNCE_ADDRESS`.
+   * @default the first non-internal address of this host */
+  announceAddress?: string;
+  /** Names kept in the answer cache (least recently used go first). API only. @default 1000 */
+  cacheSize?: number;
+}
+
+/** Validated settings. `undefined` means "decided later from the system" (resolv.conf,
+ * network interfaces), so that reading the environment never touches a file. */
+export interface Config {
+  domains: string[];
+  nameservers: Nameserver[] | undefined;
+  srvName: string;
+  timeoutMs: number | undefined;
+  attempts: number | undefined;
+  tcp: boolean;
+  minTtl: number;
+  maxTtl: number;
+  staleTtl: number;
+  connectTimeoutMs: number;
+  disable: boolean;
+  announce: string[];
+  updateServer: Nameserver | undefined;
+  tsigKey: TsigKey | undefined;
+  tsigKeyFile: string | undefined;
+  announcePriority: number;
+  announceWeight: number;
+  announceTtl: number;
+  announceAddress: string | undefined;
+  cacheSize: number;
+}
+
+/** Upper bound of the default query timeout taken from resolv.conf, ms. */
+export const MAX_DEFAULT_TIMEOUT_MS = 2000;
+/** glibc's defaults when resolv.conf says nothing (resolv.conf(5)). */
+export const RESOLV_CONF_DEFAULTS = { timeoutS: 5, attempts: 2 };
+
+/** Thrown for a bad setting: names the variable (or option), the value and what is expected. */
+export class ConfigError extends Error {
+  readonly code = 'ERR_SVCDISC_CONFIG';
+  constructor(
+    readonly setting: string,
+    readonly value: unknown,
+    readonly expected: string,
+  ) {
+    super(`${setting}=${JSON.stringify(value)} is not valid: expected ${expected}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** A field's parser: the raw value (a string from the environment, or an API value) in,
+ * the normalised value out; throws `Expected` with a description of what is valid. */
+class Expected extends Error {}
+
+type Parse<T> = (raw: unknown) => T;
+
+const text: Parse<string> = (raw) => {
+  if (typeof raw !== 'string') throw new Expected('a string');
+  return raw.trim();
+};
+
+function integer(min: number, max: number, unit: string): Parse<number> {
+  const expected = `an integer from ${min} to ${max} (${unit})`;
+  return (raw) => {
+    const value =
+      typeof raw === 'number'
+        ? raw
+        : typeof raw === 'string' && /^\d+$/.test(raw.trim())
+          ? Number(raw)
+          : Number.NaN;
+    if (!Number.isInteger(value) || value < min || value > max) throw new Expected(expected);
+    return value;
+  };
+}
+
+const flag: Parse<boolean> = (raw) => {
+  if (typeof raw === 'boolean') return raw;
+  const value = typeof raw === 'string' ? raw.trim().toLowerCase() : raw;
+  if (value === '1' || value === 'true') return true;
+  if (value === '0' || value === 'false') return false;
+  throw new Expected('1 or 0 (true or false)');
+};
+
+function list<T>(item: (entry: string) => T, expected: string): Parse<T[]> {
+  return (raw) => {
+    const entries =
+      typeof raw === 'string' ? raw.split(',') : Array.isArray(raw) ? raw : Number.NaN;
+    if (!Array.isArray(entries)) throw new Expected(`a comma-separated list of ${expected}`);
+    const values: T[] = [];
+    for (const entry of entries) {
+      if (typeof entry !== 'string') throw new Expected(`a list of ${expected}`);
+      if (entry.trim() === '') continue;
+      values.push(item(entry.trim()));
+    }
+    if (values.length === 0) throw new Expected(`at least one of ${expected}`);
+    return values;
+  };
+}
+
+const LABEL = /^(?!-)[a-z0-9_-]{1,63}$/;
+
+/** Lower-cases a domain name and drops a trailing dot; undefined if it is not a valid name. */
+export function normalizeName(name: string): string | undefined {
+  const lower = name.toLowerCase().replace(/\.$/, '');
+  if (lower.length === 0 || lower.length > 253) return undefined;
+  return lower.split('.').every((label) => LABEL.test(label)) ? lower : undefined;
+}
+
+function dnsName(expected: string): (entry: string) => string {
+  return (entry) => {
+    const name = normalizeName(entry.replace(/^\./, ''));
+    if (name === undefined) throw new Expected(expected);
+    return name;
+  };
+}
+
+/** Parses `ip`, `ip:port`, `[ipv6]` or `[ipv6]:port`; an IPv6 zone id (`%eth0`) is dropped. */
+export function parseNameserver(entry: string, defaultPort = 53): Nameserver | undefined {
+  let host = entry.trim();
+  let port = String(defaultPort);
+  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(host);
+  if (bracketed) {
+    host = bracketed[1] ?? '';
+    port = bracketed[2] ?? port;
+  } else if (host.indexOf(':') === host.lastIndexOf(':') && host.includes(':')) {
+    [host = '', port = ''] = host.split(':');
+  }
+  host = host.replace(/%.*$/, '');
+  const family = isIP(host);
+  const portNumber = /^\d{1,5}$/.test(port) ? Number(port) : 0;
+  if (family === 0 || portNumber < 1 || portNumber > 65535) return undefined;
+  return { address: host, port: portNumber, family: family as 4 | 6 };
+}
+
+function nameserver(entry: string): Nameserver {
+  const server = parseNameserver(entry);
+  if (!server) throw new Expected('ip, ip:port or [ipv6]:port (port 1-65535)');
+  return server;
+}
+
+function srvTemplate(raw: unknown): string {
+  const template = text(raw);
+  const probe = normalizeName(template.replaceAll('{host}', 'host.example'));
+  if (!template.includes('{host}') || probe === undefined) {
+    throw new Expected('a DNS name containing {host}, such as _http._tcp.{host}');
+  }
+  return template;
+}
+
+const TSIG_ALGORITHMS = [
+  'hmac-md5',
+  'hmac-sha1',
+  'hmac-sha224',
+  'hmac-sha256',
+  'hmac-sha384',
+  'hmac-sha512',
+];
+
+function tsigKey(raw: unknown): TsigKey {
+  const [name = '', algorithm = '', secret = '', ...rest] = text(raw).split(':');
+  const keyName = normalizeName(name);
+  const canonical = algorithm.toLowerCase().replace(/\.sig-alg\.reg\.int\.?$/, '');
+  const base64 = /^[A-Za-z0-9+/]+={0,2}$/.test(secret) && secret.length % 4 === 0;
+  if (keyName === undefined || !TSIG_ALGORITHMS.includes(canonical) || !base64 || rest.length > 0) {
+    throw new Expected(
+      `name:algorithm:base64secret with algorithm one of ${TSIG_ALGORITHMS.join(', ')}`,
+    );
+  }
+  return { name: keyName, algorithm: canonical, secret };
+}
+
+function ipAddress(raw: unknown): string {
+  const address = text(raw);
+  if (isIP(address) === 0) throw new Expected('an IPv4 or IPv6 address');
+  return address;
+}
+
+function path(raw: unknown): string {
+  const value = text(raw);
+  if (value === '') throw new Expected('a file path');
+  return value;
+}
+
+interface Field<K extends keyof Config> {
+  env: string;
+  parse: Parse<Config[K]>;
+  default: Config[K];
+}
+
+const MAX_TTL = 2 ** 31 - 1;
+
+/** Every setting: its environment variable, its parser and its default. */
+const FIELDS: { [K in keyof Config]: Field<K> } = {
+  domains: {
+    env: 'SVCDISC_DOMAINS',
+    parse: list(dnsName('domain names such as kw or prod.example'), 'domain names'),
+    default: ['kw'],
+  },
+  nameservers: {
+    env: 'SVCDISC_NAMESERVERS',
+    parse: list(nameserver, 'ip, ip:port or [ipv6]:port'),
+    default: undefined,
+  },
+  srvName: { env: 'SVCDISC_SRV_NAME', parse: srvTemplate, default: '{host}' },
+  timeoutMs: {
+    env: 'SVCDISC_TIMEOUT_MS',
+    parse: integer(1, 60_000, 'milliseconds'),
+    default: undefined,
+  },
+  attempts: {
+    env: 'SVCDISC_ATTEMPTS',
+    parse: integer(1, 10, 'attempts per nameserver'),
+    default: undefined,
+  },
+  tcp: { env: 'SVCDISC_TCP', parse: flag, default: false },
+  minTtl: { env: 'SVCDISC_MIN_TTL', parse: integer(0, MAX_TTL, 'seconds'), default: 0 },
+  maxTtl: { env: 'SVCDISC_MAX_TTL', parse: integer(0, MAX_TTL, 'seconds'), default: 3600 },
+  staleTtl: { env: 'SVCDISC_STALE_TTL', parse: integer(0, MAX_TTL, 'seconds'), default: 3600 },
+  connectTimeoutMs: {
+    env: 'SVCDISC_CONNECT_TIMEOUT_MS',
+    parse: integer(1, 600_000, 'milliseconds'),
+    default: 2000,
+  },
+  disable: { env: 'SVCDISC_DISABLE', parse: flag, default: false },
+  announce: {
+    env: 'SVCDISC_ANNOUNCE',
+    parse: list(dnsName('service names such as user.prod.kw'), 'service names'),
+    default: [],
+  },
+  updateServer: {
+    env: 'SVCDISC_UPDATE_SERVER',
+    parse: (raw) => nameserver(text(raw)),
+    default: undefined,
+  },
+  tsigKey: { env: 'SVCDISC_TSIG_KEY', parse: tsigKey, default: undefined },
+  tsigKeyFile: { env: 'SVCDISC_TSIG_KEYFILE', parse: path, default: undefined },
+  announcePriority: {
+    env: 'SVCDISC_ANNOUNCE_PRIORITY',
+    parse: integer(0, 65535, 'SRV priority'),
+    default: 10,
+  },
+  announceWeight: {
+    env: 'SVCDISC_ANNOUNCE_WEIGHT',
+    parse: integer(0, 65535, 'SRV weight'),
+    default: 100,
+  },
+  announceTtl: { env: 'SVCDISC_ANNOUNCE_TTL', parse: integer(0, 86_400, 'seconds'), default: 30 },
+  announceAddress: { env: 'SVCDISC_ANNOUNCE_ADDRESS', parse: ipAddress, default: undefined },
+  cacheSize: { env: '', parse: integer(1, 1_000_000, 'entries'), default: 1000 },
+};
+
+const KEYS = Object.keys(FIELDS) as (keyof Config)[];
+
+/** The environment variable of each setting, for documentation and error messages. */
+export const ENV_VARIABLES: Readonly<Record<string, string>> = Object.fromEntries(
+  KEYS.filter((key) => FIELDS[key].env !== '').map((key) => [key, FIELDS[key].env]),
+);
+
+function parseField<K extends keyof Config>(key: K, raw: unknown, setting: string): Config[K] {
+  try {
+    return FIELDS[key].parse(raw);
+  } catch (error) {
+    if (error instanceof Expected) throw new ConfigError(setting, raw, error.message);
+    throw error;
+  }
+}
+
+/** Checks settings that are only wrong together. */
+function checkCombinations(config: Config, settingOf: (key: keyof Config) => string): Config {
+  if (config.minTtl > config.maxTtl) {
+    throw new ConfigError(
+      settingOf('minTtl'),
+      config.minTtl,
+      `at most ${settingOf('maxTtl')} (${config.maxTtl})`,
+    );
+  }
+  if (config.tsigKey && config.tsigKeyFile) {
+    throw new ConfigError(
+      settingOf('tsigKeyFile'),
+      config.tsigKeyFile,
+      `unset while ${settingOf('tsigKey')} is set (one key source)`,
+    );
+  }
+  return config;
+}
+
+/** Reads every `SVCDISC_*` variable; an empty variable counts as unset. Touches no file. */
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): Config {
+  const config = {} as Record<keyof Config, unknown>;
+  for (const key of KEYS) {
+    const field = FIELDS[key];
+    const raw = field.env === '' ? undefined : env[field.env];
+    config[key] =
+      raw === undefined || raw.trim() === '' ? field.default : parseField(key, raw, field.env);
+  }
+  return checkCombinations(config as Config, (key) => FIELDS[key].env);
+}
+
+/** Applies API options over a base configuration (the environment's by default). */
+export function normalizeOptions(options: SvcdiscOptions = {}, base?: Config): Config {
+  if (typeof options !== 'object' || options === null) {
+    throw new ConfigError('options', options, 'an object');
+  }
+  const config = { ...(base ?? configFromEnv()) } as Record<keyof Config, unknown>;
+  for (const [key, raw] of Object.entries(options)) {
+    if (!(key in FIELDS)) {
+      throw new ConfigError(`options.${key}`, raw, `one of the options ${KEYS.join(', ')}`);
+    }
+    if (raw !== undefined)
+      config[key as keyof Config] = parseField(key as keyof Config, raw, `options.${key}`);
+  }
+  return checkCombinations(config as Config, (key) => `options.${key}`);
+}
+
+/** What resolv.conf(5) contributes: nameservers and `options timeout:N attempts:N`. */
+export interface ResolvConf {
+  nameservers: Nameserver[];
+  timeoutS?: number;
+  attempts?: number;
+}
+
+/** The settings a resolver needs, with the system's defaults filled in. */
+export interface ResolverSettings extends Config {
+  nameservers: Nameserver[];
+  timeoutMs: number;
+  attempts: number;
+}
+
+/** Fills the settings left to the system from a parsed resolv.conf. */
+export function withSystemDefaults(config: Config, resolvConf: () => ResolvConf): ResolverSettings {
+  if (config.nameservers && config.timeoutMs !== undefined && config.attempts !== undefined) {
+    return config as ResolverSettings;
+  }
+  const system = resolvConf();
+  const timeoutS = system.timeoutS ?? RESOLV_CONF_DEFAULTS.timeoutS;
+  return {
+    ...config,
+    // glibc falls back to the local host when resolv.conf names no server.
+    nameservers:
+      config.nameservers ??
+      (system.nameservers.length > 0
+        ? system.nameservers
+        : [{ address: '127.0.0.1', port: 53, family: 4 }]),
+    timeoutMs: config.timeoutMs ?? Math.min(timeoutS * 1000, MAX_DEFAULT_TIMEOUT_MS),
+    attempts: config.attempts ?? system.attempts ?? RESOLV_CONF_DEFAULTS.attempts,
+  };
+}

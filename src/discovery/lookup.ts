@@ -1,0 +1,214 @@
+// From a service name to endpoints: the SRV query, CNAMEs, glue, and A/AAAA queries for the
+// targets that came without glue. Knows nothing of caching.
+import { isIP } from 'node:net';
+import type * as packet from 'dns-packet';
+import type { DnsClient } from '../dns/client.js';
+import { DnsError, type NegativeReason } from '../dns/errors.js';
+import type { QueryType, Reply } from '../dns/message.js';
+
+export interface Address {
+  address: string;
+  family: 4 | 6;
+}
+
+export interface Endpoint {
+  /** The SRV target, lower case, without a trailing dot. */
+  target: string;
+  port: number;
+  priority: number;
+  weight: number;
+  addresses: Address[];
+}
+
+export interface Resolution {
+  /** The name asked for, normalised. */
+  name: string;
+  /** The SRV name queried. */
+  query: string;
+  /** Seconds the answer may be used: the smallest TTL of the records used, clamped. */
+  ttl: number;
+  endpoints: Endpoint[];
+}
+
+/** Longest CNAME chain followed, across queries (RFC 1034 3.6.2 chains; loops end here). */
+export const MAX_CNAME_HOPS = 8;
+
+/** A name with no answer, and for how long that may be remembered (RFC 2308). */
+export class NegativeAnswer {
+  constructor(
+    readonly reason: NegativeReason,
+    /** Seconds, from the SOA of the authority section; undefined without one. */
+    readonly ttl: number | undefined,
+  ) {}
+}
+
+interface Chain<T> {
+  records: T[];
+  /** The reply the records came in (its additional section holds the glue). */
+  reply: Reply;
+  /** Smallest TTL of the CNAMEs followed. */
+  ttl: number;
+  /** The name the chain ended at. */
+  name: string;
+}
+
+const lower = (name: string) => name.toLowerCase().replace(/\.$/, '');
+
+/** The records of `type` at the end of the CNAME chain that starts at `name`, in one reply. */
+function followChain<T extends packet.Answer>(
+  reply: Reply,
+  name: string,
+  type: QueryType,
+  hops: { left: number },
+): Chain<T> {
+  const answers = reply.answers ?? [];
+  let current = lower(name);
+  let ttl = Number.POSITIVE_INFINITY;
+  for (;;) {
+    const records = answers.filter(
+      (record) => record.type === type && lower(record.name) === current,
+    );
+    if (records.length > 0) return { records: records as T[], reply, ttl, name: current };
+    const cname = answers.find(
+      (record) => record.type === 'CNAME' && lower(record.name) === current,
+    ) as packet.StringAnswer | undefined;
+    if (!cname || hops.left <= 0) return { records: [], reply, ttl, name: current };
+    hops.left--;
+    ttl = Math.min(ttl, cname.ttl ?? 0);
+    current = lower(cname.data);
+  }
+}
+
+/** Negative caching time (RFC 2308 5): the smaller of the SOA's TTL and its MINIMUM field. */
+function negativeTtl(reply: Reply): number | undefined {
+  const soa = (reply.authorities ?? []).find((record) => record.type === 'SOA') as
+    | packet.SoaAnswer
+    | undefined;
+  return soa ? Math.min(soa.ttl ?? 0, soa.data.minimum ?? 0) : undefined;
+}
+
+/** Queries `name`/`type` and follows CNAMEs, re-asking when the server stopped at one. */
+async function queryChain<T extends packet.Answer>(
+  client: DnsClient,
+  hostname: string,
+  name: string,
+  type: QueryType,
+): Promise<Chain<T> | NegativeAnswer> {
+  const hops = { left: MAX_CNAME_HOPS };
+  let ttl = Number.POSITIVE_INFINITY;
+  let current = name;
+  for (;;) {
+    const reply = await client.query({ name: current, type }, hostname);
+    const chain = followChain<T>(reply, current, type, hops);
+    ttl = Math.min(ttl, chain.ttl);
+    if (chain.records.length > 0) return { ...chain, ttl };
+    // NXDOMAIN or NODATA for the last name of the chain (RFC 2308 2.1, 2.2).
+    if (reply.rcode === 'NXDOMAIN' || chain.name === lower(current) || hops.left <= 0) {
+      return new NegativeAnswer(
+        reply.rcode === 'NXDOMAIN' ? 'NXDOMAIN' : 'NODATA',
+        negativeTtl(reply),
+      );
+    }
+    current = chain.name;
+  }
+}
+
+const FAMILY = { A: 4, AAAA: 6 } as const;
+
+/** Addresses of `target` found in a reply's answer and additional sections (glue). Records
+ * for other names are not looked at: the server was not asked about them. */
+function glueFor(target: string, records: packet.Answer[]): { addresses: Address[]; ttl: number } {
+  const addresses: Address[] = [];
+  let ttl = Number.POSITIVE_INFINITY;
+  for (const record of records) {
+    if ((record.type === 'A' || record.type === 'AAAA') && lower(record.name) === target) {
+      // Never trust declared lengths: dns-packet decodes short rdata into odd strings.
+      if (isIP(record.data) !== FAMILY[record.type]) continue;
+      addresses.push({ address: record.data, family: FAMILY[record.type] });
+      ttl = Math.min(ttl, record.ttl ?? 0);
+    }
+  }
+  return { addresses, ttl };
+}
+
+/** A and AAAA of a target without glue, at the same nameservers, in parallel: one family
+ * failing does not fail the other. */
+async function queryAddresses(
+  client: DnsClient,
+  hostname: string,
+  target: string,
+): Promise<{ addresses: Address[]; ttl: number; error?: unknown }> {
+  const results = await Promise.allSettled(
+    (['A', 'AAAA'] as const).map((type) =>
+      queryChain<packet.StringAnswer>(client, hostname, target, type),
+    ),
+  );
+  const addresses: Address[] = [];
+  let ttl = Number.POSITIVE_INFINITY;
+  let error: unknown;
+  for (const result of results) {
+    if (result.status === 'rejected') error = result.reason;
+    else if (!(result.value instanceof NegativeAnswer)) {
+      const glue = glueFor(result.value.name, result.value.records);
+      addresses.push(...glue.addresses);
+      ttl = Math.min(ttl, glue.ttl, result.value.ttl);
+    }
+  }
+  return { addresses, ttl, error };
+}
+
+/** Resolves one service name through SRV. Throws a DnsError for failures and a
+ * `NegativeAnswer` for names without endpoints, so the cache can keep each for its own time.
+ * The TTL returned is not clamped yet. */
+export async function lookupService(
+  client: DnsClient,
+  name: string,
+  query: string,
+): Promise<Resolution> {
+  const chain = await queryChain<packet.SrvAnswer>(client, name, query, 'SRV');
+  if (chain instanceof NegativeAnswer) throw chain;
+  // A lone target "." means the service is decidedly not available (RFC 2782).
+  const records = chain.records.filter((record) => record.data.target !== '.');
+  if (records.length === 0) throw new NegativeAnswer('NO_SERVICE', chain.records[0]?.ttl);
+
+  const sections = [...(chain.reply.answers ?? []), ...(chain.reply.additionals ?? [])];
+  const byTarget = new Map<string, { addresses: Address[]; ttl: number; error?: unknown }>();
+  for (const target of new Set(records.map((record) => lower(record.data.target)))) {
+    const family = isIP(target);
+    byTarget.set(
+      target,
+      family
+        ? {
+            addresses: [{ address: target, family: family as 4 | 6 }],
+            ttl: Number.POSITIVE_INFINITY,
+          }
+        : glueFor(target, sections),
+    );
+  }
+  // Targets without glue (BIND sends none for sets of more than 13 records; minimal-responses
+  // servers never do): ask the same nameservers, never the system resolver.
+  await Promise.all(
+    [...byTarget]
+      .filter(([, found]) => found.addresses.length === 0)
+      .map(async ([target]) => {
+        byTarget.set(target, await queryAddresses(client, name, target));
+      }),
+  );
+
+  let ttl = chain.ttl;
+  const endpoints: Endpoint[] = [];
+  for (const record of records) {
+    const target = lower(record.data.target);
+    const found = byTarget.get(target);
+    if (!found || found.addresses.length === 0) continue;
+    ttl = Math.min(ttl, record.ttl ?? 0, found.ttl);
+    const { port, priority = 0, weight = 0 } = record.data;
+    endpoints.push({ target, port, priority, weight, addresses: found.addresses });
+  }
+  if (endpoints.length === 0) {
+    const failure = [...byTarget.values()].find((found) => found.error)?.error;
+    if (failure instanceof DnsError) throw failure;
+    throw new NegativeAnswer('NO_ADDRESS', undefined);
+  }
+  return { name, query, ttl, endpoints };
+}

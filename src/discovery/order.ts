@@ -1,0 +1,56 @@
+// RFC 2782 server selection as a pure function: the whole order, used for failover.
+
+/** What the order needs of an endpoint. */
+export interface Weighted {
+  priority: number;
+  weight: number;
+}
+
+/** Random number in [0, 1), injectable for tests. */
+export type Random = () => number;
+
+/**
+ * Every endpoint in RFC 2782 order: lowest priority first; within a priority, weighted random
+ * without replacement. The pick is r in [0, sum), then the first endpoint whose running sum is
+ * greater than r: the RFC's literal "greater than or equal" with r in [0, sum] is biased
+ * (errata 5284). Weight 0 endpoints come after the weighted ones; an all-zero group is shuffled
+ * uniformly. Neither argument is modified.
+ */
+export function orderEndpoints<T extends Weighted>(
+  endpoints: readonly T[],
+  random: Random = Math.random,
+): T[] {
+  const sorted = [...endpoints].sort((a, b) => a.priority - b.priority);
+  const ordered: T[] = [];
+  let start = 0;
+  while (start < sorted.length) {
+    let end = start;
+    while (end < sorted.length && sorted[end]?.priority === sorted[start]?.priority) end++;
+    pickByWeight(sorted.slice(start, end), random, ordered);
+    start = end;
+  }
+  return ordered;
+}
+
+/** Moves the endpoints of one priority group to `out` in weighted random order. */
+function pickByWeight<T extends Weighted>(group: T[], random: Random, out: T[]): void {
+  let sum = group.reduce((total, endpoint) => total + endpoint.weight, 0);
+  while (group.length > 0) {
+    let index: number;
+    if (sum === 0) {
+      index = Math.min(Math.floor(random() * group.length), group.length - 1);
+    } else {
+      const r = random() * sum;
+      let running = 0;
+      index = group.findIndex((endpoint) => {
+        running += endpoint.weight;
+        return running > r;
+      });
+      // Rounding can leave r at the very top: take the last weighted endpoint.
+      if (index === -1) index = group.findLastIndex((endpoint) => endpoint.weight > 0);
+    }
+    const [chosen] = group.splice(index, 1) as [T];
+    sum -= chosen.weight;
+    out.push(chosen);
+  }
+}

@@ -1,0 +1,269 @@
+// The resolver: one bounded cache of service answers, one query in flight per name, stale
+// answers while DNS fails (RFC 8767), negative answers for their SOA time (RFC 2308), and
+// background refresh of names in use.
+import { LRUCache } from 'lru-cache';
+import {
+  normalizeName,
+  normalizeOptions,
+  type ResolverSettings,
+  type SvcdiscOptions,
+  withSystemDefaults,
+} from '../config.js';
+import { debug } from '../debug.js';
+import { DnsClient, type WireStats } from '../dns/client.js';
+import { DnsError } from '../dns/errors.js';
+import { readResolvConf } from '../dns/resolv-conf.js';
+import { type Endpoint, lookupService, NegativeAnswer, type Resolution } from './lookup.js';
+import { orderEndpoints, type Random } from './order.js';
+
+/** Longest time a negative answer is kept, s, whatever the SOA says. */
+export const MAX_NEGATIVE_TTL = 60;
+/** How long a failed resolution is remembered before the next query, ms: stops a storm of
+ * queries to servers that are down, short enough to notice their return. */
+export const ERROR_BACKOFF_MS = 1000;
+/** Background refresh starts this share of the TTL before expiry, at most REFRESH_LEAD_MAX_MS. */
+const REFRESH_LEAD_SHARE = 0.1;
+const REFRESH_LEAD_MAX_MS = 5000;
+
+export interface ResolverStats extends WireStats {
+  /** Answers given from the cache without a query. */
+  cacheHits: number;
+  /** Expired answers given because a refresh failed (RFC 8767). */
+  staleServed: number;
+  /** Resolutions that ended in an error, cached ones included. */
+  errors: number;
+  /** Background refreshes of names in use. */
+  refreshes: number;
+}
+
+export interface ResolverOptions extends SvcdiscOptions {
+  /** Clock in ms for TTLs, injectable for tests. @default performance.now */
+  now?: () => number;
+  /** Random number in [0, 1) for `order()`. @default Math.random */
+  random?: Random;
+}
+
+export interface Resolver {
+  /** The settings in use, system defaults filled in. */
+  readonly settings: ResolverSettings;
+  /** The endpoints of a service name, from the cache or DNS. */
+  resolve(name: string): Promise<Resolution>;
+  /** The endpoints in RFC 2782 order for one new connection. */
+  order<T extends Endpoint>(endpoints: readonly T[]): T[];
+  /** A copy of the counters. */
+  stats(): ResolverStats;
+  /** Forgets every answer and stops background refreshes. */
+  clear(): void;
+}
+
+interface Entry {
+  /** The last good answer, kept for stale use after it expires. */
+  resolution?: Resolution;
+  expiresAt: number;
+  staleUntil: number;
+  /** A failure remembered until `until`: a negative answer or an error back-off. */
+  failure?: { error: DnsError; until: number };
+  /** Whether the answer was used since it was fetched: only those are refreshed. */
+  used: boolean;
+  timer?: NodeJS.Timeout;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+class ServiceResolver implements Resolver {
+  readonly settings: ResolverSettings;
+  readonly #client: DnsClient;
+  readonly #stats: ResolverStats = {
+    queries: 0,
+    tcpQueries: 0,
+    answers: 0,
+    ignoredReplies: 0,
+    truncated: 0,
+    cacheHits: 0,
+    staleServed: 0,
+    errors: 0,
+    refreshes: 0,
+  };
+  readonly #cache: LRUCache<string, Entry>;
+  readonly #inFlight = new Map<string, Promise<Resolution>>();
+  readonly #now: () => number;
+  readonly #random: Random;
+
+  constructor(options: ResolverOptions) {
+    const { now, random, ...rest } = options;
+    this.settings = withSystemDefaults(normalizeOptions(rest), () => readResolvConf());
+    this.#client = new DnsClient(this.settings, this.#stats);
+    this.#now = now ?? (() => performance.now());
+    this.#random = random ?? Math.random;
+    this.#cache = new LRUCache<string, Entry>({
+      max: this.settings.cacheSize,
+      dispose: (entry) => clearTimeout(entry.timer),
+    });
+  }
+
+  order<T extends Endpoint>(endpoints: readonly T[]): T[] {
+    return orderEndpoints(endpoints, this.#random);
+  }
+
+  stats(): ResolverStats {
+    return { ...this.#stats };
+  }
+
+  clear(): void {
+    this.#cache.clear();
+  }
+
+  async resolve(name: string): Promise<Resolution> {
+    const key = typeof name === 'string' ? normalizeName(name) : undefined;
+    if (key === undefined) {
+      this.#stats.errors++;
+      throw new DnsError('EBADNAME', {
+        hostname: String(name),
+        query: String(name),
+        detail: 'not a valid DNS name',
+      });
+    }
+    const entry = this.#cache.get(key);
+    const now = this.#now();
+    if (entry?.failure && now < entry.failure.until) {
+      return this.#fallBack(entry, entry.failure.error, now);
+    }
+    if (entry?.resolution && now < entry.expiresAt) {
+      this.#stats.cacheHits++;
+      entry.used = true;
+      return entry.resolution;
+    }
+    try {
+      return await this.#fetch(key);
+    } catch (error) {
+      return this.#fallBack(this.#cache.get(key), error as DnsError, this.#now());
+    }
+  }
+
+  /** One query per name at a time, shared by every caller waiting for it. */
+  #fetch(key: string): Promise<Resolution> {
+    let pending = this.#inFlight.get(key);
+    if (!pending) {
+      pending = this.#query(key).finally(() => this.#inFlight.delete(key));
+      this.#inFlight.set(key, pending);
+    }
+    return pending;
+  }
+
+  async #query(key: string): Promise<Resolution> {
+    const query = this.settings.srvName.replaceAll('{host}', key);
+    try {
+      const found = await lookupService(this.#client, key, query);
+      const resolution = deepFreeze({ ...found, ttl: this.#clampTtl(found.ttl) });
+      this.#store(key, resolution);
+      debug(
+        'resolved %s (%s): %d endpoint(s), ttl %ds',
+        key,
+        query,
+        resolution.endpoints.length,
+        resolution.ttl,
+      );
+      return resolution;
+    } catch (thrown) {
+      const now = this.#now();
+      const entry = this.#cache.get(key);
+      if (thrown instanceof NegativeAnswer) {
+        // The service is gone or never was: forget any old answer (no stale use).
+        const error = this.#notFound(key, query, thrown);
+        const ttl = Math.min(thrown.ttl ?? ERROR_BACKOFF_MS / 1000, MAX_NEGATIVE_TTL);
+        this.#cache.set(key, {
+          expiresAt: 0,
+          staleUntil: 0,
+          used: false,
+          failure: { error, until: now + ttl * 1000 },
+        });
+        throw error;
+      }
+      const error =
+        thrown instanceof DnsError
+          ? thrown
+          : new DnsError('EBADRESP', {
+              hostname: key,
+              query,
+              servers: this.#client.servers,
+              cause: thrown,
+              detail: String(thrown),
+            });
+      const failure = { error, until: now + ERROR_BACKOFF_MS };
+      if (entry) entry.failure = failure;
+      else this.#cache.set(key, { expiresAt: 0, staleUntil: 0, used: false, failure });
+      debug('resolving %s failed: %s', key, error.message);
+      throw error;
+    }
+  }
+
+  /** After a failed refresh: the expired answer if it is young enough (RFC 8767), else the error. */
+  #fallBack(entry: Entry | undefined, error: DnsError, now: number): Resolution {
+    if (entry?.resolution && now < entry.staleUntil) {
+      this.#stats.staleServed++;
+      entry.used = true;
+      debug('stale answer for %s served: %s', entry.resolution.name, error.message);
+      return entry.resolution;
+    }
+    this.#stats.errors++;
+    throw error;
+  }
+
+  #notFound(key: string, query: string, negative: NegativeAnswer): DnsError {
+    const detail = {
+      NXDOMAIN: 'no such name (NXDOMAIN)',
+      NODATA: 'no SRV records (NODATA)',
+      NO_SERVICE: 'service not available (SRV target ".")',
+      NO_ADDRESS: 'no address for any SRV target',
+    }[negative.reason];
+    return new DnsError('ENOTFOUND', {
+      hostname: key,
+      query,
+      servers: this.#client.servers,
+      reason: negative.reason,
+      detail,
+    });
+  }
+
+  #clampTtl(ttl: number): number {
+    return Math.min(Math.max(ttl, this.settings.minTtl), this.settings.maxTtl);
+  }
+
+  #store(key: string, resolution: Resolution): void {
+    const now = this.#now();
+    const lifetime = resolution.ttl * 1000;
+    const entry: Entry = {
+      resolution,
+      expiresAt: now + lifetime,
+      staleUntil: now + lifetime + this.settings.staleTtl * 1000,
+      used: false,
+    };
+    // TTL 0 answers are never reused fresh, so there is nothing to refresh ahead of time.
+    if (lifetime > 0) {
+      const lead = Math.min(lifetime * REFRESH_LEAD_SHARE, REFRESH_LEAD_MAX_MS);
+      entry.timer = setTimeout(() => this.#refresh(key, entry), lifetime - lead).unref();
+    }
+    this.#cache.set(key, entry);
+  }
+
+  /** Refreshes a name used since it was fetched, before it expires, so callers don't wait. */
+  #refresh(key: string, entry: Entry): void {
+    entry.timer = undefined;
+    if (!entry.used || this.#cache.peek(key) !== entry) return;
+    this.#stats.refreshes++;
+    debug('refreshing %s before it expires', key);
+    // A failure is kept in the entry and shows on the next resolve(); nothing to do here.
+    this.#fetch(key).catch(() => {});
+  }
+}
+
+/** A resolver with its own cache; options default to the `SVCDISC_*` environment. */
+export function createResolver(options: ResolverOptions = {}): Resolver {
+  return new ServiceResolver(options);
+}

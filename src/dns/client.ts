@@ -1,0 +1,143 @@
+// Asks the nameservers in order until one gives a usable reply: attempts outer, servers inner,
+// as glibc and Go do (resolv.conf(5) `attempts`), so a dead first server costs one timeout.
+import type { Nameserver } from '../config.js';
+import { DnsError, type DnsErrorCode, formatServer } from './errors.js';
+import type { Question, Reply } from './message.js';
+import { type Exchange, exchangeTcp, exchangeUdp, type Outcome } from './transport.js';
+
+export interface ClientSettings {
+  nameservers: Nameserver[];
+  timeoutMs: number;
+  attempts: number;
+  /** Skip UDP: for servers that truncate without setting TC (Consul). */
+  tcp: boolean;
+  /** Sockets open at once for queries; further queries wait their turn. @default 256 */
+  maxInFlight?: number;
+}
+
+/** Counters of the wire client; the resolver adds its own to the same object. */
+export interface WireStats {
+  /** Queries sent, UDP and TCP. */
+  queries: number;
+  /** Of those, over TCP (SVCDISC_TCP, or after a truncated UDP reply). */
+  tcpQueries: number;
+  /** Replies used (NOERROR or NXDOMAIN). */
+  answers: number;
+  /** Datagrams and frames dropped as not being the reply: wrong ID, source or question. */
+  ignoredReplies: number;
+  /** Replies with TC set, answered again over TCP. */
+  truncated: number;
+}
+
+const RCODE_ERRORS: Record<string, DnsErrorCode> = {
+  SERVFAIL: 'ESERVFAIL',
+  REFUSED: 'EREFUSED',
+  FORMERR: 'EFORMERR',
+  NOTIMP: 'ENOTIMP',
+};
+
+/** What went wrong with one exchange, as an error code and words for the message. */
+function failureOf(
+  outcome: Exclude<Outcome, { kind: 'reply' | 'truncated' }> | { kind: 'rcode'; rcode: string },
+): [DnsErrorCode, string] {
+  switch (outcome.kind) {
+    case 'timeout':
+      return ['ETIMEOUT', 'timeout'];
+    case 'malformed':
+      return ['EBADRESP', `malformed reply (${outcome.why})`];
+    case 'failed':
+      return ['ECONNREFUSED', outcome.error.code ?? outcome.error.message];
+    case 'rcode':
+      return [RCODE_ERRORS[outcome.rcode] ?? 'EBADRESP', outcome.rcode];
+  }
+}
+
+export class DnsClient {
+  readonly servers: string[];
+  #inFlight = 0;
+  readonly #waiting: (() => void)[] = [];
+  readonly #maxInFlight: number;
+
+  constructor(
+    readonly settings: ClientSettings,
+    readonly stats: WireStats,
+  ) {
+    this.servers = settings.nameservers.map(formatServer);
+    this.#maxInFlight = settings.maxInFlight ?? 256;
+  }
+
+  /** A reply with rcode NOERROR or NXDOMAIN; any other end is thrown as a DnsError. */
+  async query(question: Question, hostname: string): Promise<Reply> {
+    const failures = new Map<string, string>();
+    let code: DnsErrorCode = 'ETIMEOUT';
+    for (let attempt = 0; attempt < this.settings.attempts; attempt++) {
+      for (const server of this.settings.nameservers) {
+        const outcome = await this.#ask(server, question);
+        if (outcome.kind === 'reply') {
+          const { rcode } = outcome.message;
+          if (rcode === 'NOERROR' || rcode === 'NXDOMAIN') {
+            this.stats.answers++;
+            return outcome.message;
+          }
+          [code] = failureOf({ kind: 'rcode', rcode });
+          failures.set(formatServer(server), rcode);
+        } else {
+          const [failure, words] = failureOf(outcome);
+          code = failure;
+          failures.set(formatServer(server), words);
+        }
+      }
+    }
+    const detail = [...failures].map(([server, words]) => `${server} ${words}`).join(', ');
+    throw new DnsError(code, {
+      hostname,
+      query: question.name,
+      servers: this.servers,
+      detail: `no usable reply after ${this.settings.attempts} attempt(s): ${detail}`,
+    });
+  }
+
+  /** One exchange with one server: UDP, then TCP when the reply was truncated (RFC 7766). */
+  async #ask(
+    server: Nameserver,
+    question: Question,
+  ): Promise<Exclude<Outcome, { kind: 'truncated' }>> {
+    const exchange: Exchange = {
+      server,
+      question,
+      timeoutMs: this.settings.timeoutMs,
+      onIgnored: () => this.stats.ignoredReplies++,
+    };
+    if (!this.settings.tcp) {
+      const outcome = await this.#limited(exchange, exchangeUdp);
+      if (outcome.kind !== 'truncated') return outcome;
+      this.stats.truncated++;
+    }
+    this.stats.tcpQueries++;
+    const outcome = await this.#limited(exchange, exchangeTcp);
+    // A server that truncates even over TCP has not answered.
+    return outcome.kind === 'truncated'
+      ? { kind: 'malformed', why: 'truncated over TCP' }
+      : outcome;
+  }
+
+  /** Bounds the sockets open at once, so many cold names cannot exhaust file descriptors. */
+  async #limited(
+    exchange: Exchange,
+    run: (exchange: Exchange) => Promise<Outcome>,
+  ): Promise<Outcome> {
+    if (this.#inFlight >= this.#maxInFlight) {
+      await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    } else {
+      this.#inFlight++;
+    }
+    this.stats.queries++;
+    try {
+      return await run(exchange);
+    } finally {
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#inFlight--;
+    }
+  }
+}

@@ -1,0 +1,74 @@
+// Building queries and deciding what a reply is worth. dns-packet does the wire format; this
+// file decides which bytes to trust.
+import * as packet from 'dns-packet';
+
+export type QueryType = 'SRV' | 'A' | 'AAAA' | 'CNAME';
+
+export interface Question {
+  name: string;
+  type: QueryType;
+}
+
+/** EDNS0 UDP payload size (RFC 6891), the DNS Flag Day 2020 value that avoids fragmentation. */
+export const EDNS_UDP_PAYLOAD = 1232;
+
+/** A recursive query for one name and type, advertising EDNS0. */
+export function buildQuery(id: number, question: Question): Buffer {
+  return packet.encode({
+    type: 'query',
+    id,
+    flags: packet.RECURSION_DESIRED,
+    questions: [{ name: question.name, type: question.type, class: 'IN' }],
+    additionals: [
+      // dns-packet's OPT typing lacks the EDNS fields it encodes.
+      { type: 'OPT', name: '.', udpPayloadSize: EDNS_UDP_PAYLOAD, flags: 0, options: [] } as never,
+    ],
+  });
+}
+
+/** A decoded reply; dns-packet also decodes these header fields, which its types omit. */
+export interface Reply extends packet.DecodedPacket {
+  opcode: string;
+  rcode: string;
+}
+
+export type ReplyCheck =
+  /** Not a reply to this query (wrong ID, question or direction): drop it and keep waiting. */
+  | { kind: 'ignored'; why: string }
+  /** Carries this query's ID but cannot be decoded: the attempt has failed. */
+  | { kind: 'malformed'; why: string }
+  | { kind: 'reply'; message: Reply };
+
+function sameName(a: string | undefined, b: string): boolean {
+  return (
+    a !== undefined && a.toLowerCase().replace(/\.$/, '') === b.toLowerCase().replace(/\.$/, '')
+  );
+}
+
+/** Checks a reply against the query it should answer. Never throws. */
+export function checkReply(bytes: Buffer, id: number, question: Question): ReplyCheck {
+  // Replies that don't match are skipped, not errors: they may be forgery attempts and the
+  // real answer may still come (as Go's net package does).
+  if (bytes.length < 12) return { kind: 'ignored', why: 'shorter than a DNS header' };
+  if (bytes.readUInt16BE(0) !== id) return { kind: 'ignored', why: 'wrong ID' };
+  let message: Reply;
+  try {
+    message = packet.decode(bytes) as Reply;
+  } catch (error) {
+    return { kind: 'malformed', why: (error as Error).message };
+  }
+  if (message.type !== 'response' || message.opcode !== 'QUERY') {
+    return { kind: 'ignored', why: 'not a response to a query' };
+  }
+  const asked = message.questions ?? [];
+  const first = asked[0];
+  if (
+    asked.length !== 1 ||
+    !sameName(first?.name, question.name) ||
+    first?.type !== question.type ||
+    first.class !== 'IN'
+  ) {
+    return { kind: 'ignored', why: 'wrong question' };
+  }
+  return { kind: 'reply', message };
+}

@@ -1,0 +1,40 @@
+// resolv.conf(5): the nameservers and the `options timeout:N attempts:N` that glibc uses.
+import { readFileSync } from 'node:fs';
+import { parseNameserver, type ResolvConf } from '../config.js';
+
+/** Parses the text of a resolv.conf; unknown lines and bad entries are skipped, as glibc does. */
+export function parseResolvConf(text: string): ResolvConf {
+  const result: ResolvConf = { nameservers: [] };
+  for (const line of text.split('\n')) {
+    const [keyword, ...args] = line
+      .replace(/[#;].*$/, '')
+      .trim()
+      .split(/\s+/);
+    if (keyword === 'nameserver' && args[0] !== undefined) {
+      // A bare IPv6 address may carry a zone id (fe80::1%eth0); a port is never written here.
+      const server = parseNameserver(args[0].includes(':') ? `[${args[0]}]` : args[0]);
+      if (server) result.nameservers.push(server);
+    } else if (keyword === 'options') {
+      for (const option of args) {
+        const [name, value] = option.split(':');
+        const number = Number(value);
+        if (!Number.isInteger(number) || number < 1) continue;
+        // glibc caps both: RES_MAXRETRANS 30 s, RES_MAXRETRY 5.
+        if (name === 'timeout') result.timeoutS = Math.min(number, 30);
+        if (name === 'attempts') result.attempts = Math.min(number, 5);
+      }
+    }
+  }
+  return result;
+}
+
+/** Reads /etc/resolv.conf; a missing or unreadable file counts as an empty one. */
+export function readResolvConf(path = '/etc/resolv.conf'): ResolvConf {
+  let text = '';
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    // No resolv.conf (minimal containers): glibc's defaults apply.
+  }
+  return parseResolvConf(text);
+}

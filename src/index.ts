@@ -1,0 +1,21 @@
+// The public API of svcdisc.
+export {
+  type Config,
+  ConfigError,
+  configFromEnv,
+  ENV_VARIABLES,
+  type Nameserver,
+  normalizeOptions,
+  type SvcdiscOptions,
+  type TsigKey,
+} from './config.js';
+export type { Address, Endpoint, Resolution } from './discovery/lookup.js';
+export { orderEndpoints as order, type Random, type Weighted } from './discovery/order.js';
+export {
+  createResolver,
+  type Resolver,
+  type ResolverOptions,
+  type ResolverStats,
+} from './discovery/resolver.js';
+export { DnsError, type DnsErrorCode, type NegativeReason } from './dns/errors.js';
+export { parseResolvConf, readResolvConf } from './dns/resolv-conf.js';

@@ -1,0 +1,319 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import {
+  ConfigError,
+  configFromEnv,
+  ENV_VARIABLES,
+  normalizeOptions,
+  parseNameserver,
+  withSystemDefaults,
+} from '../src/config.js';
+import { parseResolvConf, readResolvConf } from '../src/dns/resolv-conf.js';
+
+const ROOT = join(__dirname, '..');
+
+describe('config', () => {
+  test('a bad option is rejected with code ERR_SVCDISC_CONFIG naming the option and what is expected', () => {
+    assert.throws(
+      () => normalizeOptions({ timeoutMs: -1 }, configFromEnv({})),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.equal(error.code, 'ERR_SVCDISC_CONFIG');
+        assert.equal(error.setting, 'options.timeoutMs');
+        assert.match(
+          error.message,
+          /^options\.timeoutMs=-1 is not valid: expected an integer from 1 to 60000/,
+        );
+        return true;
+      },
+    );
+    assert.throws(
+      () => normalizeOptions({ bogus: 1 } as never, configFromEnv({})),
+      /options\.bogus=1 is not valid: expected one of the options/,
+    );
+    assert.throws(
+      () => normalizeOptions(null as never),
+      /options=null is not valid: expected an object/,
+    );
+  });
+
+  test('every variable has its documented default when the environment is empty', () => {
+    assert.deepEqual(configFromEnv({}), {
+      domains: ['kw'],
+      nameservers: undefined,
+      srvName: '{host}',
+      timeoutMs: undefined,
+      attempts: undefined,
+      tcp: false,
+      minTtl: 0,
+      maxTtl: 3600,
+      staleTtl: 3600,
+      connectTimeoutMs: 2000,
+      disable: false,
+      announce: [],
+      updateServer: undefined,
+      tsigKey: undefined,
+      tsigKeyFile: undefined,
+      announcePriority: 10,
+      announceWeight: 100,
+      announceTtl: 30,
+      announceAddress: undefined,
+      cacheSize: 1000,
+    });
+  });
+
+  test('good values of every variable are parsed', () => {
+    const config = configFromEnv({
+      SVCDISC_DOMAINS: 'KW, prod.Example.',
+      SVCDISC_NAMESERVERS: '10.0.0.1,10.0.0.2:5353,[::1]:53,fe80::1%eth0',
+      SVCDISC_SRV_NAME: '_http._tcp.{host}',
+      SVCDISC_TIMEOUT_MS: '500',
+      SVCDISC_ATTEMPTS: '3',
+      SVCDISC_TCP: '1',
+      SVCDISC_MIN_TTL: '5',
+      SVCDISC_MAX_TTL: '60',
+      SVCDISC_STALE_TTL: '0',
+      SVCDISC_CONNECT_TIMEOUT_MS: '250',
+      SVCDISC_DISABLE: 'true',
+      SVCDISC_ANNOUNCE: 'user.prod.kw',
+      SVCDISC_UPDATE_SERVER: '10.0.0.1:5300',
+      SVCDISC_TSIG_KEY: 'key.kw:hmac-sha256:c2VjcmV0c2VjcmV0',
+      SVCDISC_ANNOUNCE_PRIORITY: '20',
+      SVCDISC_ANNOUNCE_WEIGHT: '0',
+      SVCDISC_ANNOUNCE_TTL: '10',
+      SVCDISC_ANNOUNCE_ADDRESS: '::1',
+    });
+    assert.deepEqual(config.domains, ['kw', 'prod.example']);
+    assert.deepEqual(config.nameservers, [
+      { address: '10.0.0.1', port: 53, family: 4 },
+      { address: '10.0.0.2', port: 5353, family: 4 },
+      { address: '::1', port: 53, family: 6 },
+      { address: 'fe80::1', port: 53, family: 6 },
+    ]);
+    assert.equal(config.srvName, '_http._tcp.{host}');
+    assert.equal(config.timeoutMs, 500);
+    assert.equal(config.attempts, 3);
+    assert.equal(config.tcp, true);
+    assert.equal(config.minTtl, 5);
+    assert.equal(config.maxTtl, 60);
+    assert.equal(config.staleTtl, 0);
+    assert.equal(config.connectTimeoutMs, 250);
+    assert.equal(config.disable, true);
+    assert.deepEqual(config.announce, ['user.prod.kw']);
+    assert.deepEqual(config.updateServer, { address: '10.0.0.1', port: 5300, family: 4 });
+    assert.deepEqual(config.tsigKey, {
+      name: 'key.kw',
+      algorithm: 'hmac-sha256',
+      secret: 'c2VjcmV0c2VjcmV0',
+    });
+    assert.equal(config.announcePriority, 20);
+    assert.equal(config.announceWeight, 0);
+    assert.equal(config.announceTtl, 10);
+    assert.equal(config.announceAddress, '::1');
+  });
+
+  test('an empty variable counts as unset', () => {
+    assert.deepEqual(configFromEnv({ SVCDISC_DOMAINS: '', SVCDISC_TIMEOUT_MS: ' ' }).domains, [
+      'kw',
+    ]);
+  });
+
+  const BAD: [string, string, RegExp][] = [
+    ['SVCDISC_DOMAINS', 'kw,-bad-', /domain names/],
+    ['SVCDISC_DOMAINS', ',,', /at least one of domain names/],
+    ['SVCDISC_NAMESERVERS', 'dns.example', /ip, ip:port or \[ipv6\]:port/],
+    ['SVCDISC_NAMESERVERS', '10.0.0.1:0', /port 1-65535/],
+    ['SVCDISC_NAMESERVERS', '[::1]:70000', /port 1-65535/],
+    ['SVCDISC_SRV_NAME', '_http._tcp.example', /containing \{host\}/],
+    ['SVCDISC_SRV_NAME', '_http _tcp.{host}', /containing \{host\}/],
+    ['SVCDISC_TIMEOUT_MS', '0', /integer from 1 to 60000/],
+    ['SVCDISC_TIMEOUT_MS', '1.5', /integer from 1 to 60000/],
+    ['SVCDISC_ATTEMPTS', '11', /integer from 1 to 10/],
+    ['SVCDISC_TCP', 'yes', /1 or 0/],
+    ['SVCDISC_MIN_TTL', '-1', /integer from 0/],
+    ['SVCDISC_MAX_TTL', 'ten', /integer from 0/],
+    ['SVCDISC_STALE_TTL', '1e3', /integer from 0/],
+    ['SVCDISC_CONNECT_TIMEOUT_MS', '0', /integer from 1 to 600000/],
+    ['SVCDISC_DISABLE', '2', /1 or 0/],
+    ['SVCDISC_ANNOUNCE', 'user..kw', /service names/],
+    ['SVCDISC_UPDATE_SERVER', 'primary.kw', /ip, ip:port/],
+    ['SVCDISC_TSIG_KEY', 'key:hmac-sha256', /name:algorithm:base64secret/],
+    ['SVCDISC_TSIG_KEY', 'key:hmac-foo:c2VjcmV0', /algorithm one of hmac-md5/],
+    ['SVCDISC_TSIG_KEY', 'key:hmac-sha256:not base64!', /base64secret/],
+    ['SVCDISC_ANNOUNCE_PRIORITY', '65536', /integer from 0 to 65535/],
+    ['SVCDISC_ANNOUNCE_WEIGHT', 'x', /integer from 0 to 65535/],
+    ['SVCDISC_ANNOUNCE_TTL', '86401', /integer from 0 to 86400/],
+    ['SVCDISC_ANNOUNCE_ADDRESS', 'host.kw', /IPv4 or IPv6 address/],
+  ];
+  for (const [variable, value, expected] of BAD) {
+    test(`${variable}=${JSON.stringify(value)} is rejected naming the variable, the value and what is expected`, () => {
+      assert.throws(
+        () => configFromEnv({ [variable]: value }),
+        (error: unknown) => {
+          assert.ok(error instanceof ConfigError);
+          assert.equal(error.setting, variable);
+          assert.ok(
+            error.message.startsWith(
+              `${variable}=${JSON.stringify(value)} is not valid: expected `,
+            ),
+            error.message,
+          );
+          assert.match(error.message, expected);
+          return true;
+        },
+      );
+    });
+  }
+
+  test('settings that conflict are rejected naming both', () => {
+    assert.throws(
+      () => configFromEnv({ SVCDISC_MIN_TTL: '60', SVCDISC_MAX_TTL: '30' }),
+      /SVCDISC_MIN_TTL=60 is not valid: expected at most SVCDISC_MAX_TTL \(30\)/,
+    );
+    assert.throws(
+      () =>
+        configFromEnv({
+          SVCDISC_TSIG_KEY: 'k:hmac-sha256:c2VjcmV0',
+          SVCDISC_TSIG_KEYFILE: '/etc/k.key',
+        }),
+      /SVCDISC_TSIG_KEYFILE="\/etc\/k.key" is not valid: expected unset while SVCDISC_TSIG_KEY is set/,
+    );
+  });
+
+  test('API options take the same values as the environment, typed or as strings', () => {
+    const base = configFromEnv({ SVCDISC_DOMAINS: 'kw' });
+    const config = normalizeOptions(
+      { domains: ['svc.local'], nameservers: '127.0.0.1:5300', tcp: true, attempts: 1 },
+      base,
+    );
+    assert.deepEqual(config.domains, ['svc.local']);
+    assert.deepEqual(config.nameservers, [{ address: '127.0.0.1', port: 5300, family: 4 }]);
+    assert.equal(config.tcp, true);
+    assert.equal(config.attempts, 1);
+    assert.throws(
+      () => normalizeOptions({ tcp: 'yes' as never }, base),
+      /options\.tcp="yes" is not valid: expected 1 or 0/,
+    );
+  });
+
+  test('every variable of the contract is known', () => {
+    assert.deepEqual(Object.values(ENV_VARIABLES).sort(), [
+      'SVCDISC_ANNOUNCE',
+      'SVCDISC_ANNOUNCE_ADDRESS',
+      'SVCDISC_ANNOUNCE_PRIORITY',
+      'SVCDISC_ANNOUNCE_TTL',
+      'SVCDISC_ANNOUNCE_WEIGHT',
+      'SVCDISC_ATTEMPTS',
+      'SVCDISC_CONNECT_TIMEOUT_MS',
+      'SVCDISC_DISABLE',
+      'SVCDISC_DOMAINS',
+      'SVCDISC_MAX_TTL',
+      'SVCDISC_MIN_TTL',
+      'SVCDISC_NAMESERVERS',
+      'SVCDISC_SRV_NAME',
+      'SVCDISC_STALE_TTL',
+      'SVCDISC_TCP',
+      'SVCDISC_TIMEOUT_MS',
+      'SVCDISC_TSIG_KEY',
+      'SVCDISC_TSIG_KEYFILE',
+      'SVCDISC_UPDATE_SERVER',
+    ]);
+  });
+
+  test('parseNameserver takes ip, ip:port, [ipv6] and [ipv6]:port and nothing else', () => {
+    assert.deepEqual(parseNameserver('127.0.0.1'), { address: '127.0.0.1', port: 53, family: 4 });
+    assert.deepEqual(parseNameserver('[::1]'), { address: '::1', port: 53, family: 6 });
+    assert.deepEqual(parseNameserver('[fe80::1%eth0]:5353'), {
+      address: 'fe80::1',
+      port: 5353,
+      family: 6,
+    });
+    assert.equal(parseNameserver('::1:53:x'), undefined);
+    assert.equal(parseNameserver('256.0.0.1'), undefined);
+    assert.equal(parseNameserver('127.0.0.1:'), undefined);
+  });
+});
+
+describe('resolv.conf', () => {
+  test('nameserver lines (IPv4, IPv6, zone ids) and options timeout/attempts are read', () => {
+    const parsed = parseResolvConf(
+      [
+        '# generated',
+        'search prod.kw',
+        'nameserver 10.0.0.10',
+        'nameserver fe80::1%eth0 ; link-local',
+        'nameserver not-an-ip',
+        'options ndots:5 timeout:3 attempts:4 rotate',
+      ].join('\n'),
+    );
+    assert.deepEqual(parsed, {
+      nameservers: [
+        { address: '10.0.0.10', port: 53, family: 4 },
+        { address: 'fe80::1', port: 53, family: 6 },
+      ],
+      timeoutS: 3,
+      attempts: 4,
+    });
+  });
+
+  test("a missing file counts as empty, and the system defaults are glibc's, the timeout capped", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'svcdisc-'));
+    assert.deepEqual(readResolvConf(join(dir, 'missing')), { nameservers: [] });
+    const settings = withSystemDefaults(configFromEnv({}), () =>
+      readResolvConf(join(dir, 'missing')),
+    );
+    assert.deepEqual(settings.nameservers, [{ address: '127.0.0.1', port: 53, family: 4 }]);
+    assert.equal(settings.timeoutMs, 2000);
+    assert.equal(settings.attempts, 2);
+    const file = join(dir, 'resolv.conf');
+    writeFileSync(file, 'nameserver 10.1.2.3\noptions timeout:1 attempts:1\n');
+    const fromFile = withSystemDefaults(configFromEnv({}), () => readResolvConf(file));
+    assert.deepEqual(fromFile.nameservers, [{ address: '10.1.2.3', port: 53, family: 4 }]);
+    assert.equal(fromFile.timeoutMs, 1000);
+    assert.equal(fromFile.attempts, 1);
+  });
+
+  test('resolv.conf is not read when the environment sets everything it would give', () => {
+    const config = configFromEnv({
+      SVCDISC_NAMESERVERS: '10.0.0.1',
+      SVCDISC_TIMEOUT_MS: '100',
+      SVCDISC_ATTEMPTS: '1',
+    });
+    const settings = withSystemDefaults(config, () => assert.fail('resolv.conf was read'));
+    assert.equal(settings.timeoutMs, 100);
+  });
+});
+
+describe('the preload and the environment', () => {
+  const run = (env: Record<string, string>, flag = '--require') =>
+    spawnSync(process.execPath, [flag, join(ROOT, 'register.cjs'), '-e', 'console.log("ran")'], {
+      env: { PATH: process.env.PATH, ...env },
+      encoding: 'utf8',
+    });
+
+  test('a bad value stops the program at start with a message naming the variable', () => {
+    for (const flag of ['--require', '--import']) {
+      const result = run({ SVCDISC_ATTEMPTS: 'many' }, flag);
+      assert.equal(result.status, 1);
+      assert.equal(result.stdout, '');
+      assert.equal(
+        result.stderr,
+        'svcdisc: SVCDISC_ATTEMPTS="many" is not valid: expected an integer from 1 to 10 (attempts per nameserver)\n',
+      );
+    }
+  });
+
+  test('good values, and SVCDISC_DISABLE=1 with anything else, let the program run', () => {
+    assert.equal(
+      run({ SVCDISC_DOMAINS: 'kw,svc', SVCDISC_NAMESERVERS: '127.0.0.1:5300' }).stdout,
+      'ran\n',
+    );
+    const disabled = run({ SVCDISC_DISABLE: '1', SVCDISC_ATTEMPTS: 'many' });
+    assert.equal(disabled.status, 0);
+    assert.equal(disabled.stdout, 'ran\n');
+  });
+});

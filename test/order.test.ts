@@ -1,0 +1,130 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { orderEndpoints } from '../src/discovery/order.js';
+
+interface E {
+  name: string;
+  priority: number;
+  weight: number;
+}
+
+const e = (name: string, priority: number, weight: number): E => ({ name, priority, weight });
+const names = (list: E[]) => list.map((endpoint) => endpoint.name);
+/** Returns the given numbers in turn. */
+const sequence = (...values: number[]) => {
+  let i = 0;
+  return () => values[i++ % values.length] ?? 0;
+};
+
+/** A seeded PRNG (mulberry32), so the statistical checks are repeatable. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Pearson's chi-square statistic of observed counts against expected shares. */
+function chiSquare(observed: number[], shares: number[]): number {
+  const total = observed.reduce((a, b) => a + b, 0);
+  return observed.reduce((sum, count, i) => {
+    const expected = total * (shares[i] ?? 0);
+    return sum + (count - expected) ** 2 / expected;
+  }, 0);
+}
+
+describe('orderEndpoints (RFC 2782)', () => {
+  test('lower priorities come first, and every endpoint is in the order once', () => {
+    const endpoints = [e('c', 30, 1), e('a', 10, 1), e('b', 20, 1), e('a2', 10, 5)];
+    const ordered = orderEndpoints(endpoints, seeded(1));
+    assert.deepEqual(
+      ordered.map((x) => x.priority),
+      [10, 10, 20, 30],
+    );
+    assert.deepEqual(names(ordered).sort(), ['a', 'a2', 'b', 'c']);
+  });
+
+  test('the pick is the first endpoint whose running sum is greater than r in [0, sum)', () => {
+    const group = [e('sixty', 1, 60), e('thirty', 1, 30), e('ten', 1, 10)];
+    // r = 0 -> running sums 60 > 0: the first.
+    assert.deepEqual(names(orderEndpoints(group, sequence(0))), ['sixty', 'thirty', 'ten']);
+    // r = 59.99 -> still the first; r = 60 -> 60 is not > 60, so the second.
+    assert.equal(orderEndpoints(group, sequence(0.5999))[0]?.name, 'sixty');
+    assert.equal(orderEndpoints(group, sequence(0.6))[0]?.name, 'thirty');
+    // r = 99.99 -> the last.
+    assert.equal(orderEndpoints(group, sequence(0.9999))[0]?.name, 'ten');
+    // After 'thirty' is taken the sum is 70: r = 0.9 * 70 = 63 > 60 -> 'ten' before 'sixty'.
+    assert.deepEqual(names(orderEndpoints(group, sequence(0.6, 0.9))), ['thirty', 'ten', 'sixty']);
+  });
+
+  test('weight 0 is never chosen while a weighted endpoint of its priority remains', () => {
+    const group = [e('zero', 1, 0), e('one', 1, 1), e('zero2', 1, 0)];
+    for (const r of [0, 0.3, 0.9999]) {
+      assert.equal(orderEndpoints(group, sequence(r))[0]?.name, 'one');
+    }
+  });
+
+  test('an all-zero group is shuffled uniformly', () => {
+    const group = [e('a', 1, 0), e('b', 1, 0), e('c', 1, 0)];
+    assert.deepEqual(names(orderEndpoints(group, sequence(0.99, 0.99, 0))), ['c', 'b', 'a']);
+    const random = seeded(7);
+    const counts = [0, 0, 0];
+    for (let i = 0; i < 30_000; i++) {
+      const first = orderEndpoints(group, random)[0]?.name ?? '';
+      counts['abc'.indexOf(first)]!++;
+    }
+    // df = 2, p = 0.001 critical value 13.82.
+    assert.ok(chiSquare(counts, [1 / 3, 1 / 3, 1 / 3]) < 13.82, `counts ${counts}`);
+  });
+
+  test('weights are honoured over 20 000 draws (chi-square), not inverted', () => {
+    const group = [e('w60', 1, 60), e('w30', 1, 30), e('w10', 1, 10), e('w0', 1, 0)];
+    const random = seeded(42);
+    const counts = [0, 0, 0];
+    for (let i = 0; i < 20_000; i++) {
+      const first = orderEndpoints(group, random)[0]?.name;
+      counts[['w60', 'w30', 'w10'].indexOf(first ?? '')]!++;
+    }
+    assert.equal(
+      counts.reduce((a, b) => a + b),
+      20_000,
+      'weight 0 was picked first',
+    );
+    assert.ok(chiSquare(counts, [0.6, 0.3, 0.1]) < 13.82, `counts ${counts}`);
+    // An inverted picker (the bug seen in npm packages) would fail this.
+    assert.ok(counts[0]! > counts[1]! && counts[1]! > counts[2]!);
+  });
+
+  test('equal weights {1, 1} give 1/2 each, not the 2/3 of the RFC text read literally', () => {
+    const group = [e('a', 1, 1), e('b', 1, 1)];
+    const random = seeded(3);
+    let a = 0;
+    for (let i = 0; i < 20_000; i++) if (orderEndpoints(group, random)[0]?.name === 'a') a++;
+    // df = 1, p = 0.001 critical value 10.83.
+    assert.ok(chiSquare([a, 20_000 - a], [0.5, 0.5]) < 10.83, `a first ${a} times`);
+  });
+
+  test('the second place follows the weights of those left', () => {
+    const group = [e('w60', 1, 60), e('w30', 1, 30), e('w10', 1, 10)];
+    const random = seeded(11);
+    // Given w60 first, the second is w30 with 30/40 and w10 with 10/40.
+    const counts = [0, 0];
+    for (let i = 0; i < 40_000; i++) {
+      const order = names(orderEndpoints(group, random));
+      if (order[0] === 'w60') counts[order[1] === 'w30' ? 0 : 1]!++;
+    }
+    assert.ok(chiSquare(counts, [0.75, 0.25]) < 10.83, `counts ${counts}`);
+  });
+
+  test('the input is not modified', () => {
+    const endpoints = Object.freeze([e('b', 2, 1), e('a', 1, 1)]);
+    const ordered = orderEndpoints(endpoints, seeded(5));
+    assert.deepEqual(names([...endpoints]), ['b', 'a']);
+    assert.notEqual(ordered, endpoints);
+    assert.deepEqual(orderEndpoints([], Math.random), []);
+  });
+});
