@@ -12,6 +12,10 @@ export interface SeenQuery {
   type: string;
   transport: Transport;
   id: number;
+  /** The client's port. */
+  port: number;
+  /** The EDNS0 UDP payload size the client advertised, if it sent an OPT record. */
+  edns: number | undefined;
 }
 
 /** How to treat one query; every field is optional and the default is a correct answer. */
@@ -27,6 +31,8 @@ export interface Behaviour {
   truncate?: 'empty' | 'partial';
   /** Send these forgeries before the real reply (or instead of it, with `drop`). */
   forge?: ('wrong-id' | 'wrong-port' | 'wrong-question' | 'garbage' | 'not-response')[];
+  /** The answer section of the forgeries (default: the real reply's). */
+  forgedAnswers?: packet.Answer[];
   /** Replace the reply with these bytes (after the ID is set). */
   raw?: (query: Buffer, reply: Buffer) => Buffer;
   /** Records for the additional section, added to the glue. */
@@ -39,6 +45,9 @@ export interface FixtureOptions {
   negativeTtl?: number;
   /** Truncation style for replies over the client's UDP size. @default 'empty' */
   truncation?: 'empty' | 'partial';
+  /** Follow CNAMEs inside the records; false stops at the CNAME, as a server does whose
+   * CNAME points into another zone. @default true */
+  followCnames?: boolean;
 }
 
 export class FixtureServer {
@@ -47,6 +56,10 @@ export class FixtureServer {
   behave: (query: SeenQuery) => Behaviour | undefined = () => undefined;
   truncation: 'empty' | 'partial';
   negativeTtl: number;
+  followCnames: boolean;
+  /** Replies being delayed right now, and the most there have been at once. */
+  pending = 0;
+  maxPending = 0;
   readonly #udp: UdpSocket;
   readonly #tcp: Server;
   readonly #spoofer: UdpSocket;
@@ -60,6 +73,7 @@ export class FixtureServer {
     this.records = options.records ?? [];
     this.negativeTtl = options.negativeTtl ?? 30;
     this.truncation = options.truncation ?? 'empty';
+    this.followCnames = options.followCnames ?? true;
     udp.on('message', (bytes, from) => this.#onUdp(bytes, from));
     tcp.on('connection', (socket) => this.#onTcp(socket));
   }
@@ -114,20 +128,23 @@ export class FixtureServer {
       action();
       return;
     }
+    this.pending++;
+    this.maxPending = Math.max(this.maxPending, this.pending);
     const timer = setTimeout(() => {
       this.#timers.delete(timer);
+      this.pending--;
       action();
     }, delayMs);
     this.#timers.add(timer);
   }
 
   #onUdp(bytes: Buffer, from: RemoteInfo): void {
-    const handled = this.#handle(bytes, 'udp');
+    const handled = this.#handle(bytes, 'udp', from.port);
     if (!handled) return;
     const { behaviour, query, reply } = handled;
     this.#later(behaviour.delayMs, () => {
       for (const forgery of behaviour.forge ?? []) {
-        const forged = forge(forgery, query, reply);
+        const forged = forge(forgery, query, handled.forged);
         const socket = forgery === 'wrong-port' ? this.#spoofer : this.#udp;
         socket.send(forged, from.port, from.address);
       }
@@ -145,7 +162,7 @@ export class FixtureServer {
       while (buffered.length >= 2 && buffered.length >= 2 + buffered.readUInt16BE(0)) {
         const message = buffered.subarray(2, 2 + buffered.readUInt16BE(0));
         buffered = buffered.subarray(2 + message.length);
-        const handled = this.#handle(message, 'tcp');
+        const handled = this.#handle(message, 'tcp', socket.remotePort ?? 0);
         if (!handled || handled.behaviour.drop) continue;
         const { reply, behaviour } = handled;
         this.#later(behaviour.delayMs, () => {
@@ -162,7 +179,7 @@ export class FixtureServer {
     });
   }
 
-  #handle(bytes: Buffer, transport: Transport) {
+  #handle(bytes: Buffer, transport: Transport, port: number) {
     let query: packet.DecodedPacket;
     try {
       query = packet.decode(bytes);
@@ -171,11 +188,16 @@ export class FixtureServer {
     }
     const question = query.questions?.[0];
     if (!question) return undefined;
+    const opt = query.additionals?.find((record) => record.type === 'OPT') as
+      | packet.OptAnswer
+      | undefined;
     const seen: SeenQuery = {
       name: question.name,
       type: question.type,
       transport,
       id: query.id ?? 0,
+      port,
+      edns: opt?.udpPayloadSize,
     };
     this.queries.push(seen);
     const behaviour = this.behave(seen) ?? {};
@@ -184,7 +206,12 @@ export class FixtureServer {
       reply = behaviour.raw(bytes, reply);
       if (reply.length >= 2) bytes.copy(reply, 0, 0, 2);
     }
-    return { behaviour, query: bytes, reply };
+    let forged = reply;
+    if (behaviour.forgedAnswers) {
+      const decoded = packet.decode(reply);
+      forged = packet.encode({ ...decoded, answers: behaviour.forgedAnswers, additionals: [] });
+    }
+    return { behaviour, query: bytes, reply, forged };
   }
 
   #answer(
@@ -252,6 +279,7 @@ export class FixtureServer {
         return { answers, glue: [], nxdomain: answers.length === 0 && !exists };
       }
       answers.push(cname);
+      if (!this.followCnames) return { answers, glue: [], nxdomain: false };
       current = cname.data.toLowerCase();
     }
     const targets = new Set(

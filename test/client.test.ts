@@ -1,0 +1,284 @@
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, test } from 'node:test';
+import type * as packet from 'dns-packet';
+import { parseNameserver } from '../src/config.js';
+import { DnsClient, type WireStats } from '../src/dns/client.js';
+import { DnsError } from '../src/dns/errors.js';
+import { FixtureServer } from './fixture-server.js';
+import { a, bigSet, closedPort, newStats, srv } from './records.js';
+
+const USER = [srv('user.prod.kw', 'a.kw', 8080), a('a.kw', '127.0.0.2')];
+
+function clientFor(
+  servers: (FixtureServer | string)[],
+  options: Partial<{ timeoutMs: number; attempts: number; tcp: boolean; maxInFlight: number }> = {},
+  stats: WireStats = newStats(),
+) {
+  const nameservers = servers.map((server) => {
+    const parsed = parseNameserver(typeof server === 'string' ? server : server.nameserver);
+    assert.ok(parsed);
+    return parsed;
+  });
+  return new DnsClient({ nameservers, timeoutMs: 500, attempts: 2, tcp: false, ...options }, stats);
+}
+
+const srvQuestion = (name = 'user.prod.kw') => ({ name, type: 'SRV' as const });
+const targets = (reply: packet.Packet) =>
+  (reply.answers ?? [])
+    .filter((r) => r.type === 'SRV')
+    .map((r) => (r as packet.SrvAnswer).data.target);
+
+describe('DnsClient', () => {
+  let server: FixtureServer;
+  let second: FixtureServer;
+  before(async () => {
+    server = await FixtureServer.start();
+    second = await FixtureServer.start();
+  });
+  after(async () => {
+    await server.close();
+    await second.close();
+  });
+  beforeEach(() => {
+    for (const s of [server, second]) {
+      s.records = [...USER];
+      s.queries.length = 0;
+      s.behave = () => undefined;
+      s.truncation = 'empty';
+    }
+  });
+
+  test('a query goes over UDP, advertises EDNS0 with a 1232-byte payload and returns the reply', async () => {
+    const stats = newStats();
+    const reply = await clientFor([server], {}, stats).query(srvQuestion(), 'user.prod.kw');
+    assert.deepEqual(targets(reply), ['a.kw']);
+    assert.equal(reply.rcode, 'NOERROR');
+    assert.deepEqual(
+      server.queries.map((q) => [q.transport, q.type, q.edns]),
+      [['udp', 'SRV', 1232]],
+    );
+    assert.deepEqual(stats, {
+      queries: 1,
+      tcpQueries: 0,
+      answers: 1,
+      ignoredReplies: 0,
+      truncated: 0,
+    });
+  });
+
+  test('each query has a fresh random ID and a fresh source port', async () => {
+    const client = clientFor([server]);
+    for (let i = 0; i < 20; i++) await client.query(srvQuestion(), 'user.prod.kw');
+    // Two equal values among 20 draws of 16 bits happen 0.3 % of the time; three never.
+    assert.ok(new Set(server.queries.map((q) => q.id)).size >= 18);
+    assert.ok(new Set(server.queries.map((q) => q.port)).size >= 18);
+  });
+
+  test('NXDOMAIN is an answer, not a failure', async () => {
+    const reply = await clientFor([server]).query(srvQuestion('gone.prod.kw'), 'gone.prod.kw');
+    assert.equal(reply.rcode, 'NXDOMAIN');
+    assert.equal(reply.authorities?.[0]?.type, 'SOA');
+  });
+
+  for (const style of ['empty', 'partial'] as const) {
+    test(`a truncated reply (${style}) is never used: the query is repeated over TCP`, async () => {
+      server.records = bigSet('big.prod.kw', 40);
+      server.truncation = style;
+      const stats = newStats();
+      const reply = await clientFor([server], {}, stats).query(
+        srvQuestion('big.prod.kw'),
+        'big.prod.kw',
+      );
+      assert.equal(targets(reply).length, 40);
+      assert.equal((reply.additionals ?? []).filter((r) => r.type === 'A').length, 40);
+      assert.deepEqual(
+        server.queries.map((q) => q.transport),
+        ['udp', 'tcp'],
+      );
+      assert.equal(stats.truncated, 1);
+      assert.equal(stats.tcpQueries, 1);
+    });
+  }
+
+  test('TC on a small reply is honoured too (servers that truncate early)', async () => {
+    server.behave = (q) => (q.transport === 'udp' ? { truncate: 'partial' } : undefined);
+    const reply = await clientFor([server]).query(srvQuestion(), 'user.prod.kw');
+    assert.deepEqual(targets(reply), ['a.kw']);
+    assert.deepEqual(
+      server.queries.map((q) => q.transport),
+      ['udp', 'tcp'],
+    );
+  });
+
+  test('tcp: true goes straight to TCP, and a reply in several chunks is reassembled', async () => {
+    server.records = bigSet('big.prod.kw', 40);
+    const reply = await clientFor([server], { tcp: true }).query(
+      srvQuestion('big.prod.kw'),
+      'big.prod.kw',
+    );
+    assert.equal(targets(reply).length, 40);
+    assert.deepEqual(
+      server.queries.map((q) => q.transport),
+      ['tcp'],
+    );
+  });
+
+  test('a reply truncated even over TCP is a failed attempt', async () => {
+    server.behave = () => ({
+      raw: (_query, reply) => {
+        const copy = Buffer.from(reply);
+        copy[2] = (copy[2] ?? 0) | 0x02; // TC
+        return copy;
+      },
+    });
+    await assert.rejects(
+      clientFor([server], { tcp: true, attempts: 1 }).query(srvQuestion(), 'user.prod.kw'),
+      {
+        code: 'EBADRESP',
+        message: /truncated over TCP/,
+      },
+    );
+  });
+
+  for (const forgery of [
+    'wrong-id',
+    'wrong-port',
+    'wrong-question',
+    'not-response',
+    'garbage',
+  ] as const) {
+    test(`a forged reply (${forgery}) arriving before the real one is not used`, async () => {
+      server.records = [srv('user.prod.kw', 'real.kw', 80), a('real.kw', '127.0.0.9')];
+      // If the forgery were used, the target would be evil.kw.
+      server.behave = () => ({
+        forge: [forgery],
+        forgedAnswers: [srv('user.prod.kw', 'evil.kw', 666)],
+      });
+      const stats = newStats();
+      const reply = await clientFor([server], {}, stats).query(srvQuestion(), 'user.prod.kw');
+      assert.deepEqual(targets(reply), ['real.kw']);
+      // The kernel drops a datagram from another port (connected socket); the rest are counted.
+      assert.equal(stats.ignoredReplies, forgery === 'wrong-port' ? 0 : 1);
+    });
+
+    test(`a forged reply (${forgery}) alone never answers: the attempt fails`, async () => {
+      server.behave = () => ({ forge: [forgery], drop: true });
+      const error = await clientFor([server], { attempts: 1, timeoutMs: 200 })
+        .query(srvQuestion(), 'user.prod.kw')
+        .then(
+          () => assert.fail('a forgery was used'),
+          (e: unknown) => e,
+        );
+      assert.ok(error instanceof DnsError);
+      assert.equal(error.code, forgery === 'garbage' ? 'EBADRESP' : 'ETIMEOUT');
+    });
+  }
+
+  for (const rcode of ['SERVFAIL', 'REFUSED', 'FORMERR', 'NOTIMP'] as const) {
+    test(`${rcode} from the first nameserver moves on to the second`, async () => {
+      server.behave = () => ({ rcode });
+      second.records = [srv('user.prod.kw', 'second.kw', 9090), a('second.kw', '127.0.0.3')];
+      const reply = await clientFor([server, second]).query(srvQuestion(), 'user.prod.kw');
+      assert.deepEqual(targets(reply), ['second.kw']);
+      assert.equal(server.queries.length, 1);
+    });
+  }
+
+  test('a silent first nameserver costs one timeout, then the second answers', async () => {
+    server.behave = () => ({ drop: true });
+    const reply = await clientFor([server, second], { timeoutMs: 200 }).query(
+      srvQuestion(),
+      'user.prod.kw',
+    );
+    assert.deepEqual(targets(reply), ['a.kw']);
+    assert.equal(server.queries.length, 1);
+    assert.equal(second.queries.length, 1);
+  });
+
+  test('a closed nameserver port is ECONNREFUSED at once, and the next server is asked', async () => {
+    const closed = `127.0.0.1:${await closedPort()}`;
+    const reply = await clientFor([closed, second], { timeoutMs: 5000 }).query(
+      srvQuestion(),
+      'user.prod.kw',
+    );
+    assert.deepEqual(targets(reply), ['a.kw']);
+    await assert.rejects(
+      clientFor([closed], { timeoutMs: 5000, attempts: 1 }).query(srvQuestion(), 'user.prod.kw'),
+      {
+        code: 'ECONNREFUSED',
+        message: new RegExp(`${closed} ECONNREFUSED`),
+      },
+    );
+  });
+
+  test('when every attempt fails, the error is Node-shaped and names the query, each failure and the servers', async () => {
+    server.behave = () => ({ rcode: 'SERVFAIL' });
+    second.behave = () => ({ drop: true });
+    const error = await clientFor([server, second], { timeoutMs: 100, attempts: 2 })
+      .query(srvQuestion('_http._tcp.user.prod.kw'), 'user.prod.kw')
+      .catch((e: unknown) => e);
+    assert.ok(error instanceof DnsError);
+    assert.equal(error.code, 'ETIMEOUT'); // the last failure
+    assert.equal(error.syscall, 'querySrv');
+    assert.equal(error.hostname, 'user.prod.kw');
+    assert.equal(error.query, '_http._tcp.user.prod.kw');
+    assert.deepEqual(error.servers, [server.nameserver, second.nameserver]);
+    assert.equal(
+      error.message,
+      `querySrv ETIMEOUT _http._tcp.user.prod.kw: no usable reply after 2 attempt(s): ${server.nameserver} SERVFAIL, ${second.nameserver} timeout (asked ${server.nameserver}, ${second.nameserver})`,
+    );
+    // Attempts outer, servers inner: each server asked twice.
+    assert.equal(server.queries.length, 2);
+    assert.equal(second.queries.length, 2);
+  });
+
+  test('a reply with the query ID that cannot be decoded fails the attempt (EBADRESP), over UDP and TCP', async () => {
+    server.behave = () => ({ raw: () => Buffer.from('0000ffffffffffffffffffff01', 'hex') });
+    for (const tcp of [false, true]) {
+      await assert.rejects(
+        clientFor([server], { attempts: 1, timeoutMs: 200, tcp }).query(
+          srvQuestion(),
+          'user.prod.kw',
+        ),
+        {
+          code: 'EBADRESP',
+          message: /malformed reply/,
+        },
+      );
+    }
+  });
+
+  test('a compression pointer loop is malformed, not a hang', async () => {
+    server.behave = () => ({
+      raw: (query) => {
+        // Header with one question whose name is a pointer to itself (offset 12).
+        const reply = Buffer.alloc(18);
+        query.copy(reply, 0, 0, 2);
+        reply.writeUInt16BE(0x8180, 2);
+        reply.writeUInt16BE(1, 4);
+        reply.writeUInt16BE(0xc00c, 12);
+        reply.writeUInt16BE(33, 14);
+        reply.writeUInt16BE(1, 16);
+        return reply;
+      },
+    });
+    await assert.rejects(
+      clientFor([server], { attempts: 1, tcp: true }).query(srvQuestion(), 'user.prod.kw'),
+      {
+        code: 'EBADRESP',
+      },
+    );
+  });
+
+  test('sockets open at once are bounded: further queries wait their turn', async () => {
+    server.behave = () => ({ delayMs: 20 });
+    server.maxPending = 0;
+    const client = clientFor([server], { maxInFlight: 4 });
+    const replies = await Promise.all(
+      Array.from({ length: 40 }, () => client.query(srvQuestion(), 'user.prod.kw')),
+    );
+    assert.equal(replies.length, 40);
+    assert.equal(server.queries.length, 40);
+    assert.equal(server.maxPending, 4);
+  });
+});

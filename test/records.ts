@@ -1,0 +1,80 @@
+// Record builders for tests, in dns-packet's shape.
+import { createSocket } from 'node:dgram';
+import type * as packet from 'dns-packet';
+import type { WireStats } from '../src/dns/client.js';
+
+export const srv = (
+  name: string,
+  target: string,
+  port: number,
+  priority = 10,
+  weight = 10,
+  ttl = 30,
+): packet.Answer => ({
+  type: 'SRV',
+  name,
+  ttl,
+  data: { target, port, priority, weight },
+});
+
+export const a = (name: string, address: string, ttl = 30): packet.Answer => ({
+  type: 'A',
+  name,
+  ttl,
+  data: address,
+});
+
+export const aaaa = (name: string, address: string, ttl = 30): packet.Answer => ({
+  type: 'AAAA',
+  name,
+  ttl,
+  data: address,
+});
+
+export const cname = (name: string, target: string, ttl = 30): packet.Answer => ({
+  type: 'CNAME',
+  name,
+  ttl,
+  data: target,
+});
+
+export const soa = (zone: string, ttl: number, minimum: number): packet.Answer => ({
+  type: 'SOA',
+  name: zone,
+  ttl,
+  data: {
+    mname: `ns.${zone}`,
+    rname: `hostmaster.${zone}`,
+    serial: 1,
+    refresh: 3600,
+    retry: 600,
+    expire: 86400,
+    minimum,
+  },
+});
+
+/** `count` SRV records for `name` with glue, targets `i{n}.{name}` on 127.0.1.{n}. */
+export function bigSet(name: string, count: number): packet.Answer[] {
+  const records: packet.Answer[] = [];
+  for (let i = 1; i <= count; i++) {
+    records.push(srv(name, `i${i}.${name}`, 8000 + i), a(`i${i}.${name}`, `127.0.1.${i}`));
+  }
+  return records;
+}
+
+export const newStats = (): WireStats => ({
+  queries: 0,
+  tcpQueries: 0,
+  answers: 0,
+  ignoredReplies: 0,
+  truncated: 0,
+});
+
+/** A loopback UDP and TCP port with nothing listening (bound, then released). */
+export async function closedPort(): Promise<number> {
+  const socket = createSocket('udp4');
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  const { port } = socket.address();
+  await new Promise<void>((resolve) => socket.close(resolve));
+  return port;
+}
