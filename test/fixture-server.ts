@@ -285,7 +285,7 @@ export class FixtureServer {
     const targets = new Set(
       answers
         .filter((record) => record.type === 'SRV')
-        .map((record) => (record as packet.SrvAnswer).data.target.toLowerCase()),
+        .map((record) => (record as packet.SrvAnswer).data.target.toLowerCase().replace(/\.$/, '')),
     );
     const glue = this.records.filter(
       (record) =>
