@@ -1,0 +1,154 @@
+// Against BIND 9, the reference server: glue, no glue for big sets, empty TC then TCP,
+// NXDOMAIN with SOA, TTL 0, CNAME, target ".".
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { createResolver, type Resolver } from '../../src/index.js';
+import { missing, type RunningServer, startBind } from './servers.js';
+
+const lines = [
+  '$TTL 30',
+  '@ IN SOA ns.kw. hostmaster.kw. 1 3600 600 86400 10',
+  '@ IN NS ns.kw.',
+  'ns IN A 127.0.0.1',
+  'user.prod IN SRV 10 60 8080 a.user',
+  'user.prod IN SRV 10 30 8081 b.user',
+  'user.prod IN SRV 20 10 8082 c.user',
+  'a.user IN A 127.0.0.11',
+  'b.user IN A 127.0.0.12',
+  'b.user IN AAAA ::1',
+  'c.user 5 IN A 127.0.0.13',
+  '_http._tcp.web.prod IN SRV 10 10 8443 a.user',
+  'zero.prod 0 IN SRV 10 10 8090 z.user',
+  'z.user 0 IN A 127.0.0.20',
+  'alias.prod IN CNAME user.prod',
+  'none.prod IN SRV 0 0 0 .',
+  'plain.prod IN A 127.0.0.30',
+];
+for (let i = 1; i <= 40; i++)
+  lines.push(`big.prod IN SRV 10 10 ${9000 + i} i${i}.big`, `i${i}.big IN A 127.0.2.${i}`);
+for (let i = 1; i <= 14; i++)
+  lines.push(`fourteen.prod IN SRV 10 10 ${9100 + i} f${i}.big`, `f${i}.big IN A 127.0.3.${i}`);
+const ZONE = `${lines.join('\n')}\n`;
+
+describe('against BIND 9', { skip: missing('named', 'bind9 bind9utils') }, () => {
+  let server: RunningServer | undefined;
+  const fresh = (options = {}): Resolver => {
+    assert.ok(server);
+    return createResolver({
+      nameservers: [server.nameserver],
+      timeoutMs: 1000,
+      attempts: 2,
+      ...options,
+    });
+  };
+  before(async () => {
+    server = await startBind(ZONE);
+  });
+  after(() => server?.stop());
+
+  test('user.prod.kw: every endpoint, with the glue addresses, in one query', async () => {
+    const r = fresh();
+    const result = await r.resolve('user.prod.kw');
+    assert.equal(result.name, 'user.prod.kw');
+    assert.equal(result.query, 'user.prod.kw');
+    assert.equal(result.ttl, 5); // c.user.kw's A record
+    assert.deepEqual(
+      [...result.endpoints].sort((x, y) => x.port - y.port),
+      [
+        {
+          target: 'a.user.kw',
+          port: 8080,
+          priority: 10,
+          weight: 60,
+          addresses: [{ address: '127.0.0.11', family: 4 }],
+        },
+        {
+          target: 'b.user.kw',
+          port: 8081,
+          priority: 10,
+          weight: 30,
+          addresses: [
+            { address: '127.0.0.12', family: 4 },
+            { address: '::1', family: 6 },
+          ],
+        },
+        {
+          target: 'c.user.kw',
+          port: 8082,
+          priority: 20,
+          weight: 10,
+          addresses: [{ address: '127.0.0.13', family: 4 }],
+        },
+      ],
+    );
+    assert.equal(r.stats().queries, 1);
+  });
+
+  test('the SRV name template is applied', async () => {
+    const result = await fresh({ srvName: '_http._tcp.{host}' }).resolve('web.prod.kw');
+    assert.equal(result.query, '_http._tcp.web.prod.kw');
+    assert.equal(result.endpoints[0]?.port, 8443);
+  });
+
+  test('more than 13 records come without glue: targets are asked for A and AAAA', async () => {
+    const r = fresh();
+    const result = await r.resolve('fourteen.prod.kw');
+    assert.equal(result.endpoints.length, 14);
+    for (const endpoint of result.endpoints) {
+      const n = endpoint.port - 9100;
+      assert.deepEqual(endpoint.addresses, [{ address: `127.0.3.${n}`, family: 4 }]);
+    }
+    assert.equal(r.stats().truncated, 0);
+    assert.equal(r.stats().queries, 1 + 14 * 2);
+  });
+
+  test('40 records: an empty truncated UDP reply, then TCP, then the targets without glue', async () => {
+    const r = fresh();
+    const result = await r.resolve('big.prod.kw');
+    assert.equal(result.endpoints.length, 40);
+    assert.deepEqual(new Set(result.endpoints.map((e) => e.addresses[0]?.address)).size, 40);
+    const stats = r.stats();
+    assert.equal(stats.truncated, 1);
+    assert.ok(stats.tcpQueries >= 1);
+  });
+
+  test('NXDOMAIN comes with the SOA, is ENOTFOUND and is cached for the SOA minimum', async () => {
+    const r = fresh();
+    await assert.rejects(r.resolve('gone.prod.kw'), {
+      code: 'ENOTFOUND',
+      reason: 'NXDOMAIN',
+      syscall: 'querySrv',
+    });
+    await assert.rejects(r.resolve('gone.prod.kw'), { code: 'ENOTFOUND', reason: 'NXDOMAIN' });
+    assert.equal(r.stats().queries, 1);
+    assert.equal(r.stats().cacheHits, 0);
+  });
+
+  test('NODATA and a lone target "." are ENOTFOUND', async () => {
+    await assert.rejects(fresh().resolve('plain.prod.kw'), { code: 'ENOTFOUND', reason: 'NODATA' });
+    await assert.rejects(fresh().resolve('none.prod.kw'), {
+      code: 'ENOTFOUND',
+      reason: 'NO_SERVICE',
+    });
+  });
+
+  test('TTL 0 comes back as 0 and is never reused', async () => {
+    const r = fresh();
+    assert.equal((await r.resolve('zero.prod.kw')).ttl, 0);
+    await r.resolve('zero.prod.kw');
+    assert.equal(r.stats().queries, 2);
+    assert.equal(r.stats().cacheHits, 0);
+  });
+
+  test('a CNAME to a service name is followed', async () => {
+    const result = await fresh().resolve('alias.prod.kw');
+    assert.equal(result.endpoints.length, 3);
+  });
+
+  test('SVCDISC_TCP: everything over TCP gives the same endpoints', async () => {
+    const r = fresh({ tcp: true });
+    const result = await r.resolve('user.prod.kw');
+    assert.equal(result.endpoints.length, 3);
+    assert.equal(r.stats().tcpQueries, r.stats().queries);
+  });
+});

@@ -1,0 +1,164 @@
+// Real DNS servers (Debian packages) started on free loopback ports for integration tests.
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseNameserver } from '../../src/config.js';
+import { DnsClient } from '../../src/dns/client.js';
+import { newStats } from '../records.js';
+
+export interface RunningServer {
+  nameserver: string;
+  dir: string;
+  stop(): Promise<void>;
+}
+
+/** Why the tests of a server cannot run (`command` not installed), for `describe`'s `skip`;
+ * under CI a missing server is an error, never a skip. */
+export function missing(command: string, packages: string): string | undefined {
+  const found =
+    spawnSync('sh', ['-c', `command -v ${command} || test -x /usr/sbin/${command}`]).status === 0;
+  if (found) return undefined;
+  const reason = `${command} is not installed (Debian: apt-get install ${packages}; .ci/run does it)`;
+  if (process.env.CI) throw new Error(reason);
+  return reason;
+}
+
+/** A port free for both UDP and TCP on 127.0.0.1. */
+async function freePort(): Promise<number> {
+  for (let tries = 0; tries < 20; tries++) {
+    const udp = createSocket('udp4');
+    await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve));
+    const { port } = udp.address();
+    const tcp = createServer();
+    const ok = await new Promise<boolean>((resolve) => {
+      tcp.once('error', () => resolve(false));
+      tcp.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    await new Promise<void>((resolve) => udp.close(() => resolve()));
+    if (ok) {
+      await new Promise<void>((resolve) => tcp.close(() => resolve()));
+      return port;
+    }
+  }
+  throw new Error('no free port');
+}
+
+/** Waits until the server answers an SRV query for `probe` over UDP and TCP. */
+async function waitUntilServing(
+  nameserver: string,
+  probe: string,
+  child: ChildProcess,
+  log: () => string,
+): Promise<void> {
+  const server = parseNameserver(nameserver);
+  if (!server) throw new Error(`bad nameserver ${nameserver}`);
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${log()}`);
+    try {
+      for (const tcp of [false, true]) {
+        const client = new DnsClient(
+          { nameservers: [server], timeoutMs: 200, attempts: 1, tcp },
+          newStats(),
+        );
+        await client.query({ name: probe, type: 'SRV' }, probe);
+      }
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw new Error(`server not answering: ${error}\n${log()}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
+async function start(
+  command: string,
+  args: (dir: string, port: number) => string[],
+  files: (port: number) => Record<string, string>,
+  probe: string,
+): Promise<RunningServer> {
+  const dir = mkdtempSync(join(tmpdir(), `svcdisc-${command}-`));
+  const port = await freePort();
+  for (const [name, text] of Object.entries(files(port)))
+    writeFileSync(join(dir, name), text.replaceAll('@DIR@', dir));
+  const child = spawn(command, args(dir, port), {
+    cwd: dir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, PATH: `${process.env.PATH}:/usr/sbin` },
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk) => {
+    output += chunk;
+  });
+  child.stderr?.on('data', (chunk) => {
+    output += chunk;
+  });
+  const nameserver = `127.0.0.1:${port}`;
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+    await exited;
+    clearTimeout(timer);
+  };
+  try {
+    await waitUntilServing(nameserver, probe, child, () => output);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { nameserver, dir, stop };
+}
+
+/** dnsmasq with `srv-host` and `host-record` lines; names under kw answered locally. */
+export function startDnsmasq(lines: string[], probe = 'user.prod.kw'): Promise<RunningServer> {
+  return start(
+    'dnsmasq',
+    (dir) => ['--keep-in-foreground', `--conf-file=${join(dir, 'dnsmasq.conf')}`],
+    (port) => ({
+      'dnsmasq.conf': [
+        `port=${port}`,
+        'listen-address=127.0.0.1',
+        'bind-interfaces',
+        'no-resolv',
+        'no-hosts',
+        'local=/kw/',
+        'user=root',
+        'pid-file=',
+        ...lines,
+        '',
+      ].join('\n'),
+    }),
+    probe,
+  );
+}
+
+/** BIND 9 serving the zone `kw` from a master file, with full additional sections. */
+export function startBind(zone: string, probe = 'user.prod.kw'): Promise<RunningServer> {
+  return start(
+    'named',
+    (dir) => ['-g', '-n', '1', '-c', join(dir, 'named.conf')],
+    (port) => ({
+      'named.conf': `options {
+  directory "@DIR@";
+  listen-on port ${port} { 127.0.0.1; };
+  listen-on-v6 { none; };
+  recursion no;
+  pid-file none;
+  session-keyfile none;
+  dnssec-validation no;
+  minimal-responses no;
+  notify no;
+};
+controls { };
+zone "kw" { type primary; file "@DIR@/kw.zone"; };
+`,
+      'kw.zone': zone,
+    }),
+    probe,
+  );
+}
