@@ -1,0 +1,99 @@
+// The package as users get it: packed, installed into another folder, used by require,
+// import and the preload flags.
+import assert from 'node:assert/strict';
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import { FixtureServer } from './fixture-server.js';
+import { a, srv } from './records.js';
+
+const ROOT = join(__dirname, '..');
+
+describe('the installed package', () => {
+  let app: string;
+  let server: FixtureServer;
+  let files: string;
+  before(async () => {
+    server = await FixtureServer.start({
+      records: [srv('user.prod.kw', 'a.kw', 8080), a('a.kw', '127.0.0.2')],
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'svcdisc-pack-'));
+    files = execFileSync('npm', ['pack', '--json', '--pack-destination', dir, '--ignore-scripts'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
+    const tarball = readdirSync(dir).find((name) => name.endsWith('.tgz'));
+    assert.ok(tarball);
+    app = join(dir, 'app');
+    execFileSync('mkdir', [app]);
+    writeFileSync(join(app, 'package.json'), '{"name":"app","version":"1.0.0","private":true}');
+    execFileSync(
+      'npm',
+      ['install', '--prefer-offline', '--no-audit', '--no-fund', join(dir, tarball)],
+      { cwd: app, stdio: 'ignore' },
+    );
+  });
+  after(() => server.close());
+
+  // Asynchronous: the fixture server answers from this process's event loop.
+  const node = async (args: string[], env: Record<string, string> = {}) => {
+    const options = {
+      cwd: app,
+      encoding: 'utf8' as const,
+      env: { PATH: process.env.PATH, ...env },
+    };
+    return (await promisify(execFile)(process.execPath, args, options)).stdout;
+  };
+
+  test('holds the compiled code and the preload, not the sources or tests', () => {
+    const [{ files: packed }] = JSON.parse(files) as [{ files: { path: string }[] }];
+    const paths = packed.map((file) => file.path);
+    for (const needed of [
+      'dist/index.js',
+      'dist/index.d.ts',
+      'register.cjs',
+      'package.json',
+      'README.md',
+    ]) {
+      assert.ok(paths.includes(needed), `${needed} missing`);
+    }
+    assert.ok(!paths.some((path) => path.startsWith('src/') || path.startsWith('test/')));
+  });
+
+  test('require("svcdisc") resolves a name from another folder', async () => {
+    const script = `require('svcdisc').createResolver({ nameservers: ['${server.nameserver}'] })
+      .resolve('user.prod.kw').then((r) => console.log(r.endpoints[0].port));`;
+    assert.equal(await node(['-e', script]), '8080\n');
+  });
+
+  test('import("svcdisc") and named ESM imports work', async () => {
+    assert.equal(
+      await node([
+        '-e',
+        `import('svcdisc').then((m) => console.log(typeof m.createResolver, typeof m.order))`,
+      ]),
+      'function function\n',
+    );
+    const esm = `import { createResolver, DnsError } from 'svcdisc';
+      const r = createResolver({ nameservers: ['${server.nameserver}'] });
+      const { endpoints } = await r.resolve('user.prod.kw');
+      console.log(endpoints[0].port, typeof DnsError);`;
+    assert.equal(await node(['--input-type=module', '-e', esm]), '8080 function\n');
+  });
+
+  test('-r and --import svcdisc/register load, and a bad variable stops the program', async () => {
+    assert.equal(await node(['-r', 'svcdisc/register', '-e', 'console.log("ran")']), 'ran\n');
+    assert.equal(await node(['--import', 'svcdisc/register', '-e', 'console.log("ran")']), 'ran\n');
+    await assert.rejects(
+      node(['-r', 'svcdisc/register', '-e', '0'], { SVCDISC_TCP: 'maybe' }),
+      (error: { code: number; stderr: string }) => {
+        assert.equal(error.code, 1);
+        assert.match(error.stderr, /svcdisc: SVCDISC_TCP="maybe" is not valid: expected 1 or 0/);
+        return true;
+      },
+    );
+  });
+});
