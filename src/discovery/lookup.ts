@@ -54,6 +54,12 @@ interface Chain<T> {
 
 const lower = (name: string) => name.toLowerCase().replace(/\.$/, '');
 
+/** A record's TTL; one with the top bit set counts as 0 (RFC 2181 8). */
+const ttlOf = (record: { ttl?: number | undefined }): number => {
+  const ttl = record.ttl ?? 0;
+  return ttl > 0x7fffffff ? 0 : ttl;
+};
+
 /** The records of `type` at the end of the CNAME chain that starts at `name`, in one reply. */
 function followChain<T extends packet.Answer>(
   reply: Reply,
@@ -74,7 +80,7 @@ function followChain<T extends packet.Answer>(
     ) as packet.StringAnswer | undefined;
     if (!cname || hops.left <= 0) return { records: [], reply, ttl, name: current };
     hops.left--;
-    ttl = Math.min(ttl, cname.ttl ?? 0);
+    ttl = Math.min(ttl, ttlOf(cname));
     current = lower(cname.data);
   }
 }
@@ -84,7 +90,7 @@ function negativeTtl(reply: Reply): number | undefined {
   const soa = (reply.authorities ?? []).find((record) => record.type === 'SOA') as
     | packet.SoaAnswer
     | undefined;
-  return soa ? Math.min(soa.ttl ?? 0, soa.data.minimum ?? 0) : undefined;
+  return soa ? Math.min(ttlOf(soa), ttlOf({ ttl: soa.data.minimum })) : undefined;
 }
 
 /** Queries `name`/`type` and follows CNAMEs, re-asking when the server stopped at one. */
@@ -125,7 +131,7 @@ function glueFor(target: string, records: packet.Answer[]): { addresses: Address
       // Never trust declared lengths: dns-packet decodes short rdata into odd strings.
       if (isIP(record.data) !== FAMILY[record.type]) continue;
       addresses.push({ address: record.data, family: FAMILY[record.type] });
-      ttl = Math.min(ttl, record.ttl ?? 0);
+      ttl = Math.min(ttl, ttlOf(record));
     }
   }
   return { addresses, ttl };
@@ -169,7 +175,7 @@ export async function lookupService(
   if (chain instanceof NegativeAnswer) throw chain;
   // A lone target "." means the service is decidedly not available (RFC 2782).
   const records = chain.records.filter((record) => record.data.target !== '.');
-  if (records.length === 0) throw new NegativeAnswer('NO_SERVICE', chain.records[0]?.ttl);
+  if (records.length === 0) throw new NegativeAnswer('NO_SERVICE', chain.records[0] && ttlOf(chain.records[0]));
 
   const sections = [...(chain.reply.answers ?? []), ...(chain.reply.additionals ?? [])];
   const byTarget = new Map<string, { addresses: Address[]; ttl: number; error?: unknown }>();
@@ -201,7 +207,7 @@ export async function lookupService(
     const target = lower(record.data.target);
     const found = byTarget.get(target);
     if (!found || found.addresses.length === 0) continue;
-    ttl = Math.min(ttl, record.ttl ?? 0, found.ttl);
+    ttl = Math.min(ttl, ttlOf(record), found.ttl);
     const { port, priority = 0, weight = 0 } = record.data;
     endpoints.push({ target, port, priority, weight, addresses: found.addresses });
   }
