@@ -249,7 +249,10 @@ describe('createResolver().resolve', () => {
   });
 
   test('a TTL with the top bit set counts as 0 (RFC 2181 8), not as 68 years', async () => {
-    server.records = [srv('user.prod.kw', 'a.kw', 80, 10, 10, 0x80000000), a('a.kw', '127.0.0.2', 30)];
+    server.records = [
+      srv('user.prod.kw', 'a.kw', 80, 10, 10, 0x80000000),
+      a('a.kw', '127.0.0.2', 30),
+    ];
     assert.equal((await resolver().resolve('user.prod.kw')).ttl, 0);
   });
 

@@ -175,7 +175,8 @@ export async function lookupService(
   if (chain instanceof NegativeAnswer) throw chain;
   // A lone target "." means the service is decidedly not available (RFC 2782).
   const records = chain.records.filter((record) => record.data.target !== '.');
-  if (records.length === 0) throw new NegativeAnswer('NO_SERVICE', chain.records[0] && ttlOf(chain.records[0]));
+  if (records.length === 0)
+    throw new NegativeAnswer('NO_SERVICE', chain.records[0] && ttlOf(chain.records[0]));
 
   const sections = [...(chain.reply.answers ?? []), ...(chain.reply.additionals ?? [])];
   const byTarget = new Map<string, { addresses: Address[]; ttl: number; error?: unknown }>();

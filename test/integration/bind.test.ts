@@ -1,34 +1,13 @@
 // Against BIND 9, the reference server: glue, no glue for big sets, empty TC then TCP,
 // NXDOMAIN with SOA, TTL 0, CNAME, target ".".
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createResolver, type Resolver } from '../../src/index.js';
 import { missing, type RunningServer, startBind } from './servers.js';
 
-const lines = [
-  '$TTL 30',
-  '@ IN SOA ns.kw. hostmaster.kw. 1 3600 600 86400 10',
-  '@ IN NS ns.kw.',
-  'ns IN A 127.0.0.1',
-  'user.prod IN SRV 10 60 8080 a.user',
-  'user.prod IN SRV 10 30 8081 b.user',
-  'user.prod IN SRV 20 10 8082 c.user',
-  'a.user IN A 127.0.0.11',
-  'b.user IN A 127.0.0.12',
-  'b.user IN AAAA ::1',
-  'c.user 5 IN A 127.0.0.13',
-  '_http._tcp.web.prod IN SRV 10 10 8443 a.user',
-  'zero.prod 0 IN SRV 10 10 8090 z.user',
-  'z.user 0 IN A 127.0.0.20',
-  'alias.prod IN CNAME user.prod',
-  'none.prod IN SRV 0 0 0 .',
-  'plain.prod IN A 127.0.0.30',
-];
-for (let i = 1; i <= 40; i++)
-  lines.push(`big.prod IN SRV 10 10 ${9000 + i} i${i}.big`, `i${i}.big IN A 127.0.2.${i}`);
-for (let i = 1; i <= 14; i++)
-  lines.push(`fourteen.prod IN SRV 10 10 ${9100 + i} f${i}.big`, `f${i}.big IN A 127.0.3.${i}`);
-const ZONE = `${lines.join('\n')}\n`;
+const ZONE = readFileSync(join(__dirname, '..', '..', 'fixtures', 'kw.zone'), 'utf8');
 
 describe('against BIND 9', { skip: missing('named', 'bind9 bind9utils') }, () => {
   let server: RunningServer | undefined;
