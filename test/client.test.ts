@@ -271,7 +271,7 @@ describe('DnsClient', () => {
   });
 
   test('sockets open at once are bounded: further queries wait their turn', async () => {
-    server.behave = () => ({ delayMs: 20 });
+    server.behave = () => ({ delayMs: 50 });
     server.maxPending = 0;
     const client = clientFor([server], { maxInFlight: 4 });
     const replies = await Promise.all(

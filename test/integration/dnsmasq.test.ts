@@ -1,9 +1,14 @@
 // Against dnsmasq: SRV with glue from host-record, partial answers with TC over UDP, NXDOMAIN
 // without an SOA, the "no service" record.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { createResolver, type Resolver } from '../../src/index.js';
-import { missing, type RunningServer, startDnsmasq } from './servers.js';
+import { describe, test } from 'node:test';
+import {
+  missing,
+  serveDuringSuite,
+  sortEndpoints,
+  startDnsmasq,
+  USER_ENDPOINTS,
+} from './servers.js';
 
 const LINES = [
   'local-ttl=30',
@@ -34,55 +39,13 @@ for (let i = 1; i <= 36; i++) {
 }
 
 describe('against dnsmasq', { skip: missing('dnsmasq', 'dnsmasq-base') }, () => {
-  let server: RunningServer | undefined;
-  const fresh = (options = {}): Resolver => {
-    assert.ok(server);
-    return createResolver({
-      nameservers: [server.nameserver],
-      timeoutMs: 1000,
-      attempts: 2,
-      ...options,
-    });
-  };
-  before(async () => {
-    server = await startDnsmasq(LINES);
-  });
-  after(() => server?.stop());
+  const fresh = serveDuringSuite(() => startDnsmasq(LINES));
 
   test('user.prod.kw: every endpoint with its glue, in one query', async () => {
     const r = fresh();
     const result = await r.resolve('user.prod.kw');
     assert.equal(result.ttl, 30);
-    // dnsmasq changes the order of records between queries: compare sorted.
-    const sorted = [...result.endpoints]
-      .sort((x, y) => x.port - y.port)
-      .map((e) => ({ ...e, addresses: [...e.addresses].sort((x, y) => x.family - y.family) }));
-    assert.deepEqual(sorted, [
-      {
-        target: 'a.user.kw',
-        port: 8080,
-        priority: 10,
-        weight: 60,
-        addresses: [{ address: '127.0.0.11', family: 4 }],
-      },
-      {
-        target: 'b.user.kw',
-        port: 8081,
-        priority: 10,
-        weight: 30,
-        addresses: [
-          { address: '127.0.0.12', family: 4 },
-          { address: '::1', family: 6 },
-        ],
-      },
-      {
-        target: 'c.user.kw',
-        port: 8082,
-        priority: 20,
-        weight: 10,
-        addresses: [{ address: '127.0.0.13', family: 4 }],
-      },
-    ]);
+    assert.deepEqual(sortEndpoints(result.endpoints), USER_ENDPOINTS);
     assert.equal(r.stats().queries, 1);
   });
 

@@ -1,12 +1,17 @@
 // Real DNS servers (Debian packages) started on free loopback ports for integration tests.
+
+import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import { parseNameserver } from '../../src/config.js';
+import type { Endpoint } from '../../src/discovery/lookup.js';
 import { DnsClient } from '../../src/dns/client.js';
+import { createResolver, type Resolver, type ResolverOptions } from '../../src/index.js';
 import { newStats } from '../records.js';
 
 export interface RunningServer {
@@ -161,4 +166,60 @@ zone "kw" { type primary; file "@DIR@/kw.zone"; };
     }),
     probe,
   );
+}
+
+/** The endpoints both servers publish for user.prod.kw, sorted as `sortEndpoints` sorts. */
+export const USER_ENDPOINTS: Endpoint[] = [
+  {
+    target: 'a.user.kw',
+    port: 8080,
+    priority: 10,
+    weight: 60,
+    addresses: [{ address: '127.0.0.11', family: 4 }],
+  },
+  {
+    target: 'b.user.kw',
+    port: 8081,
+    priority: 10,
+    weight: 30,
+    addresses: [
+      { address: '127.0.0.12', family: 4 },
+      { address: '::1', family: 6 },
+    ],
+  },
+  {
+    target: 'c.user.kw',
+    port: 8082,
+    priority: 20,
+    weight: 10,
+    addresses: [{ address: '127.0.0.13', family: 4 }],
+  },
+];
+
+/** Endpoints by port, addresses IPv4 first: servers may rotate the order of records. */
+export function sortEndpoints(endpoints: readonly Endpoint[]): Endpoint[] {
+  return [...endpoints]
+    .sort((x, y) => x.port - y.port)
+    .map((e) => ({ ...e, addresses: [...e.addresses].sort((x, y) => x.family - y.family) }));
+}
+
+/** Starts a server before the suite's tests and stops it after them; returns a factory of
+ * fresh resolvers (each with its own cache) that ask it. */
+export function serveDuringSuite(
+  start: () => Promise<RunningServer>,
+): (options?: ResolverOptions) => Resolver {
+  let server: RunningServer | undefined;
+  before(async () => {
+    server = await start();
+  });
+  after(() => server?.stop());
+  return (options = {}) => {
+    assert.ok(server, 'the server did not start');
+    return createResolver({
+      nameservers: [server.nameserver],
+      timeoutMs: 1000,
+      attempts: 2,
+      ...options,
+    });
+  };
 }
