@@ -166,6 +166,22 @@ describe('the answer cache', () => {
     assert.equal(srvQueries(), 2);
   });
 
+  test('a failed background refresh keeps the answer fresh until it expires, then serves it stale', async () => {
+    const r = resolver();
+    await r.resolve('user.prod.kw');
+    await r.resolve('user.prod.kw'); // a use
+    server.behave = () => ({ rcode: 'SERVFAIL' });
+    mock.timers.tick(9_000);
+    await until(() => srvQueries() === 2);
+    await new Promise((resolve) => setImmediate(resolve));
+    // Still inside the TTL: a cache hit, not a stale answer.
+    assert.equal((await r.resolve('user.prod.kw')).endpoints[0]?.port, 80);
+    assert.deepEqual([r.stats().cacheHits, r.stats().staleServed], [2, 0]);
+    mock.timers.tick(1_000);
+    assert.equal((await r.resolve('user.prod.kw')).endpoints[0]?.port, 80);
+    assert.equal(r.stats().staleServed, 1);
+  });
+
   test('a name not used since it was fetched is not refreshed', async () => {
     const r = resolver();
     await r.resolve('user.prod.kw');

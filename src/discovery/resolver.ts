@@ -131,13 +131,13 @@ class ServiceResolver implements Resolver {
     }
     const entry = this.#cache.get(key);
     const now = this.#now();
-    if (entry?.failure && now < entry.failure.until) {
-      return this.#fallBack(entry, entry.failure.error, now);
-    }
     if (entry?.resolution && now < entry.expiresAt) {
       this.#stats.cacheHits++;
       entry.used = true;
       return entry.resolution;
+    }
+    if (entry?.failure && now < entry.failure.until) {
+      return this.#fallBack(entry, entry.failure.error, now);
     }
     try {
       return await this.#fetch(key);
