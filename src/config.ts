@@ -193,7 +193,9 @@ export function parseNameserver(entry: string, defaultPort = 53): Nameserver | u
   const family = isIP(host);
   const portNumber = /^\d{1,5}$/.test(port) ? Number(port) : 0;
   if (family === 0 || portNumber < 1 || portNumber > 65535) return undefined;
-  return { address: host, port: portNumber, family: family as 4 | 6 };
+  // The canonical text (RFC 5952), as replies report their source address.
+  const address = family === 6 ? new URL(`http://[${host}]/`).hostname.slice(1, -1) : host;
+  return { address, port: portNumber, family: family as 4 | 6 };
 }
 
 function nameserver(entry: string): Nameserver {

@@ -195,6 +195,28 @@ describe('DnsClient', () => {
     assert.equal(second.queries.length, 1);
   });
 
+  test('a nameserver on IPv6 is asked over UDP6 and TCP6', async (t) => {
+    const v6 = await FixtureServer.start({ host: '::1', records: [...USER] }).catch(
+      (error: Error) => error,
+    );
+    if (v6 instanceof Error) return t.skip(`no IPv6 loopback here: ${v6.message}`);
+    try {
+      for (const tcp of [false, true]) {
+        const reply = await clientFor([v6.nameserver], { tcp }).query(
+          srvQuestion(),
+          'user.prod.kw',
+        );
+        assert.deepEqual(targets(reply), ['a.kw']);
+      }
+      assert.deepEqual(
+        v6.queries.map((q) => q.transport),
+        ['udp', 'tcp'],
+      );
+    } finally {
+      await v6.close();
+    }
+  });
+
   test('a closed nameserver port is ECONNREFUSED at once, and the next server is asked', async () => {
     const closed = `127.0.0.1:${await closedPort()}`;
     const reply = await clientFor([closed, second], { timeoutMs: 5000 }).query(

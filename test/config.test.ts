@@ -232,6 +232,11 @@ describe('config', () => {
       port: 5353,
       family: 6,
     });
+    assert.deepEqual(parseNameserver('[0:0:0:0:0:0:0:1]:5300'), {
+      address: '::1',
+      port: 5300,
+      family: 6,
+    });
     assert.equal(parseNameserver('::1:53:x'), undefined);
     assert.equal(parseNameserver('256.0.0.1'), undefined);
     assert.equal(parseNameserver('127.0.0.1:'), undefined);

@@ -40,6 +40,8 @@ export interface Behaviour {
 }
 
 export interface FixtureOptions {
+  /** Loopback address to listen on. @default '127.0.0.1' */
+  host?: string;
   records?: packet.Answer[];
   /** When a name is not found: the SOA minimum of the synthesised SOA, s. @default 30 */
   negativeTtl?: number;
@@ -80,20 +82,25 @@ export class FixtureServer {
 
   /** Starts on 127.0.0.1 with UDP and TCP on the same free port. */
   static async start(options: FixtureOptions = {}): Promise<FixtureServer> {
+    const host = options.host ?? '127.0.0.1';
+    const type = host.includes(':') ? 'udp6' : 'udp4';
     for (let tries = 0; tries < 20; tries++) {
-      const udp = createSocket('udp4');
-      await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve));
+      const udp = createSocket(type);
+      await new Promise<void>((resolve, reject) => {
+        udp.once('error', reject);
+        udp.bind(0, host, resolve);
+      });
       const tcp = createServer();
       const listening = await new Promise<boolean>((resolve) => {
         tcp.once('error', () => resolve(false));
-        tcp.listen(udp.address().port, '127.0.0.1', () => resolve(true));
+        tcp.listen(udp.address().port, host, () => resolve(true));
       });
       if (!listening) {
         udp.close();
         continue;
       }
-      const spoofer = createSocket('udp4');
-      await new Promise<void>((resolve) => spoofer.bind(0, '127.0.0.1', resolve));
+      const spoofer = createSocket(type);
+      await new Promise<void>((resolve) => spoofer.bind(0, host, resolve));
       return new FixtureServer(udp, tcp, spoofer, options);
     }
     throw new Error('no free port for UDP and TCP together');
@@ -103,9 +110,10 @@ export class FixtureServer {
     return this.#udp.address().port;
   }
 
-  /** `127.0.0.1:PORT`, as SVCDISC_NAMESERVERS takes it. */
+  /** `127.0.0.1:PORT` or `[::1]:PORT`, as SVCDISC_NAMESERVERS takes it. */
   get nameserver(): string {
-    return `127.0.0.1:${this.port}`;
+    const { address, port } = this.#udp.address();
+    return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
   }
 
   /** Queries seen for a name (any case) and optionally a type. */
