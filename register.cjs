@@ -1,14 +1,15 @@
 'use strict';
 // The preload: `node -r svcdisc/register app.js`, `node --import svcdisc/register app.mjs`, or
-// NODE_OPTIONS="--require svcdisc/register". Reads and checks the SVCDISC_* environment, so a
-// bad value stops the program at start with a message naming it. Installing the connection
-// patches is the work of src/patch/ (not built yet: see the README's status).
+// NODE_OPTIONS="--require svcdisc/register". Installs the patches that route connections to
+// names under SVCDISC_DOMAINS through DNS SRV. A bad SVCDISC_* value stops the program at
+// start with a message naming it; SVCDISC_DISABLE=1 installs (and checks) nothing.
 const disabled = /^\s*(1|true)\s*$/i.test(process.env.SVCDISC_DISABLE ?? '');
 
 if (!disabled) {
-  const { configFromEnv, ConfigError } = require('./dist/config.js');
+  const { ConfigError } = require('./dist/config.js');
+  const { install } = require('./dist/patch/install.js');
   try {
-    configFromEnv(process.env);
+    install();
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`svcdisc: ${error.message}\n`);

@@ -19,3 +19,5 @@ export {
 } from './discovery/resolver.js';
 export { DnsError, type DnsErrorCode, type NegativeReason } from './dns/errors.js';
 export { parseResolvConf, readResolvConf } from './dns/resolv-conf.js';
+export { CHANNELS } from './events.js';
+export { AlreadyInstalledError, install, installedResolver, uninstall } from './patch/install.js';

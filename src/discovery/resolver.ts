@@ -13,6 +13,7 @@ import { debug } from '../debug.js';
 import { DnsClient, type WireStats } from '../dns/client.js';
 import { DnsError } from '../dns/errors.js';
 import { readResolvConf } from '../dns/resolv-conf.js';
+import { resolved } from '../events.js';
 import { type Endpoint, lookupService, NegativeAnswer, type Resolution } from './lookup.js';
 import { orderEndpoints, type Random } from './order.js';
 
@@ -162,13 +163,7 @@ class ServiceResolver implements Resolver {
       const found = await lookupService(this.#client, key, query);
       const resolution = deepFreeze({ ...found, ttl: this.#clampTtl(found.ttl) });
       this.#store(key, resolution);
-      debug(
-        'resolved %s (%s): %d endpoint(s), ttl %ds',
-        key,
-        query,
-        resolution.endpoints.length,
-        resolution.ttl,
-      );
+      resolved({ name: key, query, endpoints: resolution.endpoints.length, ttl: resolution.ttl });
       return resolution;
     } catch (thrown) {
       const now = this.#now();
@@ -183,6 +178,7 @@ class ServiceResolver implements Resolver {
           used: false,
           failure: { error, until: now + ttl * 1000 },
         });
+        resolved({ name: key, query, error });
         throw error;
       }
       const error =
@@ -198,7 +194,7 @@ class ServiceResolver implements Resolver {
       const failure = { error, until: now + ERROR_BACKOFF_MS };
       if (entry) entry.failure = failure;
       else this.#cache.set(key, { expiresAt: 0, staleUntil: 0, used: false, failure });
-      debug('resolving %s failed: %s', key, error.message);
+      resolved({ name: key, query, error });
       throw error;
     }
   }

@@ -1,0 +1,70 @@
+// net.Socket.prototype.connect for service names: the one point every client passes through
+// (http, https, fetch, tls, http2, ws, database drivers). Everything else goes straight to
+// Node's connect after a string check; a service connect is deferred until the SRV answer is
+// there and then made by service-connect.ts.
+import * as net from 'node:net';
+import type { Resolver } from '../discovery/resolver.js';
+import type { EndpointHealth } from './health.js';
+import type { Matcher } from './match.js';
+import { ServiceConnect } from './service-connect.js';
+import type { ConnectFn, Normalized, Socket } from './socket.js';
+import type { SyntheticAddresses } from './synthetic.js';
+
+/** What the patch needs; built once by install(). */
+export interface ConnectContext {
+  matcher: Matcher;
+  synthetic: SyntheticAddresses;
+  /** The resolver, created on first use. */
+  resolver: () => Resolver;
+  health: EndpointHealth;
+  connectTimeoutMs: number;
+}
+
+const normalizeArgs = (net as unknown as { _normalizeArgs(args: unknown[]): Normalized })
+  ._normalizeArgs;
+/** Marks an argument array as already normalised; net.connect() passes such arrays. */
+const NORMALIZED = Object.getOwnPropertySymbols(normalizeArgs([])).find(
+  (s) => s.description === 'normalizedArgs',
+);
+
+/** Any valid port: the one of the URL does not matter, the SRV record's will be used. */
+const PLACEHOLDER_PORT = 1;
+const neverAnswers = () => {};
+
+/** An argument list Node's connect takes as it is, without normalising it again. */
+export function tagNormalized(args: Normalized): Normalized {
+  if (NORMALIZED) (args as unknown as Record<symbol, boolean>)[NORMALIZED] = true;
+  return args;
+}
+
+export function createConnectPatch(original: ConnectFn, context: ConnectContext): ConnectFn {
+  return function connect(this: net.Socket, ...args: unknown[]): net.Socket {
+    const first = args[0] as Record<symbol, unknown> | undefined;
+    const normalized =
+      Array.isArray(first) && NORMALIZED && first[NORMALIZED]
+        ? (first as unknown as Normalized)
+        : normalizeArgs(args);
+    const [options, callback] = normalized;
+    const host = options.host;
+    const socket = this as Socket;
+    // Untouched: unix paths, no host, a socket wrapped by TLS whose parent is connecting.
+    if (typeof host !== 'string' || options.path != null || socket._parent?.connecting) {
+      return original.call(this, normalized);
+    }
+    const name = context.matcher(host) ?? context.synthetic.nameOf(host);
+    if (name === undefined) return original.call(this, normalized);
+    // Node's connect, at once, with a lookup that never answers: it prepares the socket as for
+    // any connect (handle, state, `connecting`), so writes and end() wait for 'connect'. The
+    // real connect comes when the SRV answer is there, with the endpoint's port.
+    original.call(
+      this,
+      tagNormalized([
+        { ...options, host: name, port: PLACEHOLDER_PORT, lookup: neverAnswers },
+        callback,
+      ]),
+    );
+    const connectTo = (next: Normalized[0]) => original.call(socket, tagNormalized([next, null]));
+    new ServiceConnect(socket, connectTo, context, name, options).start();
+    return this;
+  };
+}

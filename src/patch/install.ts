@@ -1,0 +1,95 @@
+// install() / uninstall(): the patches of net.Socket.prototype.connect, dns.lookup and
+// dns.promises.lookup, undoable, one installation at a time. The resolver (dns-packet,
+// lru-cache) is loaded on the first intercepted name, so programs that never use one pay only
+// for this file at start-up.
+import dns from 'node:dns';
+import { syncBuiltinESMExports } from 'node:module';
+import net from 'node:net';
+import { normalizeOptions, type SvcdiscOptions } from '../config.js';
+import type * as ResolverModule from '../discovery/resolver.js';
+import { createConnectPatch } from './connect.js';
+import { EndpointHealth } from './health.js';
+import { createLookupPatch, createPromisesLookupPatch } from './lookup.js';
+import { createMatcher } from './match.js';
+import { SyntheticAddresses } from './synthetic.js';
+
+interface Installation {
+  restore(): void;
+  resolver(): ResolverModule.Resolver;
+}
+
+let current: Installation | undefined;
+
+/** Thrown by a second install() without uninstall() in between. */
+export class AlreadyInstalledError extends Error {
+  readonly code = 'ERR_SVCDISC_INSTALLED';
+  constructor() {
+    super(
+      'svcdisc is already installed in this process (by the preload or install()); call uninstall() first',
+    );
+    this.name = 'AlreadyInstalledError';
+  }
+}
+
+/**
+ * Routes this process's connections to names under the configured domains through SRV.
+ * Options override the SVCDISC_* environment; `disable: true` installs nothing.
+ * @returns whether the patches were installed
+ */
+export function install(options: SvcdiscOptions = {}): boolean {
+  if (current) throw new AlreadyInstalledError();
+  const config = normalizeOptions(options);
+  if (config.disable) return false;
+  let resolver: ResolverModule.Resolver | undefined;
+  const getResolver = () => {
+    if (!resolver) {
+      const { createResolver } = require('../discovery/resolver.js') as typeof ResolverModule;
+      resolver = createResolver(options);
+    }
+    return resolver;
+  };
+  const context = {
+    matcher: createMatcher(config.domains),
+    synthetic: new SyntheticAddresses(),
+    resolver: getResolver,
+    health: new EndpointHealth(),
+    connectTimeoutMs: config.connectTimeoutMs,
+  };
+  const originals = {
+    connect: net.Socket.prototype.connect,
+    lookup: dns.lookup,
+    promisesLookup: dns.promises.lookup,
+  };
+  net.Socket.prototype.connect = createConnectPatch(originals.connect as never, context) as never;
+  dns.lookup = createLookupPatch(originals.lookup, context) as typeof dns.lookup;
+  dns.promises.lookup = createPromisesLookupPatch(
+    originals.promisesLookup,
+    context,
+  ) as typeof dns.promises.lookup;
+  // ESM named imports (`import { lookup } from 'node:dns'`) are copies: refresh them.
+  syncBuiltinESMExports();
+  current = {
+    resolver: getResolver,
+    restore() {
+      net.Socket.prototype.connect = originals.connect;
+      dns.lookup = originals.lookup;
+      dns.promises.lookup = originals.promisesLookup;
+      syncBuiltinESMExports();
+      resolver?.clear();
+    },
+  };
+  return true;
+}
+
+/** Removes the patches; connections already made are left alone. Returns whether any were installed. */
+export function uninstall(): boolean {
+  if (!current) return false;
+  current.restore();
+  current = undefined;
+  return true;
+}
+
+/** The resolver of the installed preload (created on first use), for its stats(). */
+export function installedResolver(): ResolverModule.Resolver | undefined {
+  return current?.resolver();
+}

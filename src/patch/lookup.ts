@@ -1,0 +1,82 @@
+// dns.lookup and dns.promises.lookup for service names. Programs that resolve first and then
+// connect by address (@grpc/grpc-js) get a synthetic address for the service; connecting to
+// it reaches an endpoint chosen per connection at its SRV port (see connect.ts). The SRV query
+// is made first, so a name without endpoints fails here as it would with Node's own lookup.
+import type { LookupAddress, LookupAllOptions, LookupOneOptions } from 'node:dns';
+import type { Resolver } from '../discovery/resolver.js';
+import type { Matcher } from './match.js';
+import type { SyntheticAddresses } from './synthetic.js';
+
+export interface LookupContext {
+  matcher: Matcher;
+  synthetic: SyntheticAddresses;
+  resolver: () => Resolver;
+}
+
+type LookupOptions = (LookupOneOptions | LookupAllOptions) & { family?: number | string };
+type Callback = (error: Error | null, address?: string | LookupAddress[], family?: number) => void;
+// biome-ignore lint/suspicious/noExplicitAny: dns.lookup's overloads take any argument list
+type AnyFunction = (...args: any[]) => any;
+
+/** The options object of dns.lookup's three call forms: (name, cb), (name, family, cb), (name, options, cb). */
+function optionsOf(options: unknown): LookupOptions {
+  if (typeof options === 'number') return { family: options };
+  return typeof options === 'object' && options !== null ? (options as LookupOptions) : {};
+}
+
+/** What Node's lookup would answer, with the service's synthetic address. */
+function answer(context: LookupContext, name: string, options: LookupOptions): LookupAddress[] {
+  const { v4, v6 } = context.synthetic.addressesOf(name);
+  const wantsV6 = options.family === 6 || options.family === 'IPv6';
+  return [wantsV6 ? { address: v6, family: 6 } : { address: v4, family: 4 }];
+}
+
+export function createLookupPatch(original: AnyFunction, context: LookupContext): AnyFunction {
+  function lookup(this: unknown, hostname: unknown, options: unknown, callback?: unknown): unknown {
+    const name = typeof hostname === 'string' ? context.matcher(hostname) : undefined;
+    const done = (typeof options === 'function' ? options : callback) as Callback | undefined;
+    // Anything else, bad arguments included, is Node's to handle (and to reject).
+    if (name === undefined || typeof done !== 'function')
+      return Reflect.apply(original, this, arguments);
+    const opts = optionsOf(options);
+    context
+      .resolver()
+      .resolve(name)
+      .then(
+        () => {
+          const [first] = answer(context, name, opts);
+          if (opts.all) done(null, answer(context, name, opts));
+          else done(null, first?.address, first?.family);
+        },
+        (error: Error) => done(error),
+      );
+    return {};
+  }
+  // util.promisify(dns.lookup) relies on the original's symbols (customPromisifyArgs).
+  for (const symbol of Object.getOwnPropertySymbols(original)) {
+    Object.defineProperty(
+      lookup,
+      symbol,
+      Object.getOwnPropertyDescriptor(original, symbol) as PropertyDescriptor,
+    );
+  }
+  return lookup;
+}
+
+export function createPromisesLookupPatch(
+  original: AnyFunction,
+  context: LookupContext,
+): AnyFunction {
+  return function lookup(this: unknown, hostname: unknown, options?: unknown): unknown {
+    const name = typeof hostname === 'string' ? context.matcher(hostname) : undefined;
+    if (name === undefined) return Reflect.apply(original, this, arguments);
+    const opts = optionsOf(options);
+    return context
+      .resolver()
+      .resolve(name)
+      .then(() => {
+        const addresses = answer(context, name, opts);
+        return opts.all ? addresses : addresses[0];
+      });
+  };
+}

@@ -1,0 +1,337 @@
+// The patches installed in this process: choice, failover, ejection, timeouts, errors, and what
+// is left alone. The client matrix (every library, -r, --import, ESM) is in matrix.test.ts.
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import dns from 'node:dns';
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
+import { join } from 'node:path';
+import { after, before, beforeEach, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import { CHANNELS, type ConnectMessage } from '../src/events.js';
+import { AlreadyInstalledError, install, uninstall } from '../src/patch/install.js';
+import { FixtureServer } from './fixture-server.js';
+import { a, closedPort, srv } from './records.js';
+
+const TLS = join(__dirname, '..', 'fixtures', 'tls');
+const CA = readFileSync(join(TLS, 'ca.crt'));
+const tlsFiles = (name: string) => ({
+  cert: readFileSync(join(TLS, `${name}.crt`)),
+  key: readFileSync(join(TLS, `${name}.key`)),
+});
+
+/** An HTTP server that answers with its label and counts the connections it accepted. */
+interface Backend {
+  label: string;
+  port: number;
+  connections: number;
+  server: http.Server;
+}
+
+async function startBackend(label: string, secure?: 'prod' | 'other'): Promise<Backend> {
+  const handler: http.RequestListener = (_req, res) => res.end(label);
+  const server = secure
+    ? https.createServer(tlsFiles(secure), handler)
+    : http.createServer(handler);
+  const backend: Backend = { label, port: 0, connections: 0, server };
+  server.on(secure ? 'secureConnection' : 'connection', () => backend.connections++);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  backend.port = (server.address() as net.AddressInfo).port;
+  return backend;
+}
+
+/** GET with a fresh connection each time; resolves with the body. */
+function get(url: string, options: https.RequestOptions = {}): Promise<string> {
+  const client = url.startsWith('https:') ? https : http;
+  return new Promise((resolve, reject) => {
+    client
+      .get(url, { agent: false, ...options }, (res) => {
+        let body = '';
+        res.on('data', (chunk) => {
+          body += chunk;
+        });
+        res.on('end', () => resolve(body));
+      })
+      .on('error', reject);
+  });
+}
+
+/** The 'svcdisc:connect' messages published while `run` runs. */
+async function connectsDuring(run: () => Promise<unknown>): Promise<ConnectMessage[]> {
+  const seen: ConnectMessage[] = [];
+  const listener = (message: unknown) => seen.push(message as ConnectMessage);
+  subscribe(CHANNELS.connect, listener);
+  try {
+    await run();
+  } finally {
+    unsubscribe(CHANNELS.connect, listener);
+  }
+  return seen;
+}
+
+describe('the preload, installed in this process', () => {
+  let dnsServer: FixtureServer;
+  let one: Backend;
+  let two: Backend;
+  let secure: Backend;
+  let wrongCert: Backend;
+  let deadPort: number;
+  let blackhole: ChildProcess;
+  let blackholePort: number;
+
+  before(async () => {
+    [one, two, secure, wrongCert] = await Promise.all([
+      startBackend('one'),
+      startBackend('two'),
+      startBackend('secure', 'prod'),
+      startBackend('wrong-cert', 'other'),
+    ]);
+    deadPort = await closedPort();
+    blackhole = spawn('python3', [join(__dirname, 'blackhole.py')], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    blackholePort = Number(
+      await new Promise<string>((resolve) =>
+        blackhole.stdout?.once('data', (d) => resolve(String(d))),
+      ),
+    );
+    dnsServer = await FixtureServer.start();
+    install({ nameservers: [dnsServer.nameserver], connectTimeoutMs: 300, domains: ['kw'] });
+  });
+  after(async () => {
+    uninstall();
+    blackhole.stdin?.end();
+    for (const backend of [one, two, secure, wrongCert]) backend.server.close();
+    await dnsServer.close();
+  });
+  beforeEach(() => {
+    dnsServer.queries.length = 0;
+    dnsServer.behave = () => undefined;
+    dnsServer.records = [
+      srv('user.prod.kw', 'one.host.kw', one.port, 10, 50),
+      srv('user.prod.kw', 'two.host.kw', two.port, 10, 50),
+      a('one.host.kw', '127.0.0.1'),
+      a('two.host.kw', '127.0.0.1'),
+    ];
+  });
+
+  test('a second install is refused until uninstall', () => {
+    assert.throws(() => install(), AlreadyInstalledError);
+    assert.throws(() => install(), { code: 'ERR_SVCDISC_INSTALLED' });
+  });
+
+  test('a URL with a wrong port reaches an SRV endpoint at its port', async () => {
+    const body = await get('http://user.prod.kw:1/');
+    assert.ok(['one', 'two'].includes(body), body);
+  });
+
+  test('weights are honoured over 2000 new connections (chi-square)', async () => {
+    dnsServer.records = [
+      srv('weighted.prod.kw', 'one.host.kw', one.port, 10, 80),
+      srv('weighted.prod.kw', 'two.host.kw', two.port, 10, 20),
+      a('one.host.kw', '127.0.0.1'),
+      a('two.host.kw', '127.0.0.1'),
+    ];
+    const counts = { one: 0, two: 0 };
+    for (let batch = 0; batch < 20; batch++) {
+      const bodies = await Promise.all(
+        Array.from({ length: 100 }, () => get('http://weighted.prod.kw/')),
+      );
+      for (const body of bodies) counts[body as 'one' | 'two']++;
+    }
+    const chi = (counts.one - 1600) ** 2 / 1600 + (counts.two - 400) ** 2 / 400;
+    assert.ok(chi < 10.83, `one ${counts.one}, two ${counts.two}`); // df 1, p = 0.001
+    assert.equal(dnsServer.count('weighted.prod.kw', 'SRV'), 1); // the cache served the rest
+  });
+
+  test('priority: the backup is used only when every endpoint of the first priority fails', async () => {
+    dnsServer.records = [
+      srv('backup.prod.kw', 'dead.host.kw', deadPort, 10, 100),
+      srv('backup.prod.kw', 'two.host.kw', two.port, 20, 100),
+      a('dead.host.kw', '127.0.0.1'),
+      a('two.host.kw', '127.0.0.1'),
+    ];
+    for (let i = 0; i < 5; i++) assert.equal(await get('http://backup.prod.kw/'), 'two');
+  });
+
+  test('a refused endpoint fails over with no request failing, then is ejected and skipped', async () => {
+    dnsServer.records = [
+      srv('flaky.prod.kw', 'dead.host.kw', deadPort, 10, 100),
+      srv('flaky.prod.kw', 'one.host.kw', one.port, 10, 1),
+      a('dead.host.kw', '127.0.0.1'),
+      a('one.host.kw', '127.0.0.1'),
+    ];
+    const first = await connectsDuring(async () =>
+      assert.equal(await get('http://flaky.prod.kw/'), 'one'),
+    );
+    // The dead endpoint (weight 100) was almost surely tried first; after its failure it is
+    // ejected: the next connections go straight to the healthy one.
+    const later = await connectsDuring(async () => {
+      for (let i = 0; i < 20; i++) assert.equal(await get('http://flaky.prod.kw/'), 'one');
+    });
+    assert.ok(first.length >= 1);
+    assert.deepEqual(new Set(later.map((m) => m.port)), new Set([one.port]));
+  });
+
+  test('a black-holed endpoint is given up after the connect timeout, and the next one is used', async () => {
+    dnsServer.records = [
+      srv('hole.prod.kw', 'hole.host.kw', blackholePort, 10, 100),
+      srv('hole.prod.kw', 'two.host.kw', two.port, 20, 100),
+      a('hole.host.kw', '127.0.0.1'),
+      a('two.host.kw', '127.0.0.1'),
+    ];
+    const started = Date.now();
+    assert.equal(await get('http://hole.prod.kw/'), 'two');
+    assert.ok(Date.now() - started >= 250, 'the black hole was not tried first');
+  });
+
+  test('when every endpoint fails, the last error is emitted with each address:port tried', async () => {
+    dnsServer.records = [
+      srv('down.prod.kw', 'dead.host.kw', deadPort, 10, 1),
+      srv('down.prod.kw', 'hole.host.kw', blackholePort, 20, 1),
+      a('dead.host.kw', '127.0.0.1'),
+      a('hole.host.kw', '127.0.0.1'),
+    ];
+    const error = await get('http://down.prod.kw/').catch((e: unknown) => e);
+    assert.ok(error instanceof Error);
+    assert.equal((error as NodeJS.ErrnoException).code, 'ETIMEDOUT');
+    assert.deepEqual((error as { attempts?: string[] }).attempts, [
+      `127.0.0.1:${deadPort}`,
+      `127.0.0.1:${blackholePort}`,
+    ]);
+  });
+
+  test('NXDOMAIN reaches the socket as a Node-style ENOTFOUND naming the query', async () => {
+    const socket = net.connect({ host: 'gone.prod.kw', port: 80 });
+    const error = await new Promise<NodeJS.ErrnoException & { hostname?: string }>((resolve) =>
+      socket.on('error', resolve),
+    );
+    assert.equal(error.code, 'ENOTFOUND');
+    assert.equal(error.syscall, 'querySrv');
+    assert.equal(error.hostname, 'gone.prod.kw');
+    assert.match(error.message, /querySrv ENOTFOUND gone\.prod\.kw: no such name \(NXDOMAIN\)/);
+    assert.equal(socket.destroyed, true);
+  });
+
+  test('TLS verifies the certificate against the service name; a certificate for another name fails', async () => {
+    dnsServer.records.push(
+      srv('secure.prod.kw', 'one.host.kw', secure.port),
+      srv('impostor.prod.kw', 'one.host.kw', wrongCert.port),
+    );
+    assert.equal(await get('https://secure.prod.kw/', { ca: CA }), 'secure');
+    await assert.rejects(get('https://impostor.prod.kw/', { ca: CA }), {
+      code: 'ERR_TLS_CERT_ALTNAME_INVALID',
+    });
+    assert.equal(wrongCert.connections, 0); // no handshake completed
+  });
+
+  test('destroy during resolution: nothing connects, no error, the socket stays closed', async () => {
+    dnsServer.behave = () => ({ delayMs: 150 });
+    const before = one.connections + two.connections;
+    const socket = net.connect({ host: 'user.prod.kw', port: 80 });
+    let errored = false;
+    socket.on('error', () => {
+      errored = true;
+    });
+    socket.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    assert.equal(socket.destroyed, true);
+    assert.equal(errored, false);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(one.connections + two.connections, before);
+  });
+
+  test('data written before the connect is delivered, and end() waits for it', async () => {
+    const echo = net.createServer((socket) => socket.pipe(socket));
+    await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
+    dnsServer.records.push(
+      srv('echo.prod.kw', 'one.host.kw', (echo.address() as net.AddressInfo).port),
+    );
+    try {
+      const socket = net.connect(1, 'echo.prod.kw');
+      socket.write('hello ');
+      socket.end('world');
+      let received = '';
+      socket.on('data', (chunk) => {
+        received += chunk;
+      });
+      await new Promise((resolve) => socket.on('close', resolve));
+      assert.equal(received, 'hello world');
+    } finally {
+      echo.close();
+    }
+  });
+
+  test('a closed socket can connect again', async () => {
+    const socket = new net.Socket();
+    await new Promise<void>((resolve) => socket.connect(1, 'user.prod.kw', resolve));
+    socket.destroy();
+    await new Promise((resolve) => socket.once('close', resolve));
+    await new Promise<void>((resolve) => socket.connect(1, 'user.prod.kw', resolve));
+    assert.ok([one.port, two.port].includes(socket.remotePort ?? 0));
+    socket.destroy();
+  });
+
+  test("Node's 'lookup' event is emitted and the caller's options are not changed", async () => {
+    const options = { host: 'user.prod.kw', port: 1 };
+    const socket = net.connect(options);
+    const lookup = await new Promise<unknown[]>((resolve) =>
+      socket.once('lookup', (...args) => resolve(args)),
+    );
+    await new Promise((resolve) => socket.once('connect', resolve));
+    assert.deepEqual(lookup, [null, '127.0.0.1', 4, 'user.prod.kw']);
+    assert.deepEqual(options, { host: 'user.prod.kw', port: 1 });
+    socket.destroy();
+  });
+
+  test('a socket timeout set before connect runs during resolution', async () => {
+    dnsServer.behave = () => ({ delayMs: 300 });
+    const socket = net.connect({ host: 'slow.prod.kw', port: 1 });
+    socket.setTimeout(50);
+    await new Promise((resolve) => socket.once('timeout', resolve));
+    socket.destroy();
+  });
+
+  test('names outside the domains and IP literals are left alone: no SRV query', async () => {
+    assert.equal(await get(`http://127.0.0.1:${one.port}/`), 'one');
+    assert.equal(await get(`http://localhost:${two.port}/`), 'two');
+    assert.equal(dnsServer.queries.length, 0);
+  });
+
+  test('dns.lookup gives an address that reaches the service at its SRV port', async () => {
+    const lookup = promisify(dns.lookup);
+    const { address, family } = await lookup('user.prod.kw');
+    assert.equal(family, 4);
+    assert.match(address, /^198\.18\./);
+    assert.ok(['one', 'two'].includes(await get(`http://${address}:9/`)));
+    const all = await dns.promises.lookup('user.prod.kw', { all: true });
+    assert.deepEqual(all, [{ address, family: 4 }]);
+    const v6 = await dns.promises.lookup('user.prod.kw', { family: 6 });
+    assert.equal(v6.family, 6);
+    assert.match(v6.address, /^2001:2::/);
+    const viaCallback = await new Promise<unknown[]>((resolve) =>
+      dns.lookup('user.prod.kw', 4, (...args) => resolve(args)),
+    );
+    assert.deepEqual(viaCallback, [null, address, 4]);
+    await assert.rejects(lookup('gone.prod.kw'), { code: 'ENOTFOUND' });
+    assert.equal((await lookup('localhost')).address.startsWith('198.18.'), false);
+  });
+});
+
+describe('uninstall', () => {
+  test("restores Node's own connect and lookup", async () => {
+    const connect = net.Socket.prototype.connect;
+    const lookup = dns.lookup;
+    assert.equal(install({ nameservers: ['127.0.0.1:1'] }), true);
+    assert.notEqual(net.Socket.prototype.connect, connect);
+    assert.equal(uninstall(), true);
+    assert.equal(net.Socket.prototype.connect, connect);
+    assert.equal(dns.lookup, lookup);
+    assert.equal(uninstall(), false);
+    assert.equal(install({ disable: true }), false);
+    assert.equal(net.Socket.prototype.connect, connect);
+  });
+});
