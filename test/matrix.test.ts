@@ -95,6 +95,28 @@ describe('every client reaches its SRV endpoint', () => {
     assert.ok(Date.now() - started < 20_000);
   });
 
+  test('NODE_DEBUG=svcdisc logs the resolution and the choice, one line each', async () => {
+    const script =
+      "require('node:http').get('http://http.prod.kw:2/', { agent: false }, (res) => res.resume())";
+    const { stderr } = await promisify(execFile)(process.execPath, ['-r', REGISTER, '-e', script], {
+      env: {
+        PATH: process.env.PATH,
+        SVCDISC_NAMESERVERS: backends.dns.nameserver,
+        NODE_DEBUG: 'svcdisc',
+      },
+    });
+    const lines = stderr.trim().split('\n');
+    assert.match(
+      lines[0] ?? '',
+      /^SVCDISC \d+: resolve http\.prod\.kw \(http\.prod\.kw\): 1 endpoint\(s\), ttl 30s$/,
+    );
+    assert.match(
+      lines[1] ?? '',
+      /^SVCDISC \d+: connect http\.prod\.kw -> backend\.host\.kw:\d+ \(attempt 1\)$/,
+    );
+    assert.equal(lines.length, 2);
+  });
+
   test('without the preload the same program fails: the ports are wrong and the names unknown', async () => {
     const { stdout } = await promisify(execFile)(
       process.execPath,

@@ -216,6 +216,49 @@ describe('the preload, installed in this process', () => {
     assert.equal(socket.destroyed, true);
   });
 
+  test('a DNS failure reaches the socket as a Node-style error: SERVFAIL is ESERVFAIL', async () => {
+    dnsServer.behave = () => ({ rcode: 'SERVFAIL' });
+    const socket = net.connect({ host: 'broken.prod.kw', port: 80 });
+    const error = await new Promise<NodeJS.ErrnoException>((resolve) =>
+      socket.on('error', resolve),
+    );
+    assert.equal(error.code, 'ESERVFAIL');
+    assert.equal(error.syscall, 'querySrv');
+    assert.match(error.message, /^querySrv ESERVFAIL broken\.prod\.kw/);
+  });
+
+  test('each resolution, choice, failover and ejection is published on its diagnostics channel', async () => {
+    dnsServer.records = [
+      // A target of its own: dead.host.kw is ejected already by the tests above.
+      srv('watched.prod.kw', 'watched-dead.host.kw', deadPort, 10, 1),
+      srv('watched.prod.kw', 'one.host.kw', one.port, 20, 1),
+      a('watched-dead.host.kw', '127.0.0.1'),
+      a('one.host.kw', '127.0.0.1'),
+    ];
+    const seen: [string, Record<string, unknown>][] = [];
+    const listeners = Object.values(CHANNELS).map((name) => {
+      const listener = (message: unknown) => seen.push([name, message as Record<string, unknown>]);
+      subscribe(name, listener);
+      return () => unsubscribe(name, listener);
+    });
+    try {
+      assert.equal(await get('http://watched.prod.kw/'), 'one');
+    } finally {
+      for (const stop of listeners) stop();
+    }
+    const summary = seen.map(([name, m]) => [name, m.name, m.port ?? m.endpoints]);
+    assert.deepEqual(summary, [
+      ['svcdisc:resolve', 'watched.prod.kw', 2],
+      ['svcdisc:connect', 'watched.prod.kw', deadPort],
+      ['svcdisc:eject', 'watched.prod.kw', deadPort],
+      ['svcdisc:failover', 'watched.prod.kw', deadPort],
+      ['svcdisc:connect', 'watched.prod.kw', one.port],
+    ]);
+    const failover = seen.find(([name]) => name === 'svcdisc:failover')?.[1];
+    assert.equal((failover?.error as NodeJS.ErrnoException).code, 'ECONNREFUSED');
+    assert.equal(seen.find(([name]) => name === 'svcdisc:eject')?.[1].coolDownMs, 1000);
+  });
+
   test('TLS verifies the certificate against the service name; a certificate for another name fails', async () => {
     dnsServer.records.push(
       srv('secure.prod.kw', 'one.host.kw', secure.port),
