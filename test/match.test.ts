@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { createMatcher } from '../src/patch/match.js';
+import { SyntheticAddresses } from '../src/patch/synthetic.js';
+
+describe('createMatcher', () => {
+  const match = createMatcher(['kw', 'svc.local']);
+
+  test('the domain itself and every name under it, case-insensitive, a trailing dot ignored', () => {
+    assert.equal(match('kw'), 'kw');
+    assert.equal(match('user.prod.kw'), 'user.prod.kw');
+    assert.equal(match('User.Prod.KW.'), 'user.prod.kw');
+    assert.equal(match('db.svc.local'), 'db.svc.local');
+    assert.equal(match('SVC.LOCAL'), 'svc.local');
+  });
+
+  test('names that only end like a domain, and everything else, are not', () => {
+    for (const host of [
+      'awkw',
+      'kw.example',
+      'localhost',
+      '127.0.0.1',
+      '::1',
+      '',
+      '.',
+      'xsvc.local',
+      'kwx',
+    ]) {
+      assert.equal(match(host), undefined, host);
+    }
+  });
+});
+
+describe('SyntheticAddresses', () => {
+  test('one stable IPv4 and IPv6 address per name, mapped back to it', () => {
+    const synthetic = new SyntheticAddresses();
+    const user = synthetic.addressesOf('user.prod.kw');
+    const db = synthetic.addressesOf('db.prod.kw');
+    assert.deepEqual(user, { v4: '198.18.0.1', v6: '2001:2::1' });
+    assert.deepEqual(db, { v4: '198.18.0.2', v6: '2001:2::2' });
+    assert.deepEqual(synthetic.addressesOf('user.prod.kw'), user);
+    assert.equal(synthetic.nameOf(user.v4), 'user.prod.kw');
+    assert.equal(synthetic.nameOf(db.v6), 'db.prod.kw');
+    assert.equal(synthetic.nameOf('198.18.0.3'), undefined);
+    assert.equal(synthetic.nameOf('10.0.0.1'), undefined);
+  });
+});
