@@ -45,10 +45,11 @@ export function createLookupPatch(original: AnyFunction, context: LookupContext)
       .then(
         () => {
           const [first] = answer(context, name, opts);
-          if (opts.all) done(null, answer(context, name, opts));
-          else done(null, first?.address, first?.family);
+          // Outside the promise: an exception in the callback is the program's, as with Node's.
+          if (opts.all) process.nextTick(done, null, answer(context, name, opts));
+          else process.nextTick(done, null, first?.address, first?.family);
         },
-        (error: Error) => done(error),
+        (error: Error) => process.nextTick(done, error),
       );
     return {};
   }
