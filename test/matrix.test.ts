@@ -117,6 +117,23 @@ describe('every client reaches its SRV endpoint', () => {
     assert.equal(lines.length, 2);
   });
 
+  test('the resolver (dns-packet, lru-cache) is loaded on the first intercepted name, not before', async () => {
+    const script = `
+      const loaded = () => Object.keys(require.cache).some((path) => /dns-packet|lru-cache|resolver\\.js/.test(path));
+      const before = loaded();
+      require('node:http').get('http://127.0.0.1:1/').on('error', () => {
+        const afterOther = loaded();
+        require('node:http').get('http://http.prod.kw:2/', { agent: false }, (res) => {
+          res.resume();
+          console.log(JSON.stringify([before, afterOther, loaded()]));
+        });
+      });`;
+    const { stdout } = await promisify(execFile)(process.execPath, ['-r', REGISTER, '-e', script], {
+      env: { PATH: process.env.PATH, SVCDISC_NAMESERVERS: backends.dns.nameserver },
+    });
+    assert.deepEqual(JSON.parse(stdout), [false, false, true]);
+  });
+
   test('without the preload the same program fails: the ports are wrong and the names unknown', async () => {
     const { stdout } = await promisify(execFile)(
       process.execPath,

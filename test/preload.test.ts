@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { CHANNELS, type ConnectMessage } from '../src/events.js';
 import { AlreadyInstalledError, install, uninstall } from '../src/patch/install.js';
 import { FixtureServer } from './fixture-server.js';
-import { a, closedPort, srv } from './records.js';
+import { a, aaaa, closedPort, srv } from './records.js';
 
 const TLS = join(__dirname, '..', 'fixtures', 'tls');
 const CA = readFileSync(join(TLS, 'ca.crt'));
@@ -174,6 +174,30 @@ describe('the preload, installed in this process', () => {
     });
     assert.ok(first.length >= 1);
     assert.deepEqual(new Set(later.map((m) => m.port)), new Set([one.port]));
+  });
+
+  test('every address of an endpoint is tried before the next endpoint, as happy eyeballs does', async () => {
+    dnsServer.records = [
+      // one's backend listens on 127.0.0.1 only: ::1 and 127.0.0.2 refuse at its port.
+      srv('multi.prod.kw', 'multi.host.kw', one.port, 10, 1),
+      srv('multi.prod.kw', 'two.host.kw', two.port, 20, 1),
+      aaaa('multi.host.kw', '::1'),
+      a('multi.host.kw', '127.0.0.2'),
+      a('multi.host.kw', '127.0.0.1'),
+      a('two.host.kw', '127.0.0.1'),
+    ];
+    const connects = await connectsDuring(async () =>
+      assert.equal(await get('http://multi.prod.kw/'), 'one'),
+    );
+    // ::1, then 127.0.0.2 (families alternate), then 127.0.0.1: three attempts, one endpoint.
+    assert.deepEqual(
+      connects.map((m) => [m.target, m.attempt]),
+      [
+        ['multi.host.kw', 1],
+        ['multi.host.kw', 1],
+        ['multi.host.kw', 1],
+      ],
+    );
   });
 
   test('a black-holed endpoint is given up after the connect timeout, and the next one is used', async () => {
