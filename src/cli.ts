@@ -1,0 +1,226 @@
+#!/usr/bin/env node
+// svcdisc resolve | serve | demo: look at what the preload sees, serve a zone file, show it all.
+import { join } from 'node:path';
+import { ConfigError } from './config.js';
+import { createResolver } from './discovery/resolver.js';
+import { DnsError } from './dns/errors.js';
+import { DnsServer } from './server/serve.js';
+
+/** The zone `serve` and `demo` use by default, shipped with the package. */
+export const DEMO_ZONE = join(__dirname, '..', 'fixtures', 'demo.zone');
+export const DEFAULT_LISTEN = '127.0.0.1:5300';
+
+const USAGE: Record<string, string> = {
+  main: `Usage: svcdisc <command> [options]
+
+Commands:
+  resolve NAME [--json]                       query NAME as the preload does and print its endpoints
+  serve [--zone FILE] [--listen HOST:PORT]    serve a zone file over DNS (UDP and TCP)
+  demo                                        the whole thing on this machine, in about 15 s
+
+svcdisc <command> --help for its options. Settings come from the SVCDISC_* environment.`,
+  resolve: `Usage: svcdisc resolve NAME [--json]
+
+Queries the SRV records of NAME (SVCDISC_SRV_NAME applied) at SVCDISC_NAMESERVERS (or
+resolv.conf's), as the preload does, and prints every endpoint and the one a connection made
+now would choose. Exit status: 0 found, 2 no such service (NXDOMAIN, NODATA), 1 other failure.
+
+  --json   print {"name","query","records":[{"target","port","priority","weight","ttl","addresses"}],"chosen":{"target","address","port"}}`,
+  serve: `Usage: svcdisc serve [--zone FILE] [--listen HOST:PORT] [--origin NAME] [--log-queries]
+
+An authoritative DNS server for one RFC 1035 master file, over UDP and TCP, for development
+and tests (production: BIND, Knot, Consul, CoreDNS). Reloads the file on SIGHUP and when it
+changes; a file that does not load leaves the previous zone serving.
+
+  --zone FILE         the master file (default: the demo zone, ${DEMO_ZONE})
+  --listen HOST:PORT  where to listen (default: ${DEFAULT_LISTEN}; port 0: any free port)
+  --origin NAME       the zone's origin when the file has no $ORIGIN (default: FILE's name without .zone)
+  --log-queries       print one line per query`,
+  demo: `Usage: svcdisc demo [--seconds N]
+
+Serves the demo zone, starts the HTTP backends it names, and runs an unmodified client under
+the preload that asks http://user.prod.kw/ again and again; a screen shows where the requests
+went against the SRV weights. Halfway through one backend stops: requests fail over, none fails.
+
+  --seconds N   how long the client runs (default 14)`,
+};
+
+class UsageError extends Error {}
+
+interface Parsed {
+  positional: string[];
+  flags: Map<string, string | true>;
+}
+
+/** Parses `args` against the flags a command knows; a flag with a value is `--name value`. */
+function parseArgs(
+  command: string,
+  args: string[],
+  known: Record<string, 'flag' | 'value'>,
+): Parsed {
+  const parsed: Parsed = { positional: [], flags: new Map() };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    if (!arg.startsWith('--')) {
+      parsed.positional.push(arg);
+      continue;
+    }
+    const [name, inline] = arg.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
+    const kind = known[name];
+    if (!kind) throw new UsageError(`svcdisc ${command}: unknown option --${name}`);
+    if (kind === 'flag') parsed.flags.set(name, true);
+    else {
+      const value = inline ?? args[++i];
+      if (value === undefined) throw new UsageError(`svcdisc ${command}: --${name} needs a value`);
+      parsed.flags.set(name, value);
+    }
+  }
+  return parsed;
+}
+
+function parseListen(text: string): { host: string; port: number } {
+  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(text);
+  const port = Number(match?.[3]);
+  if (!match || port > 65535)
+    throw new UsageError(
+      `svcdisc serve: --listen "${text}" is not HOST:PORT (e.g. 127.0.0.1:5300)`,
+    );
+  return { host: (match[1] ?? match[2]) as string, port };
+}
+
+async function resolveCommand(args: string[], out: (line: string) => void): Promise<number> {
+  const { positional, flags } = parseArgs('resolve', args, { json: 'flag', help: 'flag' });
+  if (flags.has('help')) return help('resolve', out);
+  if (positional.length !== 1)
+    throw new UsageError('svcdisc resolve: give one NAME, e.g. svcdisc resolve user.prod.kw');
+  const resolver = createResolver();
+  const resolution = await resolver.resolve(positional[0] as string);
+  const chosen = resolver.order(resolution.endpoints)[0];
+  const records = resolution.endpoints.map((e) => ({
+    target: e.target,
+    port: e.port,
+    priority: e.priority,
+    weight: e.weight,
+    ttl: resolution.ttl,
+    addresses: e.addresses.map((a) => a.address),
+  }));
+  const choice = chosen && {
+    target: chosen.target,
+    address: chosen.addresses[0]?.address,
+    port: chosen.port,
+  };
+  if (flags.has('json')) {
+    out(
+      JSON.stringify({ name: resolution.name, query: resolution.query, records, chosen: choice }),
+    );
+    return 0;
+  }
+  out(
+    `${resolution.name} (SRV ${resolution.query}), ttl ${resolution.ttl}s, asked ${resolver.settings.nameservers.map((s) => `${s.address}:${s.port}`).join(', ')}`,
+  );
+  const rows = [
+    ['priority', 'weight', 'port', 'target', 'addresses'],
+    ...records.map((r) => [
+      String(r.priority),
+      String(r.weight),
+      String(r.port),
+      r.target,
+      r.addresses.join(' '),
+    ]),
+  ];
+  const widths =
+    rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
+  for (const row of rows)
+    out(
+      row
+        .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    );
+  if (choice) out(`a connection now would go to ${choice.target} ${choice.address}:${choice.port}`);
+  return 0;
+}
+
+async function serveCommand(args: string[], out: (line: string) => void): Promise<number> {
+  const { positional, flags } = parseArgs('serve', args, {
+    zone: 'value',
+    listen: 'value',
+    origin: 'value',
+    'log-queries': 'flag',
+    help: 'flag',
+  });
+  if (flags.has('help')) return help('serve', out);
+  if (positional.length > 0)
+    throw new UsageError(`svcdisc serve: unexpected argument "${positional[0]}"`);
+  const { host, port } = parseListen(String(flags.get('listen') ?? DEFAULT_LISTEN));
+  const origin = flags.get('origin');
+  const server = await DnsServer.start({
+    zoneFile: String(flags.get('zone') ?? DEMO_ZONE),
+    origin: typeof origin === 'string' ? origin : undefined,
+    host,
+    port,
+    log: (line) => out(`svcdisc serve: ${line}`),
+    logQueries: flags.has('log-queries'),
+  });
+  process.on('SIGHUP', () => server.reload('SIGHUP'));
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await server.close();
+  return 0;
+}
+
+function help(command: string, out: (line: string) => void): number {
+  out(USAGE[command] ?? USAGE.main ?? '');
+  return 0;
+}
+
+/** Runs the CLI; returns the exit status. Errors are printed on `err`, never thrown. */
+export async function main(
+  argv: string[],
+  out = (line: string) => console.log(line),
+  err = (line: string) => console.error(line),
+): Promise<number> {
+  const [command, ...args] = argv;
+  try {
+    switch (command) {
+      case 'resolve':
+        return await resolveCommand(args, out);
+      case 'serve':
+        return await serveCommand(args, out);
+      case 'demo': {
+        const { demoCommand } = await import('./demo.js');
+        return await demoCommand(args, out, parseArgs, help);
+      }
+      case undefined:
+      case '--help':
+      case 'help':
+        return help('main', out);
+      default:
+        throw new UsageError(`svcdisc: unknown command "${command}"`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      err(`${error.message}\n\n${USAGE[command ?? ''] ?? USAGE.main}`);
+      return 1;
+    }
+    if (error instanceof DnsError) {
+      err(`svcdisc ${command}: ${error.message}`);
+      return error.code === 'ENOTFOUND' ? 2 : 1;
+    }
+    if (error instanceof ConfigError) err(`svcdisc: ${error.message}`);
+    else err(`svcdisc ${command}: ${(error as Error).message}`);
+    return 1;
+  }
+}
+
+export type ParseArgs = typeof parseArgs;
+export type Help = typeof help;
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((status) => {
+    process.exitCode = status;
+  });
+}
