@@ -125,6 +125,8 @@ export function parseZone(text: string, options: ParseOptions = {}): Zone {
   let lastTtl: number | undefined;
   let lastOwner: string | undefined;
   const records: packet.Answer[] = [];
+  /** The line of each record, for errors found once the whole file is read. */
+  const lineOf = new Map<packet.Answer, number>();
 
   for (const entry of entries(text, fail)) {
     const tokens = entry.tokens;
@@ -166,19 +168,19 @@ export function parseZone(text: string, options: ParseOptions = {}): Zone {
     if (ttl !== undefined) lastTtl = ttl;
     const recordTtl =
       ttl ?? defaultTtl ?? lastTtl ?? fail(at, 'no TTL: give one, or a $TTL line before');
-    records.push(record(type, owner, recordTtl, data, origin, at, fail));
+    const parsed = record(type, owner, recordTtl, data, origin, at, fail);
+    records.push(parsed);
+    lineOf.set(parsed, at);
   }
 
   const soas = records.filter((r): r is packet.SoaAnswer => r.type === 'SOA');
-  if (soas.length !== 1)
-    fail(
-      1,
-      soas.length === 0 ? 'the zone has no SOA record' : 'the zone has more than one SOA record',
-    );
+  if (soas.length === 0) fail(1, 'the zone has no SOA record');
+  if (soas.length > 1)
+    fail(lineOf.get(soas[1] as packet.Answer) ?? 1, 'the zone has more than one SOA record');
   const soa = soas[0] as packet.SoaAnswer;
   for (const r of records) {
     if (r.name !== soa.name && !r.name.endsWith(`.${soa.name}`)) {
-      fail(1, `${r.name} is outside the zone ${soa.name}`);
+      fail(lineOf.get(r) ?? 1, `${r.name} is outside the zone ${soa.name || '.'}`);
     }
   }
   return { origin: soa.name, soa, records };
