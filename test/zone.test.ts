@@ -61,7 +61,12 @@ describe('parseZone', () => {
         { priority: 20, weight: 0, port: 8081, target: 'web.example.kw' },
       ],
     );
-    assert.equal((find('none.example.kw', 'SRV')[0]?.data as { target: string }).target, '.');
+    assert.deepEqual(find('none.example.kw', 'SRV')[0]?.data, {
+      priority: 0,
+      weight: 0,
+      port: 0,
+      target: '.',
+    });
     assert.deepEqual(find('txt.example.kw', 'TXT')[0]?.data, [
       'a string; with a semicolon',
       'plain',

@@ -1,9 +1,11 @@
 // Against BIND 9, the reference server: glue, no glue for big sets, empty TC then TCP,
 // NXDOMAIN with SOA, TTL 0, CNAME, target ".".
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { promisify } from 'node:util';
 import { missing, serveDuringSuite, sortEndpoints, startBind, USER_ENDPOINTS } from './servers.js';
 
 const ZONE = readFileSync(join(__dirname, '..', '..', 'fixtures', 'kw.zone'), 'utf8');
@@ -87,5 +89,32 @@ describe('against BIND 9', { skip: missing('named', 'bind9 bind9utils') }, () =>
     const result = await r.resolve('user.prod.kw');
     assert.equal(result.endpoints.length, 3);
     assert.equal(r.stats().tcpQueries, r.stats().queries);
+  });
+});
+
+describe('svcdisc resolve against BIND 9', { skip: missing('named', 'bind9 bind9utils') }, () => {
+  const fresh = serveDuringSuite(() => startBind(ZONE));
+
+  test('prints the endpoints BIND publishes, as JSON', async () => {
+    const [server] = fresh().settings.nameservers;
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [join(__dirname, '..', '..', 'dist', 'cli.js'), 'resolve', 'user.prod.kw', '--json'],
+      {
+        env: { PATH: process.env.PATH, SVCDISC_NAMESERVERS: `${server?.address}:${server?.port}` },
+      },
+    );
+    const result = JSON.parse(stdout);
+    assert.deepEqual(
+      result.records
+        .map((r: { target: string; port: number; ttl: number }) => [r.target, r.port, r.ttl])
+        .sort(),
+      [
+        ['a.user.kw', 8080, 5],
+        ['b.user.kw', 8081, 5],
+        ['c.user.kw', 8082, 5],
+      ],
+    );
+    assert.ok(['a.user.kw', 'b.user.kw'].includes(result.chosen.target));
   });
 });

@@ -1,0 +1,235 @@
+// The svcdisc command as users run it (dist/cli.js, built by npm test): resolve, serve, demo.
+import assert from 'node:assert/strict';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import { DEMO_ZONE } from '../src/cli.js';
+import { createResolver } from '../src/index.js';
+import { DnsServer } from '../src/server/serve.js';
+import { closedPort } from './records.js';
+
+const CLI = join(__dirname, '..', 'dist', 'cli.js');
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI in a child process (asynchronously: servers of this process must answer). */
+async function svcdisc(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [CLI, ...args], {
+      env: { PATH: process.env.PATH, ...env },
+      timeout: 60_000,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('svcdisc', () => {
+  let dns: DnsServer;
+  let env: Record<string, string>;
+  before(async () => {
+    dns = await DnsServer.start({
+      zoneFile: DEMO_ZONE,
+      host: '127.0.0.1',
+      port: 0,
+      watchIntervalMs: 0,
+    });
+    env = { SVCDISC_NAMESERVERS: dns.address };
+  });
+  after(() => dns.close());
+
+  test('--help for every command; an unknown command or option is refused with a message', async () => {
+    for (const args of [
+      ['--help'],
+      ['resolve', '--help'],
+      ['serve', '--help'],
+      ['demo', '--help'],
+    ]) {
+      const run = await svcdisc(args);
+      assert.equal(run.code, 0, args.join(' '));
+      assert.match(run.stdout, /^Usage: svcdisc/);
+    }
+    const unknownOption = await svcdisc(['resolve', 'user.prod.kw', '--bogus']);
+    assert.equal(unknownOption.code, 1);
+    assert.match(
+      unknownOption.stderr,
+      /^svcdisc resolve: unknown option --bogus\n\nUsage: svcdisc resolve/,
+    );
+    const unknownCommand = await svcdisc(['frobnicate']);
+    assert.equal(unknownCommand.code, 1);
+    assert.match(unknownCommand.stderr, /unknown command "frobnicate"/);
+  });
+
+  test("resolve --json prints the contract's schema, and the choice is of the lowest priority", async () => {
+    const run = await svcdisc(['resolve', 'user.prod.kw', '--json'], env);
+    assert.equal(run.code, 0, run.stderr);
+    const result = JSON.parse(run.stdout);
+    assert.deepEqual(Object.keys(result), ['name', 'query', 'records', 'chosen']);
+    assert.equal(result.name, 'user.prod.kw');
+    assert.equal(result.query, 'user.prod.kw');
+    assert.deepEqual(result.records.map((r: { target: string }) => r.target).sort(), [
+      'alpha.user.prod.kw',
+      'backup.user.prod.kw',
+      'beta.user.prod.kw',
+      'gamma.user.prod.kw',
+    ]);
+    assert.deepEqual(
+      result.records.find((r: { target: string }) => r.target === 'alpha.user.prod.kw'),
+      {
+        target: 'alpha.user.prod.kw',
+        port: 28081,
+        priority: 10,
+        weight: 60,
+        ttl: 5,
+        addresses: ['127.0.0.1'],
+      },
+    );
+    assert.ok(
+      ['alpha.user.prod.kw', 'beta.user.prod.kw', 'gamma.user.prod.kw'].includes(
+        result.chosen.target,
+      ),
+    );
+    assert.equal(result.chosen.address, '127.0.0.1');
+  });
+
+  test('resolve prints a table and the endpoint a connection would choose', async () => {
+    const run = await svcdisc(['resolve', '_http._tcp.user.prod.kw'], env);
+    assert.equal(run.code, 0, run.stderr);
+    const lines = run.stdout.trim().split('\n');
+    assert.match(
+      lines[0] ?? '',
+      /^_http\._tcp\.user\.prod\.kw \(SRV _http\._tcp\.user\.prod\.kw\), ttl 5s, asked 127\.0\.0\.1:\d+$/,
+    );
+    assert.match(lines[1] ?? '', /^priority +weight +port +target +addresses$/);
+    assert.equal(
+      lines.filter((line) => /^\d+ +\d+ +\d+ +\S+\.user\.prod\.kw +127\.0\.0\.1$/.test(line))
+        .length,
+      4,
+    );
+    assert.match(
+      lines.at(-1) ?? '',
+      /^a connection now would go to (alpha|beta|gamma)\.user\.prod\.kw 127\.0\.0\.1:2808[123]$/,
+    );
+  });
+
+  test('resolve exits 2 for no such service, 1 for other failures, the reason on stderr', async () => {
+    const nx = await svcdisc(['resolve', 'gone.prod.kw'], env);
+    assert.equal(nx.code, 2);
+    assert.match(
+      nx.stderr,
+      /^svcdisc resolve: querySrv ENOTFOUND gone\.prod\.kw: no such name \(NXDOMAIN\)/,
+    );
+    const nodata = await svcdisc(['resolve', 'ns.kw'], env);
+    assert.equal(nodata.code, 2);
+    const dead = await svcdisc(['resolve', 'user.prod.kw'], {
+      SVCDISC_NAMESERVERS: `127.0.0.1:${await closedPort()}`,
+      SVCDISC_ATTEMPTS: '1',
+    });
+    assert.equal(dead.code, 1);
+    assert.match(dead.stderr, /querySrv ECONNREFUSED user\.prod\.kw/);
+    const badEnv = await svcdisc(['resolve', 'user.prod.kw'], { SVCDISC_TIMEOUT_MS: 'soon' });
+    assert.equal(badEnv.code, 1);
+    assert.match(badEnv.stderr, /^svcdisc: SVCDISC_TIMEOUT_MS="soon" is not valid/);
+  });
+
+  describe('serve', () => {
+    let child: ChildProcess;
+    const lines: string[] = [];
+    before(async () => {
+      child = spawn(
+        process.execPath,
+        [CLI, 'serve', '--zone', DEMO_ZONE, '--listen', '127.0.0.1:0', '--log-queries'],
+        {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        },
+      );
+      createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) =>
+        lines.push(line),
+      );
+      await until(() => lines.some((line) => line.includes('serving')));
+    });
+    after(() => {
+      child.kill('SIGTERM');
+    });
+
+    test('serves the zone given, logs queries, reloads on SIGHUP and stops on SIGTERM', async () => {
+      const port = /on 127\.0\.0\.1:(\d+)/.exec(lines[0] ?? '')?.[1];
+      assert.match(
+        lines[0] ?? '',
+        /^svcdisc serve: serving zone kw from .*demo\.zone \(\d+ records, serial 1\) on 127\.0\.0\.1:\d+ \(UDP and TCP\)$/,
+      );
+      const resolver = createResolver({ nameservers: [`127.0.0.1:${port}`] });
+      assert.equal((await resolver.resolve('user.prod.kw')).endpoints.length, 4);
+      await until(() =>
+        lines.some((line) =>
+          /^svcdisc serve: udp 127\.0\.0\.1:\d+ user\.prod\.kw SRV NOERROR$/.test(line),
+        ),
+      );
+      child.kill('SIGHUP');
+      await until(() =>
+        lines.some((line) => line.includes('reloaded zone kw') && line.endsWith('(SIGHUP)')),
+      );
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0);
+    });
+
+    test('a port in use is a clear error', async () => {
+      const taken = createServer();
+      await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+      const port = (taken.address() as { port: number }).port;
+      try {
+        const run = await svcdisc(['serve', '--listen', `127.0.0.1:${port}`]);
+        assert.equal(run.code, 1);
+        assert.match(
+          run.stderr,
+          new RegExp(
+            `TCP 127\\.0\\.0\\.1:${port} is in use: choose another with --listen HOST:PORT`,
+          ),
+        );
+      } finally {
+        taken.close();
+      }
+    });
+
+    test('a bad zone file is refused with file:line', async () => {
+      const run = await svcdisc(['serve', '--zone', __filename, '--listen', '127.0.0.1:0']);
+      assert.equal(run.code, 1);
+      assert.match(run.stderr, /cli\.test\.ts:\d+: /);
+    });
+  });
+
+  test('demo: every request answered, weights honoured, failover when a backend stops', async () => {
+    const run = await svcdisc(['demo', '--seconds', '4']);
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.match(run.stdout, /failed requests: 0 /);
+    const row = (label: string) =>
+      new RegExp(`^${label} +\\d+ +\\d+ +\\S+ +(\\d+) \\(\\d+%\\) +(\\d+) \\(\\d+%\\)`, 'm').exec(
+        run.stdout,
+      );
+    const [alpha, beta, gamma, backup] = ['alpha', 'beta', 'gamma', 'backup'].map((label) =>
+      row(label)?.slice(1).map(Number),
+    );
+    assert.ok(alpha && beta && gamma && backup, run.stdout);
+    // First half: weights 60/30/10 (alpha the most); second half: alpha stopped, none fail.
+    assert.ok(alpha[0]! > beta[0]! && beta[0]! > gamma[0]!, run.stdout);
+    assert.equal(alpha[1], 0);
+    assert.ok(beta[1]! > gamma[1]! && gamma[1]! > 0, run.stdout);
+    assert.deepEqual(backup, [0, 0]);
+    assert.match(run.stdout, /alpha stopped at \d+\.\d s/);
+  });
+});
+
+async function until(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 25));
+  assert.ok(check(), 'condition not reached in 5 s');
+}
