@@ -84,6 +84,21 @@ describe('the installed package', () => {
     assert.equal(await node(['--input-type=module', '-e', esm]), '8080 function\n');
   });
 
+  test('the svcdisc command is installed and serves the shipped demo zone by default', async () => {
+    const bin = join(app, 'node_modules', '.bin', 'svcdisc');
+    const { stdout } = await promisify(execFile)(bin, ['serve', '--help'], {
+      env: { PATH: process.env.PATH },
+    });
+    assert.match(
+      stdout,
+      /--zone FILE +the master file \(default: the demo zone, .*node_modules\/svcdisc\/fixtures\/demo\.zone\)/,
+    );
+    const resolved = await promisify(execFile)(bin, ['resolve', 'user.prod.kw', '--json'], {
+      env: { PATH: process.env.PATH, SVCDISC_NAMESERVERS: server.nameserver },
+    });
+    assert.equal(JSON.parse(resolved.stdout).chosen.port, 8080);
+  });
+
   test('-r and --import svcdisc/register load, and a bad variable stops the program', async () => {
     assert.equal(await node(['-r', 'svcdisc/register', '-e', 'console.log("ran")']), 'ran\n');
     assert.equal(await node(['--import', 'svcdisc/register', '-e', 'console.log("ran")']), 'ran\n');
