@@ -58,37 +58,7 @@ export class DnsServer {
   /** Loads the zone and listens; rejects with a clear message when it cannot. */
   static async start(options: ServeOptions): Promise<DnsServer> {
     const zone = loadZone(options);
-    const udp = createSocket(options.host.includes(':') ? 'udp6' : 'udp4');
-    await listen(
-      () =>
-        new Promise<void>((resolve, reject) => {
-          udp.once('error', reject);
-          udp.bind(options.port, options.host, () => {
-            udp.off('error', reject);
-            resolve();
-          });
-        }),
-      options,
-      'UDP',
-    );
-    const tcp = createServer();
-    try {
-      await listen(
-        () =>
-          new Promise<void>((resolve, reject) => {
-            tcp.once('error', reject);
-            tcp.listen(udp.address().port, options.host, () => {
-              tcp.off('error', reject);
-              resolve();
-            });
-          }),
-        options,
-        'TCP',
-      );
-    } catch (error) {
-      udp.close();
-      throw error;
-    }
+    const [udp, tcp] = await bindBoth(options);
     const server = new DnsServer(zone, udp, tcp, options);
     options.log?.(`serving ${describe(zone, options)} on ${server.address} (UDP and TCP)`);
     return server;
@@ -162,6 +132,48 @@ export class DnsServer {
   }
 }
 
+/** UDP and TCP on the same port. With port 0 the UDP port is the system's pick, and TCP may
+ * find it taken (by an outgoing connection's port): then another pick is tried. */
+async function bindBoth(options: ServeOptions): Promise<[UdpSocket, Server]> {
+  for (let tries = 1; ; tries++) {
+    const udp = createSocket(options.host.includes(':') ? 'udp6' : 'udp4');
+    await listen(
+      (done) => {
+        udp.once('error', done);
+        udp.bind(options.port, options.host, () => {
+          udp.off('error', done);
+          done();
+        });
+      },
+      options,
+      'UDP',
+    );
+    const tcp = createServer();
+    try {
+      await listen(
+        (done) => {
+          tcp.once('error', done);
+          tcp.listen(udp.address().port, options.host, () => {
+            tcp.off('error', done);
+            done();
+          });
+        },
+        options,
+        'TCP',
+      );
+      return [udp, tcp];
+    } catch (error) {
+      udp.close();
+      if (
+        options.port !== 0 ||
+        (error as NodeJS.ErrnoException).code !== 'EADDRINUSE' ||
+        tries >= 20
+      )
+        throw error;
+    }
+  }
+}
+
 function loadZone(options: ServeOptions): Zone {
   const origin = options.origin ?? basename(options.zoneFile).replace(/\.zone$/, '');
   return parseZone(readFileSync(options.zoneFile, 'utf8'), { file: options.zoneFile, origin });
@@ -171,14 +183,17 @@ function describe(zone: Zone, options: ServeOptions): string {
   return `zone ${zone.origin || '.'} from ${options.zoneFile} (${zone.records.length} records, serial ${zone.soa.data.serial})`;
 }
 
-/** Turns EADDRINUSE and friends into a message that says what to do. */
+/** Runs `bind` (which calls `done` with an error or nothing) and turns EADDRINUSE and
+ * friends into a message that says what to do. */
 async function listen(
-  bind: () => Promise<void>,
+  bind: (done: (error?: Error) => void) => void,
   options: ServeOptions,
   what: string,
 ): Promise<void> {
   try {
-    await bind();
+    await new Promise<void>((resolve, reject) =>
+      bind((error) => (error ? reject(error) : resolve())),
+    );
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const where = `${options.host}:${options.port}`;
