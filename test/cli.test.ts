@@ -222,7 +222,8 @@ describe('svcdisc', () => {
     assert.ok(alpha && beta && gamma && backup, run.stdout);
     // First half: weights 60/30/10 (alpha the most); second half: alpha stopped, none fail.
     assert.ok(alpha[0]! > beta[0]! && beta[0]! > gamma[0]!, run.stdout);
-    assert.equal(alpha[1], 0);
+    // At most the requests in flight when it stopped (the client sends four at a time).
+    assert.ok(alpha[1]! <= 4, run.stdout);
     assert.ok(beta[1]! > gamma[1]! && gamma[1]! > 0, run.stdout);
     assert.deepEqual(backup, [0, 0]);
     assert.match(run.stdout, /alpha stopped at \d+\.\d s/);

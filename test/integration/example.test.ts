@@ -53,6 +53,6 @@ describe('examples/count-backends.js against dnsmasq', {
     const green = counts.green ?? 0;
     assert.equal(blue + green, 2000);
     const chi = (blue - 1500) ** 2 / 1500 + (green - 500) ** 2 / 500;
-    assert.ok(chi < 10.83, `blue ${blue}, green ${green}`); // df 1, p = 0.001
+    assert.ok(chi < 15.14, `blue ${blue}, green ${green}`); // df 1, p = 0.0001: real randomness, rare flakes
   });
 });
