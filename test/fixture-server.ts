@@ -59,6 +59,12 @@ export class FixtureServer {
   truncation: 'empty' | 'partial';
   negativeTtl: number;
   followCnames: boolean;
+  /** Answers made up for any name (many names without a list of records); undefined falls
+   * back to the records. */
+  generate?: (
+    name: string,
+    type: string,
+  ) => { answers: packet.Answer[]; glue: packet.Answer[] } | undefined;
   /** Replies being delayed right now, and the most there have been at once. */
   pending = 0;
   maxPending = 0;
@@ -268,6 +274,8 @@ export class FixtureServer {
     name: string,
     type: string,
   ): { answers: packet.Answer[]; glue: packet.Answer[]; nxdomain: boolean } {
+    const generated = this.generate?.(name.toLowerCase(), type);
+    if (generated) return { ...generated, nxdomain: false };
     const answers: packet.Answer[] = [];
     let current = name.toLowerCase();
     for (let hops = 0; hops < 8; hops++) {

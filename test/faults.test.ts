@@ -1,0 +1,225 @@
+// Faults injected between svcdisc and DNS, and under its connections: it degrades exactly as
+// documented and never takes the program down.
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import net from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { createResolver, type DnsError } from '../src/index.js';
+import { install, installedResolver, uninstall } from '../src/patch/install.js';
+import { FixtureServer } from './fixture-server.js';
+import { LossyProxy } from './lossy-proxy.js';
+import { a, closedPort, srv } from './records.js';
+
+/** A seeded PRNG (mulberry32): the packet loss is the same on every run. */
+function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Answers any `svcN.prod.kw` with one endpoint, with glue. */
+function serviceGenerator(port: number) {
+  return (name: string, type: string) =>
+    type === 'SRV' && /^svc\d+\.prod\.kw$/.test(name)
+      ? { answers: [srv(name, `host.${name}`, port)], glue: [a(`host.${name}`, '127.0.0.1')] }
+      : undefined;
+}
+
+describe('DNS faults', () => {
+  let dns: FixtureServer;
+  before(async () => {
+    dns = await FixtureServer.start();
+    dns.generate = serviceGenerator(8080);
+  });
+  after(() => dns.close());
+
+  test('first nameserver dead (no listener): the second answers at once', async () => {
+    const started = Date.now();
+    const resolver = createResolver({
+      nameservers: [`127.0.0.1:${await closedPort()}`, dns.nameserver],
+      timeoutMs: 2000,
+      attempts: 2,
+    });
+    assert.equal((await resolver.resolve('svc1.prod.kw')).endpoints[0]?.port, 8080);
+    assert.ok(Date.now() - started < 2000, 'waited for a timeout on a closed port');
+  });
+
+  test("first nameserver silent: the second answers after one attempt's timeout, not more", async () => {
+    const silent = await FixtureServer.start();
+    silent.behave = () => ({ drop: true });
+    try {
+      const started = Date.now();
+      const resolver = createResolver({
+        nameservers: [silent.nameserver, dns.nameserver],
+        timeoutMs: 300,
+        attempts: 3,
+      });
+      assert.equal((await resolver.resolve('svc2.prod.kw')).endpoints[0]?.port, 8080);
+      const elapsed = Date.now() - started;
+      assert.ok(elapsed >= 290 && elapsed < 900, `${elapsed} ms`);
+      assert.equal(silent.queries.length, 1);
+    } finally {
+      await silent.close();
+    }
+  });
+
+  test('30% packet loss both ways: at least 99% of 200 resolutions succeed within the attempts', async () => {
+    const proxies = await Promise.all([
+      LossyProxy.start(dns.port, seeded(1)),
+      LossyProxy.start(dns.port, seeded(2)),
+    ]);
+    try {
+      for (const proxy of proxies) proxy.loss = 0.3;
+      const resolver = createResolver({
+        nameservers: proxies.map((p) => p.nameserver),
+        timeoutMs: 150,
+        attempts: 4,
+      });
+      const results = await Promise.allSettled(
+        Array.from({ length: 200 }, (_, i) => resolver.resolve(`svc${1000 + i}.prod.kw`)),
+      );
+      const ok = results.filter((r) => r.status === 'fulfilled').length;
+      assert.ok(ok >= 198, `${ok} of 200 succeeded`);
+      for (const r of results)
+        if (r.status === 'rejected') assert.equal((r.reason as DnsError).code, 'ETIMEOUT');
+      const dropped = proxies.reduce((sum, p) => sum + p.counts.dropped, 0);
+      assert.ok(dropped > 100, `only ${dropped} datagrams dropped: the loss did not happen`);
+    } finally {
+      await Promise.all(proxies.map((p) => p.close()));
+    }
+  });
+
+  test('a server slower than the timeout: ETIMEOUT after timeout x attempts x servers, no later', async () => {
+    const proxies = await Promise.all([LossyProxy.start(dns.port), LossyProxy.start(dns.port)]);
+    try {
+      for (const proxy of proxies) proxy.delayMs = 400;
+      const resolver = createResolver({
+        nameservers: proxies.map((p) => p.nameserver),
+        timeoutMs: 100,
+        attempts: 2,
+      });
+      const started = Date.now();
+      await assert.rejects(resolver.resolve('svc3.prod.kw'), { code: 'ETIMEOUT' });
+      const elapsed = Date.now() - started;
+      assert.ok(elapsed >= 390 && elapsed < 390 + 300, `${elapsed} ms for a bound of 400 ms`);
+    } finally {
+      await Promise.all(proxies.map((p) => p.close()));
+    }
+  });
+
+  test('all servers down with a warm cache: stale answers for the stale TTL, then an error; fresh again when back', async () => {
+    const proxy = await LossyProxy.start(dns.port);
+    let clock = 0;
+    const resolver = createResolver({
+      nameservers: [proxy.nameserver],
+      timeoutMs: 100,
+      attempts: 1,
+      staleTtl: 60,
+      now: () => clock,
+    });
+    const [first] = (await resolver.resolve('svc4.prod.kw')).endpoints;
+    proxy.loss = 1; // down: nothing gets through
+    clock += 31_000; // past the 30 s TTL
+    assert.deepEqual((await resolver.resolve('svc4.prod.kw')).endpoints[0], first);
+    clock += 60_000; // 91 s: older than the 30 s TTL plus the 60 s of stale use
+    await assert.rejects(resolver.resolve('svc4.prod.kw'), { code: 'ETIMEOUT' });
+    proxy.loss = 0;
+    clock += 1_000; // past the error back-off
+    assert.equal((await resolver.resolve('svc4.prod.kw')).endpoints[0]?.port, 8080);
+    assert.ok(resolver.stats().staleServed >= 1);
+    await proxy.close();
+  });
+});
+
+describe('endpoint faults under the preload', () => {
+  let dns: FixtureServer;
+  let steady: http.Server;
+  let flappy: http.Server;
+  let flappyPort: number;
+  before(async () => {
+    steady = http.createServer((_req, res) => res.end('steady'));
+    flappy = http.createServer((_req, res) => res.end('flappy'));
+    for (const server of [steady, flappy])
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    flappyPort = (flappy.address() as AddressInfo).port;
+    dns = await FixtureServer.start({
+      records: [
+        srv('flap.prod.kw', 'flappy.host.kw', flappyPort, 10, 50),
+        srv('flap.prod.kw', 'steady.host.kw', (steady.address() as AddressInfo).port, 10, 50),
+        a('flappy.host.kw', '127.0.0.1'),
+        a('steady.host.kw', '127.0.0.1'),
+      ],
+    });
+    install({ nameservers: [dns.nameserver], connectTimeoutMs: 500 });
+  });
+  after(async () => {
+    uninstall();
+    steady.close();
+    flappy.close();
+    await dns.close();
+  });
+
+  const get = (url: string) =>
+    new Promise<string>((resolve, reject) => {
+      http
+        .get(url, { agent: false }, (res) => {
+          let body = '';
+          res.on('data', (chunk) => {
+            body += chunk;
+          });
+          res.on('end', () => resolve(body));
+        })
+        .on('error', reject);
+    });
+
+  test('an endpoint that flaps: no request fails while the other is healthy, and it gets traffic again', async () => {
+    const seen = { steady: 0, flappy: 0 };
+    for (let cycle = 0; cycle < 4; cycle++) {
+      flappy.close();
+      for (let i = 0; i < 25; i++)
+        seen[(await get('http://flap.prod.kw/')) as 'steady' | 'flappy']++;
+      await new Promise<void>((resolve) => flappy.listen(flappyPort, '127.0.0.1', resolve));
+      for (let i = 0; i < 25; i++)
+        seen[(await get('http://flap.prod.kw/')) as 'steady' | 'flappy']++;
+    }
+    // 200 requests, none failed (a failure would have thrown). While down, it was skipped.
+    assert.equal(seen.steady + seen.flappy, 200);
+    // Recovery: the last cool-down is short (1-8 s) and cleared on success; ask until it returns.
+    let back = false;
+    for (let i = 0; i < 200 && !back; i++) {
+      back = (await get('http://flap.prod.kw/')) === 'flappy';
+      if (!back) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.ok(back, 'the endpoint never got traffic again after it came back');
+  });
+
+  test('an exception inside svcdisc during a connect reaches the socket as an error, nothing else', async () => {
+    const resolver = installedResolver();
+    assert.ok(resolver);
+    const unexpected: unknown[] = [];
+    const onUncaught = (error: unknown) => unexpected.push(error);
+    process.on('uncaughtException', onUncaught);
+    process.on('unhandledRejection', onUncaught);
+    const order = resolver.order;
+    resolver.order = () => {
+      throw new TypeError('a bug in svcdisc');
+    };
+    try {
+      const socket = net.connect(80, 'flap.prod.kw');
+      const error = await new Promise<Error>((resolve) => socket.on('error', resolve));
+      assert.equal(error.message, 'a bug in svcdisc');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.deepEqual(unexpected, []);
+    } finally {
+      resolver.order = order;
+      process.off('uncaughtException', onUncaught);
+      process.off('unhandledRejection', onUncaught);
+    }
+  });
+});
