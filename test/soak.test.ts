@@ -1,0 +1,20 @@
+// The soak run of `npm run soak`, shortened: records change every second, an endpoint flaps,
+// steady load; nothing leaks and nothing fails outside the documented codes.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { DOCUMENTED_CODES, runSoak } from './soak.js';
+
+test('soak (6 s): handles and heap flat, no unhandled rejection, only documented errors', async () => {
+  const report = await runSoak(6);
+  assert.equal(report.unhandledRejections, 0);
+  assert.deepEqual(
+    Object.keys(report.errors).filter((code) => !DOCUMENTED_CODES.has(code)),
+    [],
+    JSON.stringify(report.errors),
+  );
+  assert.ok(report.requests > 500, `only ${report.requests} requests`);
+  // One flapping endpoint of two published: every request has a healthy endpoint to go to.
+  assert.ok(report.ok / report.requests > 0.999, JSON.stringify(report));
+  assert.ok(report.handles[1] <= report.handles[0] + 5, `handles ${report.handles}`);
+  assert.ok(report.heapMb[1] < report.heapMb[0] + 10, `heap ${report.heapMb} MB`);
+});
