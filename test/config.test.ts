@@ -16,6 +16,35 @@ import { parseResolvConf, readResolvConf } from '../src/dns/resolv-conf.js';
 
 const ROOT = join(__dirname, '..');
 
+/** A bad value of every variable, and what the message must say is expected. */
+const BAD: [string, string, RegExp][] = [
+  ['SVCDISC_DOMAINS', 'kw,-bad-', /domain names/],
+  ['SVCDISC_DOMAINS', ',,', /at least one of domain names/],
+  ['SVCDISC_NAMESERVERS', 'dns.example', /ip, ip:port or \[ipv6\]:port/],
+  ['SVCDISC_NAMESERVERS', '10.0.0.1:0', /port 1-65535/],
+  ['SVCDISC_NAMESERVERS', '[::1]:70000', /port 1-65535/],
+  ['SVCDISC_SRV_NAME', '_http._tcp.example', /containing \{host\}/],
+  ['SVCDISC_SRV_NAME', '_http _tcp.{host}', /containing \{host\}/],
+  ['SVCDISC_TIMEOUT_MS', '0', /integer from 1 to 60000/],
+  ['SVCDISC_TIMEOUT_MS', '1.5', /integer from 1 to 60000/],
+  ['SVCDISC_ATTEMPTS', '11', /integer from 1 to 10/],
+  ['SVCDISC_TCP', 'yes', /1 or 0/],
+  ['SVCDISC_MIN_TTL', '-1', /integer from 0/],
+  ['SVCDISC_MAX_TTL', 'ten', /integer from 0/],
+  ['SVCDISC_STALE_TTL', '1e3', /integer from 0/],
+  ['SVCDISC_CONNECT_TIMEOUT_MS', '0', /integer from 1 to 600000/],
+  ['SVCDISC_DISABLE', '2', /1 or 0/],
+  ['SVCDISC_ANNOUNCE', 'user..kw', /service names/],
+  ['SVCDISC_UPDATE_SERVER', 'primary.kw', /ip, ip:port/],
+  ['SVCDISC_TSIG_KEY', 'key:hmac-sha256', /name:algorithm:base64secret/],
+  ['SVCDISC_TSIG_KEY', 'key:hmac-foo:c2VjcmV0', /algorithm one of hmac-md5/],
+  ['SVCDISC_TSIG_KEY', 'key:hmac-sha256:not base64!', /base64secret/],
+  ['SVCDISC_ANNOUNCE_PRIORITY', '65536', /integer from 0 to 65535/],
+  ['SVCDISC_ANNOUNCE_WEIGHT', 'x', /integer from 0 to 65535/],
+  ['SVCDISC_ANNOUNCE_TTL', '86401', /integer from 0 to 86400/],
+  ['SVCDISC_ANNOUNCE_ADDRESS', 'host.kw', /IPv4 or IPv6 address/],
+];
+
 describe('config', () => {
   test('a bad option is rejected with code ERR_SVCDISC_CONFIG naming the option and what is expected', () => {
     assert.throws(
@@ -122,33 +151,6 @@ describe('config', () => {
     ]);
   });
 
-  const BAD: [string, string, RegExp][] = [
-    ['SVCDISC_DOMAINS', 'kw,-bad-', /domain names/],
-    ['SVCDISC_DOMAINS', ',,', /at least one of domain names/],
-    ['SVCDISC_NAMESERVERS', 'dns.example', /ip, ip:port or \[ipv6\]:port/],
-    ['SVCDISC_NAMESERVERS', '10.0.0.1:0', /port 1-65535/],
-    ['SVCDISC_NAMESERVERS', '[::1]:70000', /port 1-65535/],
-    ['SVCDISC_SRV_NAME', '_http._tcp.example', /containing \{host\}/],
-    ['SVCDISC_SRV_NAME', '_http _tcp.{host}', /containing \{host\}/],
-    ['SVCDISC_TIMEOUT_MS', '0', /integer from 1 to 60000/],
-    ['SVCDISC_TIMEOUT_MS', '1.5', /integer from 1 to 60000/],
-    ['SVCDISC_ATTEMPTS', '11', /integer from 1 to 10/],
-    ['SVCDISC_TCP', 'yes', /1 or 0/],
-    ['SVCDISC_MIN_TTL', '-1', /integer from 0/],
-    ['SVCDISC_MAX_TTL', 'ten', /integer from 0/],
-    ['SVCDISC_STALE_TTL', '1e3', /integer from 0/],
-    ['SVCDISC_CONNECT_TIMEOUT_MS', '0', /integer from 1 to 600000/],
-    ['SVCDISC_DISABLE', '2', /1 or 0/],
-    ['SVCDISC_ANNOUNCE', 'user..kw', /service names/],
-    ['SVCDISC_UPDATE_SERVER', 'primary.kw', /ip, ip:port/],
-    ['SVCDISC_TSIG_KEY', 'key:hmac-sha256', /name:algorithm:base64secret/],
-    ['SVCDISC_TSIG_KEY', 'key:hmac-foo:c2VjcmV0', /algorithm one of hmac-md5/],
-    ['SVCDISC_TSIG_KEY', 'key:hmac-sha256:not base64!', /base64secret/],
-    ['SVCDISC_ANNOUNCE_PRIORITY', '65536', /integer from 0 to 65535/],
-    ['SVCDISC_ANNOUNCE_WEIGHT', 'x', /integer from 0 to 65535/],
-    ['SVCDISC_ANNOUNCE_TTL', '86401', /integer from 0 to 86400/],
-    ['SVCDISC_ANNOUNCE_ADDRESS', 'host.kw', /IPv4 or IPv6 address/],
-  ];
   for (const [variable, value, expected] of BAD) {
     test(`${variable}=${JSON.stringify(value)} is rejected naming the variable, the value and what is expected`, () => {
       assert.throws(
@@ -309,6 +311,20 @@ describe('the preload and the environment', () => {
         result.stderr,
         'svcdisc: SVCDISC_ATTEMPTS="many" is not valid: expected an integer from 1 to 10 (attempts per nameserver)\n',
       );
+    }
+  });
+
+  test('every variable with a bad value stops start-up, naming the variable and the value', () => {
+    for (const [variable, value] of BAD) {
+      const result = run({ [variable]: value });
+      assert.equal(result.status, 1, `${variable}=${value} did not stop the program`);
+      assert.ok(
+        result.stderr.startsWith(
+          `svcdisc: ${variable}=${JSON.stringify(value)} is not valid: expected `,
+        ),
+        result.stderr,
+      );
+      assert.equal(result.stdout, '');
     }
   });
 
