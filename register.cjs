@@ -6,12 +6,10 @@
 const disabled = /^\s*(1|true)\s*$/i.test(process.env.SVCDISC_DISABLE ?? '');
 
 if (!disabled) {
-  const { ConfigError } = require('./dist/config.js');
-  const { install } = require('./dist/patch/install.js');
   try {
-    install();
+    require('./dist/patch/install.js').install();
   } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
+    if (error?.code !== 'ERR_SVCDISC_CONFIG') throw error;
     process.stderr.write(`svcdisc: ${error.message}\n`);
     process.exit(1);
   }

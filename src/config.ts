@@ -102,6 +102,11 @@ export const RESOLV_CONF_DEFAULTS = { timeoutS: 5, attempts: 2 };
 /** Thrown for a bad setting: names the variable (or option), the value and what is expected. */
 export class ConfigError extends Error {
   readonly code = 'ERR_SVCDISC_CONFIG';
+  /** The preload carries its own copy of this module (bundled for start-up time): recognise
+   * either copy's errors. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return value instanceof Error && (value as { code?: unknown }).code === 'ERR_SVCDISC_CONFIG';
+  }
   constructor(
     readonly setting: string,
     readonly value: unknown,
