@@ -43,6 +43,9 @@ export interface EjectMessage {
   coolDownMs: number;
 }
 
+/** Whether anyone would see a message: builds none when nobody listens (the connect path). */
+const wanted = (target: { hasSubscribers: boolean }) => debug.enabled || target.hasSubscribers;
+
 export function resolved(message: ResolveMessage): void {
   if (message.error)
     debug('resolve %s (%s) failed: %s', message.name, message.query, message.error.message);
@@ -57,7 +60,9 @@ export function resolved(message: ResolveMessage): void {
   if (resolveChannel.hasSubscribers) resolveChannel.publish(message);
 }
 
-export function connecting(message: ConnectMessage): void {
+export function connecting(make: () => ConnectMessage): void {
+  if (!wanted(connectChannel)) return;
+  const message = make();
   debug(
     'connect %s -> %s:%d (attempt %d)',
     message.name,
@@ -68,7 +73,9 @@ export function connecting(message: ConnectMessage): void {
   if (connectChannel.hasSubscribers) connectChannel.publish(message);
 }
 
-export function failedOver(message: FailoverMessage): void {
+export function failedOver(make: () => FailoverMessage): void {
+  if (!wanted(failoverChannel)) return;
+  const message = make();
   debug(
     'failover %s: %s:%d failed (%s)',
     message.name,
@@ -79,7 +86,9 @@ export function failedOver(message: FailoverMessage): void {
   if (failoverChannel.hasSubscribers) failoverChannel.publish(message);
 }
 
-export function ejected(message: EjectMessage): void {
+export function ejected(make: () => EjectMessage): void {
+  if (!wanted(ejectChannel)) return;
+  const message = make();
   debug(
     'eject %s:%d of %s for %dms',
     message.target,

@@ -49,6 +49,9 @@ export interface Resolver {
   readonly settings: ResolverSettings;
   /** The endpoints of a service name, from the cache or DNS. */
   resolve(name: string): Promise<Resolution>;
+  /** The fresh cached answer for a normalised name, synchronously, or undefined: the
+   * preload's path for a warm cache. */
+  cached(name: string): Resolution | undefined;
   /** The endpoints in RFC 2782 order for one new connection. */
   order<T extends Endpoint>(endpoints: readonly T[]): T[];
   /** A copy of the counters. */
@@ -118,6 +121,14 @@ class ServiceResolver implements Resolver {
 
   clear(): void {
     this.#cache.clear();
+  }
+
+  cached(name: string): Resolution | undefined {
+    const entry = this.#cache.get(name);
+    if (!entry?.resolution || this.#now() >= entry.expiresAt) return undefined;
+    this.#stats.cacheHits++;
+    entry.used = true;
+    return entry.resolution;
   }
 
   async resolve(name: string): Promise<Resolution> {

@@ -1,29 +1,23 @@
-// One connection to a service: resolve, order the endpoints (RFC 2782, ejected ones last), then
-// hand each attempt to Node's own connect with the endpoint's port and a `lookup` that answers
-// with one of its addresses, so Node emits 'lookup', sets `_host` (TLS checks the certificate
-// against it) and connects. A failed attempt is caught before the program sees it and the next
-// address, then the next endpoint, is tried on the same socket.
+// One connection to a service: resolve (from the cache when warm, without waiting on a promise),
+// order the endpoints (RFC 2782, ejected ones last), then hand each attempt to Node's own
+// connect with the endpoint's address and port. Node's 'lookup' event is emitted as Node would,
+// and `_host` stays the service name (TLS checks the certificate against it). A failed attempt
+// is caught before the program sees it and the next address, then the next endpoint, is tried
+// on the same socket.
 import * as net from 'node:net';
-import type { Address, Endpoint } from '../discovery/lookup.js';
+import type { Address, Endpoint, Resolution } from '../discovery/lookup.js';
+import type { Resolver } from '../discovery/resolver.js';
 import { connecting, ejected, failedOver } from '../events.js';
 import type { ConnectContext } from './connect.js';
-import { freshHandle, type Normalized, type Socket } from './socket.js';
-
-interface Attempt {
-  endpoint: Endpoint;
-  address: Address;
-  /** Position of the endpoint in the order, from 1. */
-  rank: number;
-  /** More addresses of the same endpoint follow. */
-  moreOfEndpoint: boolean;
-}
+import { freshHandle, type Normalized, SERVICE_CONNECT, type Socket } from './socket.js';
 
 const formatAddress = (address: string, port: number) =>
   address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 const endpointKey = (endpoint: Endpoint) => `${endpoint.target}:${endpoint.port}`;
 
 /** Addresses in the order Node's happy eyeballs tries them: the first family, then alternating. */
-function interleave(addresses: readonly Address[]): Address[] {
+function interleave(addresses: readonly Address[]): readonly Address[] {
+  if (addresses.length < 2) return addresses;
   const first = addresses[0]?.family;
   const same = addresses.filter((a) => a.family === first);
   const other = addresses.filter((a) => a.family !== first);
@@ -54,24 +48,14 @@ function connectTimeoutError(address: string, port: number, timeoutMs: number): 
   });
 }
 
-/** A lookup that answers with one address, as Node's would, whatever it is asked. */
-function lookupOf(address: Address) {
-  return (_host: string, options: unknown, callback?: (...args: unknown[]) => void) => {
-    const done = (typeof options === 'function' ? options : callback) as (
-      ...args: unknown[]
-    ) => void;
-    if ((options as { all?: boolean } | undefined)?.all) done(null, [{ ...address }]);
-    else done(null, address.address, address.family);
-  };
-}
-
 export class ServiceConnect {
-  readonly #attempts: Attempt[] = [];
-  #next = 0;
-  #current: Attempt | undefined;
+  #endpoints: Endpoint[] = [];
+  /** The endpoint and the address of it being tried. */
+  #endpoint = -1;
+  #addresses: readonly Address[] = [];
+  #address = 0;
   #timer: NodeJS.Timeout | undefined;
   readonly #tried: string[] = [];
-  #restoreDestroy: (() => void) | undefined;
 
   constructor(
     readonly socket: Socket,
@@ -83,7 +67,16 @@ export class ServiceConnect {
   ) {}
 
   start(): void {
-    this.#resolveThenConnect().catch((error: unknown) => this.#fail(error as Error));
+    const resolver = this.context.resolver();
+    const warm = resolver.cached(this.name);
+    // Asynchronous either way, as Node's own connect is: listeners added after connect() see
+    // every event.
+    if (warm) process.nextTick(() => this.#begin(resolver, warm));
+    else
+      resolver.resolve(this.name).then(
+        (resolution) => this.#begin(resolver, resolution),
+        (error: Error) => this.#fail(error),
+      );
   }
 
   /** The program destroyed the socket (or gave up its connect) meanwhile. */
@@ -91,75 +84,56 @@ export class ServiceConnect {
     return this.socket.destroyed || !this.socket.connecting;
   }
 
-  async #resolveThenConnect(): Promise<void> {
-    const resolver = this.context.resolver();
-    const { endpoints } = await resolver.resolve(this.name);
+  #begin(resolver: Resolver, resolution: Resolution): void {
     if (this.#gone) return;
-    const ordered = this.context.health.preferHealthy(resolver.order(endpoints), endpointKey);
-    ordered.forEach((endpoint, index) => {
-      const addresses = interleave(endpoint.addresses);
-      addresses.forEach((address, i) => {
-        this.#attempts.push({
-          endpoint,
-          address,
-          rank: index + 1,
-          moreOfEndpoint: i < addresses.length - 1,
-        });
-      });
-    });
-    this.#interceptDestroy();
-    this.socket.prependOnceListener('connect', this.#connected);
-    this.#attempt();
+    try {
+      this.#endpoints = this.context.health.preferHealthy(
+        resolver.order(resolution.endpoints),
+        endpointKey,
+      );
+      this.socket[SERVICE_CONNECT] = this;
+      this.socket.prependOnceListener('connect', this.#connected);
+      this.#nextEndpoint();
+      this.#attempt();
+    } catch (error) {
+      this.#fail(error as Error);
+    }
   }
 
-  /** Catches Node's destroy(connect error) while attempts remain; anything else passes. */
-  #interceptDestroy(): void {
-    const socket = this.socket;
-    const hadOwn = Object.hasOwn(socket, 'destroy');
-    const own = socket.destroy;
-    socket.destroy = (error?: Error) => {
-      if (error && isConnectFailure(error)) {
-        this.#attemptFailed(error);
-        return socket;
-      }
-      this.#finish();
-      return socket.destroy(error);
-    };
-    this.#restoreDestroy = () => {
-      if (hadOwn) socket.destroy = own;
-      else delete (socket as Partial<Socket>).destroy;
-    };
+  #nextEndpoint(): boolean {
+    const endpoint = this.#endpoints[++this.#endpoint];
+    if (!endpoint) return false;
+    this.#addresses = interleave(endpoint.addresses);
+    this.#address = 0;
+    return true;
   }
 
   #attempt(): void {
-    const attempt = this.#attempts[this.#next++] as Attempt;
-    this.#current = attempt;
-    const { endpoint, address } = attempt;
-    this.#tried.push(formatAddress(address.address, endpoint.port));
-    connecting({
+    const endpoint = this.#endpoints[this.#endpoint] as Endpoint;
+    const address = this.#addresses[this.#address] as Address;
+    const { port } = endpoint;
+    this.#tried.push(formatAddress(address.address, port));
+    connecting(() => ({
       name: this.name,
       target: endpoint.target,
-      port: endpoint.port,
-      attempt: attempt.rank,
-    });
-    const timeoutMs = this.#timeoutFor(attempt);
-    this.#timer = setTimeout(
-      () => this.#timedOut(address, endpoint.port, timeoutMs),
-      timeoutMs,
-    ).unref();
-    this.connect({
-      ...this.options,
-      host: this.name,
-      port: endpoint.port,
-      lookup: lookupOf(address),
-    });
+      port,
+      attempt: this.#endpoint + 1,
+    }));
+    const timeoutMs = this.#timeout();
+    this.#timer = setTimeout(() => this.#timedOut(address, port, timeoutMs), timeoutMs).unref();
+    // What Node's connect does after a lookup, done here: the 'lookup' event, then a connect by
+    // address (Node skips the lookup for an IP) with `_host` left as the service name.
+    this.socket.emit('lookup', null, address.address, address.family, this.name);
+    if (this.#gone) return;
+    this.connect({ ...this.options, host: address.address, port, lookup: undefined });
   }
 
   /** Like Node's happy eyeballs, an address gets a short turn while other addresses of the
    * same endpoint remain; the last one has the whole connect timeout. */
-  #timeoutFor(attempt: Attempt): number {
+  #timeout(): number {
     const { connectTimeoutMs } = this.context;
-    if (!attempt.moreOfEndpoint || this.options.autoSelectFamily === false) return connectTimeoutMs;
+    if (this.#address >= this.#addresses.length - 1 || this.options.autoSelectFamily === false)
+      return connectTimeoutMs;
     const turn = Number(
       this.options.autoSelectFamilyAttemptTimeout ?? net.getDefaultAutoSelectFamilyAttemptTimeout(),
     );
@@ -171,26 +145,37 @@ export class ServiceConnect {
     if (!this.#gone) this.#attemptFailed(connectTimeoutError(address.address, port, timeoutMs));
   }
 
+  /** Called by the socket's destroy(): true when the error is this connect's to handle. */
+  intercept(error: unknown): boolean {
+    if (!isConnectFailure(error)) {
+      this.#finish();
+      return false;
+    }
+    this.#attemptFailed(error as Error);
+    return true;
+  }
+
   #attemptFailed(error: Error): void {
     clearTimeout(this.#timer);
-    const attempt = this.#current as Attempt;
-    const { target, port } = attempt.endpoint;
-    const next = this.#attempts[this.#next];
-    if (!next || next.rank !== attempt.rank) {
-      const coolDownMs = this.context.health.eject(endpointKey(attempt.endpoint));
-      ejected({ name: this.name, target, port, coolDownMs });
+    const endpoint = this.#endpoints[this.#endpoint] as Endpoint;
+    const { target, port } = endpoint;
+    const sameEndpoint = ++this.#address < this.#addresses.length;
+    if (!sameEndpoint) {
+      const coolDownMs = this.context.health.eject(endpointKey(endpoint));
+      ejected(() => ({ name: this.name, target, port, coolDownMs }));
     }
-    if (!next || !freshHandle(this.socket)) {
+    if ((!sameEndpoint && !this.#nextEndpoint()) || !freshHandle(this.socket)) {
       this.#fail(Object.assign(error, { attempts: [...this.#tried] }));
       return;
     }
-    failedOver({ name: this.name, target, port, attempt: attempt.rank, error });
+    failedOver(() => ({ name: this.name, target, port, attempt: this.#endpoint + 1, error }));
     this.socket.connecting = true;
     this.#attempt();
   }
 
   readonly #connected = (): void => {
-    if (this.#current) this.context.health.restore(endpointKey(this.#current.endpoint));
+    const endpoint = this.#endpoints[this.#endpoint];
+    if (endpoint) this.context.health.restore(endpointKey(endpoint));
     this.#finish();
   };
 
@@ -198,9 +183,8 @@ export class ServiceConnect {
   #finish(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    if (this.socket[SERVICE_CONNECT] === this) this.socket[SERVICE_CONNECT] = undefined;
     this.socket.off('connect', this.#connected);
-    this.#restoreDestroy?.();
-    this.#restoreDestroy = undefined;
   }
 
   /** Ends the connection with an error, through the socket's own destroy. */

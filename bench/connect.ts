@@ -1,0 +1,107 @@
+// New connections with a warm cache: to a service name under the preload against the same
+// connections by IP:port without it, in alternating rounds in one process.
+//   npx tsx bench/connect.ts
+import http from 'node:http';
+import net from 'node:net';
+import { install, uninstall } from '../dist/index.js';
+import { startDnsmasq } from '../test/integration/servers.js';
+import { alternate, type Row, runAlone, throughputRow, timed } from './lib.js';
+
+const ROUNDS = 11;
+
+function connectClose(port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, host, () => {
+      socket.destroy();
+      resolve();
+    });
+    socket.on('error', reject);
+  });
+}
+
+function get(url: string, agent: http.Agent | false): Promise<void> {
+  return new Promise((resolve, reject) => {
+    http.get(url, { agent }, (res) => res.resume().on('end', resolve)).on('error', reject);
+  });
+}
+
+async function sequential(count: number, work: () => Promise<void>): Promise<void> {
+  for (let i = 0; i < count; i++) await work();
+}
+
+export async function run(): Promise<Row[]> {
+  const tcp = net.createServer((socket) => socket.destroy());
+  const web = http.createServer((_req, res) => res.end('ok'));
+  for (const server of [tcp, web])
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const tcpPort = (tcp.address() as net.AddressInfo).port;
+  const webPort = (web.address() as net.AddressInfo).port;
+  const dns = await startDnsmasq(
+    [
+      'local-ttl=3600',
+      `srv-host=tcp.prod.kw,bench.host.kw,${tcpPort},10,10`,
+      `srv-host=web.prod.kw,bench.host.kw,${webPort},10,10`,
+      'host-record=bench.host.kw,127.0.0.1',
+    ],
+    'tcp.prod.kw',
+  );
+  const rows: Row[] = [];
+  // Each svcdisc round installs, warms the cache with one connection, then measures.
+  const withPreload = (work: () => Promise<void>) => async () => {
+    install({ nameservers: [dns.nameserver], domains: ['kw'] });
+    try {
+      await work();
+      return await timed(work);
+    } finally {
+      uninstall();
+    }
+  };
+  try {
+    const n = 2000;
+    const [svc, base] = await alternate(
+      ROUNDS,
+      withPreload(() => sequential(n, () => connectClose(1, 'tcp.prod.kw'))),
+      () => timed(() => sequential(n, () => connectClose(tcpPort, '127.0.0.1'))),
+    );
+    rows.push(
+      throughputRow(`new connections, warm cache (${n} connect+close)`, svc, base, 0.95, ROUNDS, n),
+    );
+
+    const m = 1000;
+    const [fresh, freshBase] = await alternate(
+      ROUNDS,
+      withPreload(() => sequential(m, () => get('http://web.prod.kw/', false))),
+      () => timed(() => sequential(m, () => get(`http://127.0.0.1:${webPort}/`, false))),
+    );
+    rows.push(
+      throughputRow(`HTTP, new connection per request (${m})`, fresh, freshBase, 0.95, ROUNDS, m),
+    );
+
+    const k = 3000;
+    const keepAlive = () => new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const [kept, keptBase] = await alternate(
+      ROUNDS,
+      withPreload(async () => {
+        const agent = keepAlive();
+        await sequential(k, () => get('http://web.prod.kw/', agent));
+        agent.destroy();
+      }),
+      async () => {
+        const agent = keepAlive();
+        const t = await timed(() =>
+          sequential(k, () => get(`http://127.0.0.1:${webPort}/`, agent)),
+        );
+        agent.destroy();
+        return t;
+      },
+    );
+    rows.push(throughputRow(`HTTP, keep-alive (${k} requests)`, kept, keptBase, 0.99, ROUNDS, k));
+  } finally {
+    tcp.close();
+    web.close();
+    await dns.stop();
+  }
+  return rows;
+}
+
+runAlone(module, run);

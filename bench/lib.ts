@@ -1,0 +1,113 @@
+// What every benchmark shares: alternating rounds, medians, the result rows and their table.
+import { performance } from 'node:perf_hooks';
+
+export interface Row {
+  case: string;
+  svcdisc: string;
+  baseline: string;
+  ratio: string;
+  target: string;
+  runs: number;
+  /** Whether the target holds; undefined where the case only reports. */
+  met?: boolean;
+}
+
+export const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+};
+
+/** Runs `svcdisc` and `baseline` `rounds` times each, alternating which goes first; returns the
+ * medians of what each returned (a time, or anything measured). */
+export async function alternate(
+  rounds: number,
+  svcdisc: () => Promise<number>,
+  baseline: () => Promise<number>,
+): Promise<[number, number]> {
+  const a: number[] = [];
+  const b: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    if (round % 2 === 0) {
+      a.push(await svcdisc());
+      b.push(await baseline());
+    } else {
+      b.push(await baseline());
+      a.push(await svcdisc());
+    }
+  }
+  return [median(a), median(b)];
+}
+
+/** ms taken by `work`. */
+export async function timed(work: () => Promise<unknown>): Promise<number> {
+  const started = performance.now();
+  await work();
+  return performance.now() - started;
+}
+
+export const ms = (value: number) => `${value.toFixed(2)} ms`;
+
+/** A row comparing times: ratio = svcdisc / baseline, met when ≤ `max`. */
+export function timeRow(
+  name: string,
+  svcdisc: number,
+  baseline: number,
+  max: number,
+  runs: number,
+  unit = ms,
+): Row {
+  const ratio = svcdisc / baseline;
+  return {
+    case: name,
+    svcdisc: unit(svcdisc),
+    baseline: unit(baseline),
+    ratio: ratio.toFixed(3),
+    target: `≤ ${max}×`,
+    runs,
+    met: ratio <= max,
+  };
+}
+
+/** A row comparing throughputs given as times for the same work: ratio = baseline / svcdisc. */
+export function throughputRow(
+  name: string,
+  svcdisc: number,
+  baseline: number,
+  min: number,
+  runs: number,
+  work: number,
+): Row {
+  const ratio = baseline / svcdisc;
+  const rate = (t: number) => `${Math.round((work / t) * 1000)}/s`;
+  return {
+    case: name,
+    svcdisc: rate(svcdisc),
+    baseline: rate(baseline),
+    ratio: ratio.toFixed(3),
+    target: `≥ ${min}× throughput`,
+    runs,
+    met: ratio >= min,
+  };
+}
+
+export function printRows(rows: Row[]): void {
+  console.table(
+    rows.map(({ met, ...row }) => ({
+      ...row,
+      met: met === undefined ? 'report' : met ? 'yes' : 'NO',
+    })),
+  );
+}
+
+/** Runs a case file's `run()` when the file is executed alone. */
+export function runAlone(module: NodeModule, run: () => Promise<Row[]>): void {
+  if (require.main === module) {
+    run().then(printRows, (error) => {
+      console.error(error);
+      process.exitCode = 1;
+    });
+  }
+}
