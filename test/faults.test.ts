@@ -211,9 +211,14 @@ describe('endpoint faults under the preload', () => {
       throw new TypeError('a bug in svcdisc');
     };
     try {
-      const socket = net.connect(80, 'flap.prod.kw');
-      const error = await new Promise<Error>((resolve) => socket.on('error', resolve));
-      assert.equal(error.message, 'a bug in svcdisc');
+      // Warm cache (the answer is there), then cold (a name not asked before).
+      for (const host of ['flap.prod.kw', 'Flap.prod.kw.']) {
+        resolver.clear();
+        if (host === 'flap.prod.kw') await resolver.resolve(host);
+        const socket = net.connect(80, host);
+        const error = await new Promise<Error>((resolve) => socket.on('error', resolve));
+        assert.equal(error.message, 'a bug in svcdisc');
+      }
       await new Promise((resolve) => setTimeout(resolve, 50));
       assert.deepEqual(unexpected, []);
     } finally {

@@ -53,18 +53,30 @@ export function createConnectPatch(original: ConnectFn, context: ConnectContext)
     }
     const name = context.matcher(host) ?? context.synthetic.nameOf(host);
     if (name === undefined) return original.call(this, normalized);
-    // Node's connect, at once, with a lookup that never answers: it prepares the socket as for
-    // any connect (handle, state, `connecting`), so writes and end() wait for 'connect'. The
-    // real connect comes when the SRV answer is there, with the endpoint's port.
-    original.call(
-      this,
-      tagNormalized([
-        { ...options, host: name, port: PLACEHOLDER_PORT, lookup: neverAnswers },
-        callback,
-      ]),
+    const service = new ServiceConnect(
+      socket,
+      (next, callback = null) => original.call(socket, tagNormalized([next, callback])),
+      context,
+      name,
+      options,
     );
-    const connectTo = (next: Normalized[0]) => original.call(socket, tagNormalized([next, null]));
-    new ServiceConnect(socket, connectTo, context, name, options).start();
+    const warm = context.resolver().cached(name);
+    if (warm) {
+      // A warm cache: Node's connect, at once, to the chosen endpoint's address.
+      service.startWarm(warm, callback);
+    } else {
+      // Node's connect, at once, with a lookup that never answers: it prepares the socket as
+      // for any connect (handle, state, `connecting`), so writes and end() wait for 'connect'.
+      // The real connect comes when the SRV answer is there, with the endpoint's port.
+      original.call(
+        this,
+        tagNormalized([
+          { ...options, host: name, port: PLACEHOLDER_PORT, lookup: neverAnswers },
+          callback,
+        ]),
+      );
+      service.start();
+    }
     return this;
   };
 }

@@ -59,24 +59,41 @@ export class ServiceConnect {
 
   constructor(
     readonly socket: Socket,
-    /** Node's own connect, on this socket, with these options. */
-    readonly connect: (options: Normalized[0]) => void,
+    /** Node's own connect, on this socket, with these options (and the program's callback). */
+    readonly connect: (options: Normalized[0], callback?: Normalized[1]) => void,
     readonly context: ConnectContext,
     readonly name: string,
     readonly options: Normalized[0],
   ) {}
 
+  /** A cold cache: the socket is prepared; connect once the SRV answer is there. */
   start(): void {
     const resolver = this.context.resolver();
-    const warm = resolver.cached(this.name);
-    // Asynchronous either way, as Node's own connect is: listeners added after connect() see
-    // every event.
-    if (warm) process.nextTick(() => this.#begin(resolver, warm));
-    else
-      resolver.resolve(this.name).then(
-        (resolution) => this.#begin(resolver, resolution),
-        (error: Error) => this.#fail(error),
-      );
+    resolver.resolve(this.name).then(
+      (resolution) => {
+        if (this.#gone) return;
+        try {
+          this.#order(resolver, resolution);
+          this.#attempt(false);
+        } catch (error) {
+          this.#fail(error as Error);
+        }
+      },
+      (error: Error) => this.#fail(error),
+    );
+  }
+
+  /** A warm cache: the first attempt now, in the program's connect() call, as Node's own
+   * connect to an address is (its events come later). */
+  startWarm(resolution: Resolution, callback: Normalized[1]): void {
+    try {
+      this.#order(this.context.resolver(), resolution);
+      this.#attempt(true, callback);
+    } catch (error) {
+      // Never out of the program's connect(): the socket's 'error', as for any failure.
+      if (callback) this.socket.once('connect', callback);
+      this.#fail(error as Error);
+    }
   }
 
   /** The program destroyed the socket (or gave up its connect) meanwhile. */
@@ -84,20 +101,14 @@ export class ServiceConnect {
     return this.socket.destroyed || !this.socket.connecting;
   }
 
-  #begin(resolver: Resolver, resolution: Resolution): void {
-    if (this.#gone) return;
-    try {
-      this.#endpoints = this.context.health.preferHealthy(
-        resolver.order(resolution.endpoints),
-        endpointKey,
-      );
-      this.socket[SERVICE_CONNECT] = this;
-      this.socket.prependOnceListener('connect', this.#connected);
-      this.#nextEndpoint();
-      this.#attempt();
-    } catch (error) {
-      this.#fail(error as Error);
-    }
+  #order(resolver: Resolver, resolution: Resolution): void {
+    this.#endpoints = this.context.health.preferHealthy(
+      resolver.order(resolution.endpoints),
+      endpointKey,
+    );
+    this.socket[SERVICE_CONNECT] = this;
+    this.socket.prependOnceListener('connect', this.#connected);
+    this.#nextEndpoint();
   }
 
   #nextEndpoint(): boolean {
@@ -108,7 +119,9 @@ export class ServiceConnect {
     return true;
   }
 
-  #attempt(): void {
+  /** One attempt; `now` when called inside the program's connect(), where 'lookup' must wait
+   * for the next tick (Node's own connect to that address comes after it). */
+  #attempt(now: boolean, callback: Normalized[1] = null): void {
     const endpoint = this.#endpoints[this.#endpoint] as Endpoint;
     const address = this.#addresses[this.#address] as Address;
     const { port } = endpoint;
@@ -122,10 +135,16 @@ export class ServiceConnect {
     const timeoutMs = this.#timeout();
     this.#timer = setTimeout(() => this.#timedOut(address, port, timeoutMs), timeoutMs).unref();
     // What Node's connect does after a lookup, done here: the 'lookup' event, then a connect by
-    // address (Node skips the lookup for an IP) with `_host` left as the service name.
-    this.socket.emit('lookup', null, address.address, address.family, this.name);
-    if (this.#gone) return;
-    this.connect({ ...this.options, host: address.address, port, lookup: undefined });
+    // address (Node skips the lookup for an IP) with `_host` the service name.
+    const lookup = () =>
+      this.socket.emit('lookup', null, address.address, address.family, this.name);
+    if (now) process.nextTick(() => this.#gone || lookup());
+    else {
+      lookup();
+      if (this.#gone) return;
+    }
+    this.connect({ ...this.options, host: address.address, port, lookup: undefined }, callback);
+    this.socket._host = this.name;
   }
 
   /** Like Node's happy eyeballs, an address gets a short turn while other addresses of the
@@ -170,7 +189,7 @@ export class ServiceConnect {
     }
     failedOver(() => ({ name: this.name, target, port, attempt: this.#endpoint + 1, error }));
     this.socket.connecting = true;
-    this.#attempt();
+    this.#attempt(false);
   }
 
   readonly #connected = (): void => {

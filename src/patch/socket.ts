@@ -16,6 +16,8 @@ export interface SocketInternals {
   connecting: boolean;
   destroyed: boolean;
   _handle: Handle | null;
+  /** The name connected to: TLS checks a certificate against it (tls.connect({ socket })). */
+  _host: string | null;
   /** The socket a TLSSocket wraps. */
   _parent?: { connecting?: boolean } | null;
   [key: symbol]: unknown;
