@@ -11,8 +11,6 @@ import { createConnectPatch } from './connect.js';
 import { EndpointHealth } from './health.js';
 import { createLookupPatch, createPromisesLookupPatch } from './lookup.js';
 import { createMatcher } from './match.js';
-import type { ServiceConnect } from './service-connect.js';
-import { SERVICE_CONNECT, type Socket } from './socket.js';
 import { SyntheticAddresses } from './synthetic.js';
 
 interface Installation {
@@ -63,15 +61,6 @@ export function install(options: SvcdiscOptions = {}): boolean {
     promisesLookup: dns.promises.lookup,
   };
   net.Socket.prototype.connect = createConnectPatch(originals.connect as never, context) as never;
-  // Node ends a failed connect with destroy(error): while a service connect is under way on a
-  // socket, that error goes to it first (to try the next endpoint). One check per destroy.
-  const ownDestroy = Object.getOwnPropertyDescriptor(net.Socket.prototype, 'destroy');
-  const inheritedDestroy = net.Socket.prototype.destroy;
-  net.Socket.prototype.destroy = function destroy(this: Socket, error?: Error, callback?: unknown) {
-    const pending = this[SERVICE_CONNECT] as ServiceConnect | undefined;
-    if (pending?.intercept(error)) return this;
-    return (inheritedDestroy as (...args: unknown[]) => net.Socket).call(this, error, callback);
-  } as typeof net.Socket.prototype.destroy;
   dns.lookup = createLookupPatch(originals.lookup, context) as typeof dns.lookup;
   dns.promises.lookup = createPromisesLookupPatch(
     originals.promisesLookup,
@@ -83,8 +72,6 @@ export function install(options: SvcdiscOptions = {}): boolean {
     resolver: getResolver,
     restore() {
       net.Socket.prototype.connect = originals.connect;
-      if (ownDestroy) Object.defineProperty(net.Socket.prototype, 'destroy', ownDestroy);
-      else delete (net.Socket.prototype as Partial<net.Socket>).destroy;
       dns.lookup = originals.lookup;
       dns.promises.lookup = originals.promisesLookup;
       syncBuiltinESMExports();

@@ -9,7 +9,7 @@ import type { Address, Endpoint, Resolution } from '../discovery/lookup.js';
 import type { Resolver } from '../discovery/resolver.js';
 import { connecting, ejected, failedOver } from '../events.js';
 import type { ConnectContext } from './connect.js';
-import { freshHandle, type Normalized, SERVICE_CONNECT, type Socket } from './socket.js';
+import { freshHandle, type Normalized, type Socket } from './socket.js';
 
 const formatAddress = (address: string, port: number) =>
   address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
@@ -56,6 +56,7 @@ export class ServiceConnect {
   #address = 0;
   #timer: NodeJS.Timeout | undefined;
   readonly #tried: string[] = [];
+  #restoreDestroy: (() => void) | undefined;
 
   constructor(
     readonly socket: Socket,
@@ -106,7 +107,7 @@ export class ServiceConnect {
       resolver.order(resolution.endpoints),
       endpointKey,
     );
-    this.socket[SERVICE_CONNECT] = this;
+    this.#interceptDestroy();
     this.socket.prependOnceListener('connect', this.#connected);
     this.#nextEndpoint();
   }
@@ -164,14 +165,24 @@ export class ServiceConnect {
     if (!this.#gone) this.#attemptFailed(connectTimeoutError(address.address, port, timeoutMs));
   }
 
-  /** Called by the socket's destroy(): true when the error is this connect's to handle. */
-  intercept(error: unknown): boolean {
-    if (!isConnectFailure(error)) {
+  /** Node ends a failed connect with destroy(error): until this connect is done, the socket's
+   * destroy() gives connect errors to it first (to try the next endpoint); anything else, and
+   * every call after, goes to the inherited destroy. Only intercepted sockets get this. */
+  #interceptDestroy(): void {
+    const socket = this.socket;
+    const inherited = socket.destroy;
+    this.#restoreDestroy = () => {
+      // Assigned back rather than deleted: deleting would leave the socket in slow mode.
+      socket.destroy = inherited;
+    };
+    socket.destroy = ((error?: Error, ...rest: unknown[]) => {
+      if (this.#restoreDestroy && error && isConnectFailure(error)) {
+        this.#attemptFailed(error);
+        return socket;
+      }
       this.#finish();
-      return false;
-    }
-    this.#attemptFailed(error as Error);
-    return true;
+      return (inherited as (...args: unknown[]) => net.Socket).call(socket, error, ...rest);
+    }) as Socket['destroy'];
   }
 
   #attemptFailed(error: Error): void {
@@ -202,7 +213,8 @@ export class ServiceConnect {
   #finish(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    if (this.socket[SERVICE_CONNECT] === this) this.socket[SERVICE_CONNECT] = undefined;
+    this.#restoreDestroy?.();
+    this.#restoreDestroy = undefined;
     this.socket.off('connect', this.#connected);
   }
 

@@ -24,10 +24,6 @@ export interface SocketInternals {
 }
 export type Socket = net.Socket & SocketInternals;
 
-/** On a socket whose connect to a service is under way: the ServiceConnect that catches
- * Node's destroy() of a failed attempt (see install.ts). */
-export const SERVICE_CONNECT = Symbol('svcdisc.serviceConnect');
-
 /** Replaces a socket's handle with a fresh one (TLSSocket re-wraps it for TLS): what Node's
  * happy eyeballs does between attempts. */
 const REINITIALIZE = Object.getOwnPropertySymbols(net.Socket.prototype).find(

@@ -1,0 +1,68 @@
+// npm run bench: every case of bench/, one table on the console and in BENCHMARKS.md.
+import { writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { run as connect } from './connect.js';
+import { run as hotPath } from './hot-path.js';
+import type { Row } from './lib.js';
+import { printRows } from './lib.js';
+import { run as memory } from './memory.js';
+import { run as resolve } from './resolve.js';
+import { run as startup } from './startup.js';
+import { run as untouched } from './untouched.js';
+
+const CASES: [string, () => Promise<Row[]>][] = [
+  ['startup.ts', startup],
+  ['connect.ts', connect],
+  ['untouched.ts', untouched],
+  ['resolve.ts', resolve],
+  ['memory.ts', memory],
+  ['hot-path.ts', hotPath],
+];
+
+function markdown(rows: (Row & { script: string })[]): string {
+  const cell = (text: string) => text.replaceAll('|', '\\|');
+  const lines = [
+    '| case | svcdisc | baseline | ratio | target | met | runs | script |',
+    '|---|---|---|---|---|---|---|---|',
+  ];
+  for (const r of rows) {
+    const met = r.met === undefined ? 'report' : r.met ? 'yes' : '**no**';
+    lines.push(
+      `| ${cell(r.case)} | ${cell(r.svcdisc)} | ${cell(r.baseline)} | ${r.ratio} | ${cell(r.target)} | ${met} | ${r.runs} | \`bench/${r.script}\` |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const rows: (Row & { script: string })[] = [];
+  for (const [script, run] of CASES) {
+    process.stderr.write(`bench/${script}…\n`);
+    for (const row of await run()) rows.push({ ...row, script });
+  }
+  printRows(rows);
+  const cpu = cpus()[0]?.model.trim() ?? 'unknown CPU';
+  const machine = `${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${process.platform}`;
+  const text = `# Benchmarks
+
+Written by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)} in ${((Date.now() - started) / 1000).toFixed(0)} s: ${machine}.
+Every ratio compares svcdisc with a baseline run side by side, in alternating rounds on the same
+machine; each value is the median of the rounds. Times: lower is better, ratio = svcdisc ÷
+baseline. Throughputs: higher is better, ratio = svcdisc ÷ baseline. This machine is noisy: a
+ratio moves by a few per cent between runs.
+
+${markdown(rows)}
+
+See [bench/README.md](bench/README.md) for what each case does, and the notes on the targets
+that do not hold.
+`;
+  writeFileSync(join(__dirname, '..', 'BENCHMARKS.md'), text);
+  process.stderr.write('BENCHMARKS.md written\n');
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});
