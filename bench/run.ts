@@ -2,6 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { missing } from '../test/integration/servers.js';
 import { run as connect } from './connect.js';
 import { run as hotPath } from './hot-path.js';
 import type { Row } from './lib.js';
@@ -37,6 +38,9 @@ function markdown(rows: (Row & { script: string })[]): string {
 
 async function main(): Promise<void> {
   const started = Date.now();
+  // The DNS cases use a real server, as the integration tests do.
+  const reason = missing('dnsmasq', 'dnsmasq-base');
+  if (reason) throw new Error(`npm run bench needs dnsmasq: ${reason}`);
   const rows: (Row & { script: string })[] = [];
   for (const [script, run] of CASES) {
     process.stderr.write(`bench/${script}…\n`);
