@@ -16,6 +16,8 @@ const USAGE: Record<string, string> = {
 Commands:
   resolve NAME [--json]                       query NAME as the preload does and print its endpoints
   serve [--zone FILE] [--listen HOST:PORT]    serve a zone file over DNS (UDP and TCP)
+  announce NAME --port N                      publish an instance of NAME (RFC 2136 dynamic update)
+  withdraw NAME --port N                      remove it
   demo                                        the whole thing on this machine, in about 15 s
 
 svcdisc <command> --help for its options. Settings come from the SVCDISC_* environment.`,
@@ -36,6 +38,17 @@ changes; a file that does not load leaves the previous zone serving.
   --listen HOST:PORT  where to listen (default: ${DEFAULT_LISTEN}; port 0: any free port)
   --origin NAME       the zone's origin when the file has no $ORIGIN (default: FILE's name without .zone)
   --log-queries       print one line per query`,
+  announce: `Usage: svcdisc announce NAME --port N [--target NAME] [--address IP[,IP]]
+
+Publishes one instance of service NAME by RFC 2136 dynamic update at the zone's primary
+(SVCDISC_UPDATE_SERVER, else the first nameserver), signed with SVCDISC_TSIG_KEY or
+SVCDISC_TSIG_KEYFILE when set: an SRV record (SVCDISC_ANNOUNCE_PRIORITY, _WEIGHT, _TTL) for
+--target (default <host>-<port>.NAME) and the target's address records (--address; default
+SVCDISC_ANNOUNCE_ADDRESS, else this host's first non-internal address).`,
+  withdraw: `Usage: svcdisc withdraw NAME --port N [--target NAME]
+
+Removes the instance that "svcdisc announce NAME --port N" published: the SRV records of NAME
+that point at its target and port, and the target's addresses. Nothing else of the service.`,
   demo: `Usage: svcdisc demo [--seconds N]
 
 Serves the demo zone, starts the HTTP backends it names, and runs an unmodified client under
@@ -172,6 +185,45 @@ async function serveCommand(args: string[], out: (line: string) => void): Promis
   return 0;
 }
 
+async function registrationCommand(
+  command: 'announce' | 'withdraw',
+  args: string[],
+  out: (line: string) => void,
+): Promise<number> {
+  const { positional, flags } = parseArgs(command, args, {
+    port: 'value',
+    target: 'value',
+    address: 'value',
+    help: 'flag',
+  });
+  if (flags.has('help')) return help(command, out);
+  if (positional.length !== 1)
+    throw new UsageError(
+      `svcdisc ${command}: give one NAME, e.g. svcdisc ${command} user.prod.kw --port 8080`,
+    );
+  const port = Number(flags.get('port'));
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new UsageError(
+      `svcdisc ${command}: --port must be 1-65535, not "${flags.get('port') ?? ''}"`,
+    );
+  }
+  const target = flags.get('target');
+  const address = flags.get('address');
+  const { announce, withdraw } = await import('./update/announce.js');
+  const request = {
+    name: positional[0] as string,
+    port,
+    target: typeof target === 'string' ? target : undefined,
+    addresses: typeof address === 'string' ? address.split(',') : undefined,
+  };
+  const done = await (command === 'announce' ? announce(request) : withdraw(request));
+  const where = `${done.target}:${done.port}${command === 'announce' ? ` (${done.addresses.join(', ')})` : ''}`;
+  out(
+    `${command === 'announce' ? 'announced' : 'withdrew'} ${done.name}: ${where}, zone ${done.zone}`,
+  );
+  return 0;
+}
+
 function help(command: string, out: (line: string) => void): number {
   out(USAGE[command] ?? USAGE.main ?? '');
   return 0;
@@ -190,6 +242,9 @@ export async function main(
         return await resolveCommand(args, out);
       case 'serve':
         return await serveCommand(args, out);
+      case 'announce':
+      case 'withdraw':
+        return await registrationCommand(command, args, out);
       case 'demo': {
         const { demoCommand } = await import('./demo.js');
         return await demoCommand(args, out, parseArgs, help);

@@ -142,8 +142,17 @@ export function startDnsmasq(lines: string[], probe = 'user.prod.kw'): Promise<R
   );
 }
 
-/** BIND 9 serving the zone `kw` from a master file, with full additional sections. */
-export function startBind(zone: string, probe = 'user.prod.kw'): Promise<RunningServer> {
+/** BIND 9 serving the zone `kw` from a master file, with full additional sections; with
+ * `updateKey`, dynamic updates signed with that TSIG key are allowed. */
+export function startBind(
+  zone: string,
+  probe = 'user.prod.kw',
+  updateKey?: { name: string; algorithm: string; secret: string },
+): Promise<RunningServer> {
+  const key = updateKey
+    ? `key "${updateKey.name}" { algorithm ${updateKey.algorithm}; secret "${updateKey.secret}"; };\n`
+    : '';
+  const allowUpdate = updateKey ? ` allow-update { key "${updateKey.name}"; };` : '';
   return start(
     'named',
     (dir) => ['-g', '-n', '1', '-c', join(dir, 'named.conf')],
@@ -160,7 +169,7 @@ export function startBind(zone: string, probe = 'user.prod.kw'): Promise<Running
   notify no;
 };
 controls { };
-zone "kw" { type primary; file "@DIR@/kw.zone"; };
+${key}zone "kw" { type primary; file "@DIR@/kw.zone";${allowUpdate} };
 `,
       'kw.zone': zone,
     }),

@@ -1,0 +1,146 @@
+// Announcing one instance of a service, and withdrawing it: the zone found from the SOA, the
+// instance's target named after this host and port, the update sent to the zone's primary.
+import { readFileSync } from 'node:fs';
+import { hostname, networkInterfaces } from 'node:os';
+import type * as packet from 'dns-packet';
+import {
+  type Config,
+  type Nameserver,
+  normalizeOptions,
+  type SvcdiscOptions,
+  type TsigKey,
+  withSystemDefaults,
+} from '../config.js';
+import { DnsClient } from '../dns/client.js';
+import { readResolvConf } from '../dns/resolv-conf.js';
+import { addChanges, deleteChanges, type Instance, sendUpdate, updateMessage } from './update.js';
+
+/** The first non-internal address of this host (IPv4 first), else the loopback. */
+export function defaultAddress(): string {
+  const all = Object.values(networkInterfaces())
+    .flat()
+    .filter((i) => i && !i.internal);
+  return (all.find((i) => i?.family === 'IPv4') ?? all[0])?.address ?? '127.0.0.1';
+}
+
+/** A label naming this instance: the host name and the port, as DNS allows. */
+export function instanceLabel(port: number, host = hostname()): string {
+  const clean =
+    host
+      .toLowerCase()
+      .replace(/[^a-z0-9-]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 50) || 'host';
+  return `${clean}-${port}`;
+}
+
+/** The zone a name belongs to: the owner of the SOA in the answer or authority section. */
+export async function findZone(
+  name: string,
+  nameservers: Nameserver[],
+  timeoutMs: number,
+  attempts: number,
+): Promise<string> {
+  const client = new DnsClient(
+    { nameservers, timeoutMs, attempts, tcp: false },
+    { queries: 0, tcpQueries: 0, answers: 0, ignoredReplies: 0, truncated: 0 },
+  );
+  const reply = await client.query({ name, type: 'SOA' }, name);
+  const soa = [...(reply.answers ?? []), ...(reply.authorities ?? [])].find(
+    (r) => r.type === 'SOA',
+  );
+  if (!soa)
+    throw new Error(`no SOA for ${name} at ${client.servers.join(', ')}: cannot tell its zone`);
+  return soa.name.toLowerCase();
+}
+
+/** Reads a BIND key file (`key "name" { algorithm hmac-sha256; secret "..."; };`). */
+export function readKeyFile(path: string): TsigKey {
+  const text = readFileSync(path, 'utf8');
+  const name = /key\s+"?([^"\s{]+)"?\s*\{/.exec(text)?.[1];
+  const algorithm = /algorithm\s+"?([a-z0-9-]+)"?\s*;/i.exec(text)?.[1]?.toLowerCase();
+  const secret = /secret\s+"([^"]+)"\s*;/.exec(text)?.[1];
+  if (!name || !algorithm || !secret)
+    throw new Error(
+      `${path} is not a BIND key file (key "name" { algorithm ...; secret "..."; };)`,
+    );
+  return { name: name.toLowerCase().replace(/\.$/, ''), algorithm, secret };
+}
+
+export interface AnnounceRequest {
+  name: string;
+  port: number;
+  /** The instance's target name; by default `<host>-<port>.<name>`. */
+  target?: string;
+  addresses?: string[];
+}
+
+interface Plan {
+  instance: Instance;
+  zone: string;
+  server: Nameserver;
+  key: TsigKey | undefined;
+}
+
+async function plan(request: AnnounceRequest, options: SvcdiscOptions): Promise<Plan> {
+  const config: Config = normalizeOptions(options);
+  const settings = withSystemDefaults(config, () => readResolvConf());
+  const server = config.updateServer ?? (settings.nameservers[0] as Nameserver);
+  const name = request.name.toLowerCase().replace(/\.$/, '');
+  const zone = await findZone(name, settings.nameservers, settings.timeoutMs, settings.attempts);
+  const key = config.tsigKey ?? (config.tsigKeyFile ? readKeyFile(config.tsigKeyFile) : undefined);
+  const instance: Instance = {
+    name,
+    target: (request.target ?? `${instanceLabel(request.port)}.${name}`)
+      .toLowerCase()
+      .replace(/\.$/, ''),
+    port: request.port,
+    priority: config.announcePriority,
+    weight: config.announceWeight,
+    ttl: config.announceTtl,
+    addresses: request.addresses ?? [config.announceAddress ?? defaultAddress()],
+  };
+  return { instance, zone, server, key };
+}
+
+/** Publishes one instance of `name`; resolves to what was published. */
+export async function announce(
+  request: AnnounceRequest,
+  options: SvcdiscOptions = {},
+): Promise<Instance & { zone: string }> {
+  const { instance, zone, server, key } = await plan(request, options);
+  await sendUpdate(server, updateMessage(zone, addChanges(instance)), key);
+  return { ...instance, zone };
+}
+
+/** Removes one instance of `name`: the SRV records that point at its target and port (read
+ * from the zone's primary, so whatever priority and weight they were given), and its target's
+ * addresses; nothing else of the service. */
+export async function withdraw(
+  request: AnnounceRequest,
+  options: SvcdiscOptions = {},
+): Promise<Instance & { zone: string }> {
+  const { instance, zone, server, key } = await plan(request, options);
+  const stats = { queries: 0, tcpQueries: 0, answers: 0, ignoredReplies: 0, truncated: 0 };
+  const client = new DnsClient(
+    { nameservers: [server], timeoutMs: 2000, attempts: 2, tcp: true },
+    stats,
+  );
+  const reply = await client.query({ name: instance.name, type: 'SRV' }, instance.name);
+  const mine = (reply.answers ?? []).filter(
+    (r): r is packet.SrvAnswer =>
+      r.type === 'SRV' &&
+      r.data.target.toLowerCase() === instance.target &&
+      r.data.port === instance.port,
+  );
+  const records =
+    mine.length > 0
+      ? mine.map((r) => ({ priority: r.data.priority ?? 0, weight: r.data.weight ?? 0 }))
+      : [instance];
+  // Each SRV record exactly; the target's addresses once.
+  const changes = records.flatMap((r, i) =>
+    deleteChanges({ ...instance, ...r }).slice(0, i === 0 ? 3 : 1),
+  );
+  await sendUpdate(server, updateMessage(zone, changes), key);
+  return { ...instance, zone };
+}

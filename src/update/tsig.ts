@@ -1,0 +1,189 @@
+// TSIG (RFC 8945): HMAC signatures of DNS messages with a shared key, for dynamic updates.
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { TsigKey } from '../config.js';
+
+/** Node's digest name and the algorithm's domain name on the wire (RFC 8945 6). */
+const ALGORITHMS: Record<string, { digest: string; name: string }> = {
+  'hmac-md5': { digest: 'md5', name: 'hmac-md5.sig-alg.reg.int' },
+  'hmac-sha1': { digest: 'sha1', name: 'hmac-sha1' },
+  'hmac-sha224': { digest: 'sha224', name: 'hmac-sha224' },
+  'hmac-sha256': { digest: 'sha256', name: 'hmac-sha256' },
+  'hmac-sha384': { digest: 'sha384', name: 'hmac-sha384' },
+  'hmac-sha512': { digest: 'sha512', name: 'hmac-sha512' },
+};
+
+/** Allowed clock difference, s (the RFC's recommended 300). */
+export const FUDGE = 300;
+const TYPE_TSIG = 250;
+const CLASS_ANY = 255;
+
+/** A domain name in canonical wire format: lower case, uncompressed. */
+export function wireName(name: string): Buffer {
+  const labels = name.toLowerCase().replace(/\.$/, '').split('.').filter(Boolean);
+  return Buffer.concat([
+    ...labels.map((label) => Buffer.concat([Buffer.from([label.length]), Buffer.from(label)])),
+    Buffer.from([0]),
+  ]);
+}
+
+const u16 = (n: number) => {
+  const b = Buffer.alloc(2);
+  b.writeUInt16BE(n);
+  return b;
+};
+const u48 = (n: number) => {
+  const b = Buffer.alloc(6);
+  b.writeUIntBE(n, 0, 6);
+  return b;
+};
+
+interface Variables {
+  time: number;
+  fudge: number;
+  error: number;
+  other: Buffer;
+}
+
+/** The TSIG variables that follow the message in the digest (RFC 8945 4.3.3). */
+function variables(key: TsigKey, v: Variables): Buffer {
+  const algorithm = ALGORITHMS[key.algorithm] ?? ALGORITHMS['hmac-sha256'];
+  return Buffer.concat([
+    wireName(key.name),
+    u16(CLASS_ANY),
+    Buffer.alloc(4), // TTL 0
+    wireName(algorithm?.name ?? ''),
+    u48(v.time),
+    u16(v.fudge),
+    u16(v.error),
+    u16(v.other.length),
+    v.other,
+  ]);
+}
+
+function hmac(key: TsigKey, ...parts: Buffer[]): Buffer {
+  const algorithm = ALGORITHMS[key.algorithm];
+  if (!algorithm) throw new Error(`TSIG algorithm ${key.algorithm} is not supported`);
+  const mac = createHmac(algorithm.digest, Buffer.from(key.secret, 'base64'));
+  for (const part of parts) mac.update(part);
+  return mac.digest();
+}
+
+/** Signs a message: appends its TSIG record. Returns the signed message and the MAC, which
+ * the response's signature covers. */
+export function sign(
+  message: Buffer,
+  key: TsigKey,
+  now = Date.now(),
+): { signed: Buffer; mac: Buffer } {
+  const time = Math.floor(now / 1000);
+  const mac = hmac(
+    key,
+    message,
+    variables(key, { time, fudge: FUDGE, error: 0, other: Buffer.alloc(0) }),
+  );
+  const algorithm = ALGORITHMS[key.algorithm]?.name ?? '';
+  const rdata = Buffer.concat([
+    wireName(algorithm),
+    u48(time),
+    u16(FUDGE),
+    u16(mac.length),
+    mac,
+    message.subarray(0, 2),
+    u16(0),
+    u16(0),
+  ]);
+  const record = Buffer.concat([
+    wireName(key.name),
+    u16(TYPE_TSIG),
+    u16(CLASS_ANY),
+    Buffer.alloc(4),
+    u16(rdata.length),
+    rdata,
+  ]);
+  const signed = Buffer.concat([message, record]);
+  signed.writeUInt16BE(message.readUInt16BE(10) + 1, 10); // ARCOUNT
+  return { signed, mac };
+}
+
+/** Reads a name at `offset` (uncompressed or compressed); returns its end. Never trusts a
+ * length: throws on anything out of bounds. */
+function skipName(bytes: Buffer, offset: number): number {
+  let at = offset;
+  for (let guard = 0; guard < 128; guard++) {
+    const length = bytes[at];
+    if (length === undefined) throw new Error('name beyond the message');
+    if (length === 0) return at + 1;
+    if ((length & 0xc0) === 0xc0) return at + 2;
+    at += 1 + length;
+  }
+  throw new Error('name too long');
+}
+
+/** Where each record of the message starts, and the message's own ID. */
+function recordOffsets(bytes: Buffer): number[] {
+  const counts = [4, 6, 8, 10].map((at) => bytes.readUInt16BE(at));
+  let at = 12;
+  for (let i = 0; i < (counts[0] ?? 0); i++) at = skipName(bytes, at) + 4;
+  const offsets: number[] = [];
+  const records = (counts[1] ?? 0) + (counts[2] ?? 0) + (counts[3] ?? 0);
+  for (let i = 0; i < records; i++) {
+    offsets.push(at);
+    at = skipName(bytes, at) + 8;
+    at += 2 + bytes.readUInt16BE(at);
+  }
+  if (at !== bytes.length) throw new Error('records do not end with the message');
+  return offsets;
+}
+
+export type Verdict = { ok: true } | { ok: false; why: string };
+
+/** Checks the TSIG record that ends a response to a request signed with `requestMac`. */
+export function verify(
+  response: Buffer,
+  key: TsigKey,
+  requestMac: Buffer,
+  now = Date.now(),
+): Verdict {
+  try {
+    const offsets = recordOffsets(response);
+    const start = offsets.at(-1);
+    if (start === undefined) return { ok: false, why: 'the response is not signed' };
+    let at = skipName(response, start);
+    if (response.readUInt16BE(at) !== TYPE_TSIG)
+      return { ok: false, why: 'the response is not signed' };
+    at += 10; // type, class, TTL, rdlength
+    const algorithmEnd = skipName(response, at);
+    at = algorithmEnd;
+    const time = response.readUIntBE(at, 6);
+    const fudge = response.readUInt16BE(at + 6);
+    const macLength = response.readUInt16BE(at + 8);
+    const mac = response.subarray(at + 10, at + 10 + macLength);
+    at += 10 + macLength;
+    const originalId = response.readUInt16BE(at);
+    const error = response.readUInt16BE(at + 2);
+    const otherLength = response.readUInt16BE(at + 4);
+    const other = response.subarray(at + 6, at + 6 + otherLength);
+    if (error !== 0)
+      return {
+        ok: false,
+        why: `the server answered TSIG error ${error === 16 ? 'BADSIG' : error === 17 ? 'BADKEY' : error === 18 ? 'BADTIME' : error}`,
+      };
+    const unsigned = Buffer.from(response.subarray(0, start));
+    unsigned.writeUInt16BE(originalId, 0);
+    unsigned.writeUInt16BE(unsigned.readUInt16BE(10) - 1, 10);
+    const expected = hmac(
+      key,
+      u16(requestMac.length),
+      requestMac,
+      unsigned,
+      variables(key, { time, fudge, error, other }),
+    );
+    if (mac.length !== expected.length || !timingSafeEqual(mac, expected))
+      return { ok: false, why: 'the response signature does not match' };
+    if (Math.abs(now / 1000 - time) > fudge)
+      return { ok: false, why: 'the response was signed outside the allowed time' };
+    return { ok: true };
+  } catch (error) {
+    return { ok: false, why: `malformed response (${(error as Error).message})` };
+  }
+}

@@ -1,0 +1,205 @@
+// RFC 2136 dynamic updates: add this instance's SRV record and its target's address, or delete
+// exactly those, at the zone's primary, signed with TSIG when a key is configured.
+import { randomInt } from 'node:crypto';
+import { connect } from 'node:net';
+import * as packet from 'dns-packet';
+import type { Nameserver, TsigKey } from '../config.js';
+import { sign, verify, wireName } from './tsig.js';
+
+const OPCODE_UPDATE = 5;
+const CLASS = { IN: 1, NONE: 254, ANY: 255 } as const;
+const TYPE = { SOA: 6, A: 1, AAAA: 28, SRV: 33 } as const;
+const RCODES = [
+  'NOERROR',
+  'FORMERR',
+  'SERVFAIL',
+  'NXDOMAIN',
+  'NOTIMP',
+  'REFUSED',
+  'YXDOMAIN',
+  'YXRRSET',
+  'NXRRSET',
+  'NOTAUTH',
+  'NOTZONE',
+];
+
+/** One instance of a service, as published. */
+export interface Instance {
+  /** The service name, e.g. user.prod.kw. */
+  name: string;
+  /** The instance's own name, the SRV target (inside the zone). */
+  target: string;
+  port: number;
+  priority: number;
+  weight: number;
+  ttl: number;
+  addresses: string[];
+}
+
+interface Change {
+  name: string;
+  type: number;
+  class: number;
+  ttl: number;
+  /** RDATA with its 2-byte length, or none (length 0, for "delete an RRset"). */
+  rdata: Buffer;
+}
+
+const u16 = (n: number) => {
+  const b = Buffer.alloc(2);
+  b.writeUInt16BE(n);
+  return b;
+};
+
+/** RDATA (with its length) of a record, encoded by dns-packet's encoder for the type. */
+function rdata(type: 'SRV' | 'A' | 'AAAA', data: unknown): Buffer {
+  const encoder = (packet as unknown as Record<string, { encode(data: unknown): Buffer }>)[
+    type.toLowerCase()
+  ];
+  if (!encoder) throw new Error(`no encoder for ${type}`);
+  return Buffer.from(encoder.encode(data));
+}
+
+function record(change: Change): Buffer {
+  const ttl = Buffer.alloc(4);
+  ttl.writeUInt32BE(change.ttl);
+  return Buffer.concat([
+    wireName(change.name),
+    u16(change.type),
+    u16(change.class),
+    ttl,
+    change.rdata,
+  ]);
+}
+
+/** An UPDATE message for `zone` with the given changes (RFC 2136 2). */
+export function updateMessage(zone: string, changes: Change[], id = randomInt(0x10000)): Buffer {
+  const header = Buffer.alloc(12);
+  header.writeUInt16BE(id, 0);
+  header.writeUInt16BE(OPCODE_UPDATE << 11, 2);
+  header.writeUInt16BE(1, 4); // ZOCOUNT
+  header.writeUInt16BE(changes.length, 8); // UPCOUNT
+  const zoneSection = Buffer.concat([wireName(zone), u16(TYPE.SOA), u16(CLASS.IN)]);
+  return Buffer.concat([header, zoneSection, ...changes.map(record)]);
+}
+
+const addressType = (address: string) => (address.includes(':') ? 'AAAA' : 'A');
+
+/** Adds the instance: its SRV record, and its target's addresses (replacing any old ones). */
+export function addChanges(instance: Instance): Change[] {
+  const { name, target, port, priority, weight, ttl, addresses } = instance;
+  return [
+    // The target's address records are the instance's own: replace them whole.
+    { name: target, type: TYPE.A, class: CLASS.ANY, ttl: 0, rdata: u16(0) },
+    { name: target, type: TYPE.AAAA, class: CLASS.ANY, ttl: 0, rdata: u16(0) },
+    ...addresses.map((address) => ({
+      name: target,
+      type: TYPE[addressType(address)],
+      class: CLASS.IN,
+      ttl,
+      rdata: rdata(addressType(address), address),
+    })),
+    {
+      name,
+      type: TYPE.SRV,
+      class: CLASS.IN,
+      ttl,
+      rdata: rdata('SRV', { priority, weight, port, target }),
+    },
+  ];
+}
+
+/** Deletes the instance: its SRV record only (never the service's whole set), and its
+ * target's addresses. */
+export function deleteChanges(
+  instance: Pick<Instance, 'name' | 'target' | 'port' | 'priority' | 'weight'>,
+): Change[] {
+  const { name, target, port, priority, weight } = instance;
+  return [
+    {
+      name,
+      type: TYPE.SRV,
+      class: CLASS.NONE,
+      ttl: 0,
+      rdata: rdata('SRV', { priority, weight, port, target }),
+    },
+    { name: target, type: TYPE.A, class: CLASS.ANY, ttl: 0, rdata: u16(0) },
+    { name: target, type: TYPE.AAAA, class: CLASS.ANY, ttl: 0, rdata: u16(0) },
+  ];
+}
+
+/** An update the server did not apply. */
+export class UpdateError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'UpdateError';
+  }
+}
+
+/** Sends an UPDATE over TCP (signed when `key` is given) and checks the reply (and its
+ * signature). Resolves when the server applied it. */
+export async function sendUpdate(
+  server: Nameserver,
+  message: Buffer,
+  key: TsigKey | undefined,
+  timeoutMs = 5000,
+): Promise<void> {
+  const { signed, mac } = key ? sign(message, key) : { signed: message, mac: undefined };
+  const reply = await exchangeTcp(server, signed, timeoutMs);
+  const where = `${server.address}:${server.port}`;
+  if (reply.length < 12 || reply.readUInt16BE(0) !== message.readUInt16BE(0)) {
+    throw new UpdateError('EBADRESP', `update to ${where}: the reply does not answer the update`);
+  }
+  const rcode = RCODES[reply.readUInt16BE(2) & 0xf] ?? String(reply.readUInt16BE(2) & 0xf);
+  if (key && mac) {
+    const verdict = verify(reply, key, mac);
+    if (!verdict.ok && rcode === 'NOERROR')
+      throw new UpdateError('EBADSIG', `update to ${where}: ${verdict.why}`);
+  }
+  if (rcode !== 'NOERROR') {
+    const hint =
+      rcode === 'NOTAUTH' || rcode === 'REFUSED'
+        ? key
+          ? ' (is the key right, and allowed to update this zone?)'
+          : ' (unsigned: does the zone need a TSIG key?)'
+        : '';
+    throw new UpdateError(rcode, `update to ${where} refused: ${rcode}${hint}`);
+  }
+}
+
+function exchangeTcp(server: Nameserver, message: Buffer, timeoutMs: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: server.address, port: server.port });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(
+        new UpdateError(
+          'ETIMEOUT',
+          `update to ${server.address}:${server.port}: no reply within ${timeoutMs} ms`,
+        ),
+      );
+    }, timeoutMs).unref();
+    let buffered = Buffer.alloc(0);
+    socket.on('connect', () => socket.write(Buffer.concat([u16(message.length), message])));
+    socket.on('data', (chunk) => {
+      buffered = Buffer.concat([buffered, chunk]);
+      if (buffered.length >= 2 && buffered.length >= 2 + buffered.readUInt16BE(0)) {
+        clearTimeout(timer);
+        socket.destroy();
+        resolve(buffered.subarray(2, 2 + buffered.readUInt16BE(0)));
+      }
+    });
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      reject(
+        new UpdateError(
+          error.code ?? 'ECONNREFUSED',
+          `update to ${server.address}:${server.port}: ${error.message}`,
+        ),
+      );
+    });
+  });
+}
