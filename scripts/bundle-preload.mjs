@@ -1,10 +1,11 @@
 // Start-up cost is per file loaded: the preload's path (install, the connect and lookup
 // patches, the config, and what they need) is bundled into the one file dist/patch/install.js,
-// replacing tsc's output of it. The resolver (dns-packet, lru-cache) stays apart: it loads on
-// the first intercepted name only. (ConfigError recognises the errors of either copy.)
+// replacing tsc's output of it. The resolver (dns-packet, lru-cache) and the registration code
+// stay apart: they load on the first intercepted name, or when the program listens. (ConfigError recognises the errors of either copy.)
 import { build } from 'esbuild';
 
-const apart = /^(?:\.\.\/discovery\/resolver\.js|dns-packet|lru-cache)$/;
+const apart =
+  /^(?:\.\.\/discovery\/resolver\.js|\.\.\/update\/registrar\.js|dns-packet|lru-cache)$/;
 
 await build({
   entryPoints: ['src/patch/install.ts'],

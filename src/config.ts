@@ -10,6 +10,12 @@ export interface Nameserver {
   family: 4 | 6;
 }
 
+/** A service this program announces; without a port, its first TCP server's. */
+export interface Announcement {
+  name: string;
+  port?: number;
+}
+
 /** A TSIG key for signed dynamic updates (RFC 8945). */
 export interface TsigKey {
   name: string;
@@ -47,7 +53,8 @@ export interface SvcdiscOptions {
   connectTimeoutMs?: number;
   /** The preload installs nothing. `SVCDISC_DISABLE`. @default false */
   disable?: boolean;
-  /** This program's service name(s), announced by RFC 2136. `SVCDISC_ANNOUNCE`. @default [] */
+  /** This program's service name(s), announced by RFC 2136 when it listens: `name` (the port of
+   * its first TCP server) or `name:port`. `SVCDISC_ANNOUNCE`. @default [] */
   announce?: readonly string[] | string;
   /** `ip[:port]` of the zone's primary for updates. `SVCDISC_UPDATE_SERVER`.
    * @default the first nameserver */
@@ -83,7 +90,7 @@ export interface Config {
   staleTtl: number;
   connectTimeoutMs: number;
   disable: boolean;
-  announce: string[];
+  announce: Announcement[];
   updateServer: Nameserver | undefined;
   tsigKey: TsigKey | undefined;
   tsigKeyFile: string | undefined;
@@ -209,6 +216,18 @@ function nameserver(entry: string): Nameserver {
   return server;
 }
 
+function announcement(entry: string): Announcement {
+  const [name = '', port, ...rest] = entry.split(':');
+  const normalized = normalizeName(name);
+  const number = port === undefined ? undefined : /^\d{1,5}$/.test(port) ? Number(port) : 0;
+  if (normalized === undefined || rest.length > 0 || number === 0 || (number ?? 1) > 65535) {
+    throw new Expected(
+      'service names, each name or name:port, such as user.prod.kw or user.prod.kw:8080',
+    );
+  }
+  return number === undefined ? { name: normalized } : { name: normalized, port: number };
+}
+
 function srvTemplate(raw: unknown): string {
   const template = text(raw);
   const probe = normalizeName(template.replaceAll('{host}', 'host.example'));
@@ -295,7 +314,7 @@ const FIELDS: { [K in keyof Config]: Field<K> } = {
   disable: { env: 'SVCDISC_DISABLE', parse: flag, default: false },
   announce: {
     env: 'SVCDISC_ANNOUNCE',
-    parse: list(dnsName('service names such as user.prod.kw'), 'service names'),
+    parse: list(announcement, 'service names, each name or name:port'),
     default: [],
   },
   updateServer: {

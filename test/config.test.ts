@@ -35,6 +35,7 @@ const BAD: [string, string, RegExp][] = [
   ['SVCDISC_CONNECT_TIMEOUT_MS', '0', /integer from 1 to 600000/],
   ['SVCDISC_DISABLE', '2', /1 or 0/],
   ['SVCDISC_ANNOUNCE', 'user..kw', /service names/],
+  ['SVCDISC_ANNOUNCE', 'user.prod.kw:0', /name or name:port/],
   ['SVCDISC_UPDATE_SERVER', 'primary.kw', /ip, ip:port/],
   ['SVCDISC_TSIG_KEY', 'key:hmac-sha256', /name:algorithm:base64secret/],
   ['SVCDISC_TSIG_KEY', 'key:hmac-foo:c2VjcmV0', /algorithm one of hmac-md5/],
@@ -108,7 +109,7 @@ describe('config', () => {
       SVCDISC_STALE_TTL: '0',
       SVCDISC_CONNECT_TIMEOUT_MS: '250',
       SVCDISC_DISABLE: 'true',
-      SVCDISC_ANNOUNCE: 'user.prod.kw',
+      SVCDISC_ANNOUNCE: 'user.prod.kw,Admin.prod.kw:9090',
       SVCDISC_UPDATE_SERVER: '10.0.0.1:5300',
       SVCDISC_TSIG_KEY: 'key.kw:hmac-sha256:c2VjcmV0c2VjcmV0',
       SVCDISC_ANNOUNCE_PRIORITY: '20',
@@ -132,7 +133,10 @@ describe('config', () => {
     assert.equal(config.staleTtl, 0);
     assert.equal(config.connectTimeoutMs, 250);
     assert.equal(config.disable, true);
-    assert.deepEqual(config.announce, ['user.prod.kw']);
+    assert.deepEqual(config.announce, [
+      { name: 'user.prod.kw' },
+      { name: 'admin.prod.kw', port: 9090 },
+    ]);
     assert.deepEqual(config.updateServer, { address: '10.0.0.1', port: 5300, family: 4 });
     assert.deepEqual(config.tsigKey, {
       name: 'key.kw',

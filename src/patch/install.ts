@@ -5,8 +5,10 @@
 import dns from 'node:dns';
 import { syncBuiltinESMExports } from 'node:module';
 import net from 'node:net';
-import { normalizeOptions, type SvcdiscOptions } from '../config.js';
+import { type Config, normalizeOptions, type SvcdiscOptions } from '../config.js';
+import { debug } from '../debug.js';
 import type * as ResolverModule from '../discovery/resolver.js';
+import type * as RegistrarModule from '../update/registrar.js';
 import { createConnectPatch } from './connect.js';
 import { EndpointHealth } from './health.js';
 import { createLookupPatch, createPromisesLookupPatch } from './lookup.js';
@@ -59,7 +61,16 @@ export function install(options: SvcdiscOptions = {}): boolean {
     connect: net.Socket.prototype.connect,
     lookup: dns.lookup,
     promisesLookup: dns.promises.lookup,
+    listen: net.Server.prototype.listen,
   };
+  if (config.announce.length > 0) {
+    net.Server.prototype.listen = announceOnListen(
+      originals.listen,
+      config.announce,
+      options,
+      config.announceTtl,
+    );
+  }
   net.Socket.prototype.connect = createConnectPatch(originals.connect as never, context) as never;
   dns.lookup = createLookupPatch(originals.lookup, context) as typeof dns.lookup;
   dns.promises.lookup = createPromisesLookupPatch(
@@ -72,6 +83,7 @@ export function install(options: SvcdiscOptions = {}): boolean {
     resolver: getResolver,
     restore() {
       net.Socket.prototype.connect = originals.connect;
+      net.Server.prototype.listen = originals.listen;
       dns.lookup = originals.lookup;
       dns.promises.lookup = originals.promisesLookup;
       syncBuiltinESMExports();
@@ -79,6 +91,33 @@ export function install(options: SvcdiscOptions = {}): boolean {
     },
   };
   return true;
+}
+
+/** net.Server.prototype.listen that announces this program (SVCDISC_ANNOUNCE) once a TCP
+ * server listens. The registration code loads then, not at start-up. */
+function announceOnListen(
+  listen: typeof net.Server.prototype.listen,
+  announcements: Config['announce'],
+  options: SvcdiscOptions,
+  ttl: number,
+): typeof net.Server.prototype.listen {
+  let registrar: RegistrarModule.Registrar | undefined;
+  return function listenAndAnnounce(this: net.Server, ...args: unknown[]) {
+    this.once('listening', () => {
+      const address = this.address();
+      if (!address || typeof address !== 'object') return; // a unix socket or pipe
+      try {
+        if (!registrar) {
+          const { Registrar } = require('../update/registrar.js') as typeof RegistrarModule;
+          registrar = new Registrar(announcements, options, ttl);
+        }
+        registrar.onListening(this, address.port);
+      } catch (error) {
+        debug('announce failed: %s', (error as Error).message);
+      }
+    });
+    return (listen as (...a: unknown[]) => net.Server).apply(this, args);
+  } as typeof net.Server.prototype.listen;
 }
 
 /** Removes the patches; connections already made are left alone. Returns whether any were installed. */

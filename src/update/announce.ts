@@ -70,6 +70,8 @@ export function readKeyFile(path: string): TsigKey {
 export interface AnnounceRequest {
   name: string;
   port: number;
+  /** Until when the registration holds without a refresh (unix time, s): a lease TXT record. */
+  leaseUntil?: number;
   /** The instance's target name; by default `<host>-<port>.<name>`. */
   target?: string;
   addresses?: string[];
@@ -99,6 +101,7 @@ async function plan(request: AnnounceRequest, options: SvcdiscOptions): Promise<
     weight: config.announceWeight,
     ttl: config.announceTtl,
     addresses: request.addresses ?? [config.announceAddress ?? defaultAddress()],
+    leaseUntil: request.leaseUntil,
   };
   return { instance, zone, server, key };
 }
@@ -139,7 +142,7 @@ export async function withdraw(
       : [instance];
   // Each SRV record exactly; the target's addresses once.
   const changes = records.flatMap((r, i) =>
-    deleteChanges({ ...instance, ...r }).slice(0, i === 0 ? 3 : 1),
+    deleteChanges({ ...instance, ...r }).slice(0, i === 0 ? undefined : 1),
   );
   await sendUpdate(server, updateMessage(zone, changes), key);
   return { ...instance, zone };

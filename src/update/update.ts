@@ -8,7 +8,10 @@ import { sign, verify, wireName } from './tsig.js';
 
 const OPCODE_UPDATE = 5;
 const CLASS = { IN: 1, NONE: 254, ANY: 255 } as const;
-const TYPE = { SOA: 6, A: 1, AAAA: 28, SRV: 33 } as const;
+const TYPE = { SOA: 6, A: 1, AAAA: 28, SRV: 33, TXT: 16 } as const;
+/** The TXT record beside an instance's target that says until when it is valid (unix time,
+ * s), for `svcdisc prune`. */
+export const LEASE_PREFIX = 'svcdisc-lease=';
 const RCODES = [
   'NOERROR',
   'FORMERR',
@@ -34,6 +37,8 @@ export interface Instance {
   weight: number;
   ttl: number;
   addresses: string[];
+  /** Until when the registration holds without a refresh, unix time in s; none: no lease. */
+  leaseUntil?: number;
 }
 
 interface Change {
@@ -52,7 +57,7 @@ const u16 = (n: number) => {
 };
 
 /** RDATA (with its length) of a record, encoded by dns-packet's encoder for the type. */
-function rdata(type: 'SRV' | 'A' | 'AAAA', data: unknown): Buffer {
+function rdata(type: 'SRV' | 'A' | 'AAAA' | 'TXT', data: unknown): Buffer {
   const encoder = (packet as unknown as Record<string, { encode(data: unknown): Buffer }>)[
     type.toLowerCase()
   ];
@@ -106,6 +111,18 @@ export function addChanges(instance: Instance): Change[] {
       ttl,
       rdata: rdata('SRV', { priority, weight, port, target }),
     },
+    ...(instance.leaseUntil === undefined
+      ? []
+      : [
+          { name: target, type: TYPE.TXT, class: CLASS.ANY, ttl: 0, rdata: u16(0) },
+          {
+            name: target,
+            type: TYPE.TXT,
+            class: CLASS.IN,
+            ttl,
+            rdata: rdata('TXT', `${LEASE_PREFIX}${instance.leaseUntil}`),
+          },
+        ]),
   ];
 }
 
@@ -125,6 +142,7 @@ export function deleteChanges(
     },
     { name: target, type: TYPE.A, class: CLASS.ANY, ttl: 0, rdata: u16(0) },
     { name: target, type: TYPE.AAAA, class: CLASS.ANY, ttl: 0, rdata: u16(0) },
+    { name: target, type: TYPE.TXT, class: CLASS.ANY, ttl: 0, rdata: u16(0) },
   ];
 }
 

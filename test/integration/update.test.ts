@@ -1,7 +1,7 @@
 // RFC 2136 dynamic updates signed with TSIG, against BIND 9: announce and withdraw instances
 // with the svcdisc command, see them through the resolver, and be refused without the key.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -115,5 +115,113 @@ describe('svcdisc announce and withdraw against BIND 9 (TSIG)', {
     assert.equal(unsigned.code, 1);
     assert.match(unsigned.stderr, /refused: REFUSED \(unsigned: does the zone need a TSIG key\?\)/);
     assert.ok(!(await endpoints()).some((e) => e.includes(':9903=')));
+  });
+});
+
+describe('SVCDISC_ANNOUNCE: a program registers itself (BIND 9, TSIG)', {
+  skip: missing('named', 'bind9'),
+}, () => {
+  let bind: RunningServer;
+  before(async () => {
+    bind = await startBind(ZONE, 'user.prod.kw', KEY);
+  });
+  after(() => bind?.stop());
+
+  const REGISTER = join(__dirname, '..', '..', 'register.cjs');
+  const server = (name: string, key: string) => {
+    const script =
+      "const s = require('http').createServer((q, r) => r.end('self')).listen(0, '127.0.0.1', () => console.log(s.address().port))";
+    return spawn(process.execPath, ['-r', REGISTER, '-e', script], {
+      env: {
+        PATH: process.env.PATH,
+        NODE_DEBUG: 'svcdisc',
+        SVCDISC_NAMESERVERS: bind.nameserver,
+        SVCDISC_ANNOUNCE: name,
+        SVCDISC_ANNOUNCE_ADDRESS: '127.0.0.1',
+        SVCDISC_TSIG_KEY: key,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  };
+  const lookup = (name: string) =>
+    createResolver({ nameservers: [bind.nameserver] })
+      .resolve(name)
+      .then(
+        (r) => r.endpoints.map((e) => e.port),
+        (e: NodeJS.ErrnoException) => e.code,
+      );
+  async function until<T>(check: () => Promise<T>, ok: (value: T) => boolean): Promise<T> {
+    for (let i = 0; i < 100; i++) {
+      const value = await check();
+      if (ok(value)) return value;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.fail('condition not reached in 10 s');
+  }
+
+  test('appears when it listens, is reached through the preload, and goes on SIGTERM', async () => {
+    const child = server('self.prod.kw', KEY_ENV);
+    const port = Number(
+      await new Promise<string>((resolve) => child.stdout?.once('data', (d) => resolve(String(d)))),
+    );
+    await until(
+      () => lookup('self.prod.kw'),
+      (ports) => Array.isArray(ports) && ports.includes(port),
+    );
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [
+        '-r',
+        REGISTER,
+        '-e',
+        "require('http').get('http://self.prod.kw/', (r) => r.pipe(process.stdout))",
+      ],
+      {
+        env: { PATH: process.env.PATH, SVCDISC_NAMESERVERS: bind.nameserver },
+      },
+    );
+    assert.equal(stdout, 'self');
+    const exited = new Promise<string | null>((resolve) =>
+      child.once('exit', (_code, signal) => resolve(signal)),
+    );
+    child.kill('SIGTERM');
+    assert.equal(await exited, 'SIGTERM'); // the signal still ends it, after the withdrawal
+    assert.equal(await lookup('self.prod.kw'), 'ENOTFOUND');
+  });
+
+  test('a wrong key: the program keeps serving, the failure is logged', async () => {
+    const child = server(
+      'other.prod.kw',
+      `${KEY.name}:hmac-sha256:d3Jvbmctc2VjcmV0LWZvci10aGUtdGVzdCEhISEhISE=`,
+    );
+    let stderr = '';
+    child.stderr?.on('data', (d) => {
+      stderr += d;
+    });
+    try {
+      const port = Number(
+        await new Promise<string>((resolve) =>
+          child.stdout?.once('data', (d) => resolve(String(d))),
+        ),
+      );
+      await until(
+        async () => stderr,
+        (text) => text.includes('announce other.prod.kw'),
+      );
+      assert.match(
+        stderr,
+        new RegExp(
+          `announce other\\.prod\\.kw:${port} failed: update to 127\\.0\\.0\\.1:\\d+ refused: NOTAUTH`,
+        ),
+      );
+      const { stdout } = await promisify(execFile)('node', [
+        '-e',
+        `require('http').get('http://127.0.0.1:${port}/', (r) => r.pipe(process.stdout))`,
+      ]);
+      assert.equal(stdout, 'self');
+      assert.equal(await lookup('other.prod.kw'), 'ENOTFOUND');
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 });

@@ -1,0 +1,149 @@
+// The preload's own registration (SVCDISC_ANNOUNCE): when the program listens, its instance
+// is announced; it is refreshed before its lease ends, and withdrawn when the server closes,
+// on SIGTERM and SIGINT, and when the program ends on its own. Failures never reach the
+// program: they are logged and retried with back-off.
+
+import { channel } from 'node:diagnostics_channel';
+import type { Server } from 'node:net';
+import type { Announcement, SvcdiscOptions } from '../config.js';
+import { debug } from '../debug.js';
+import { type AnnounceRequest, announce, withdraw } from './announce.js';
+
+/** Messages on `svcdisc:announce`: each announce, refresh or withdrawal, done or failed. */
+const announceChannel = channel('svcdisc:announce');
+/** Longest wait for a withdrawal at shutdown, ms: the program's own exit comes first. */
+export const WITHDRAW_BOUND_MS = 1500;
+const RETRY_BASE_MS = 1000;
+const RETRY_MAX_MS = 30_000;
+
+interface Registered {
+  request: AnnounceRequest;
+  server: Server;
+  timer?: NodeJS.Timeout;
+  failures: number;
+  withdrawn: boolean;
+}
+
+export class Registrar {
+  readonly #registered: Registered[] = [];
+  #sawFirstServer = false;
+  #hooked = false;
+
+  constructor(
+    readonly announcements: readonly Announcement[],
+    readonly options: SvcdiscOptions,
+    readonly ttl: number,
+  ) {}
+
+  /** A TCP server of the program started listening on `port`. */
+  onListening(server: Server, port: number): void {
+    const first = !this.#sawFirstServer;
+    this.#sawFirstServer = true;
+    for (const { name, port: wanted } of this.announcements) {
+      if (wanted === port || (wanted === undefined && first)) {
+        const entry: Registered = {
+          request: { name, port },
+          server,
+          failures: 0,
+          withdrawn: false,
+        };
+        this.#registered.push(entry);
+        server.once('close', () => this.#withdraw(entry));
+        this.#announce(entry, 'announce');
+      }
+    }
+    if (this.#registered.length > 0) this.#hookShutdown();
+  }
+
+  /** Lease: three refresh periods; refreshed every TTL (at least 5 s). */
+  get #refreshMs(): number {
+    return Math.max(this.ttl, 5) * 1000;
+  }
+
+  #announce(entry: Registered, action: 'announce' | 'refresh'): void {
+    if (entry.withdrawn) return;
+    const leaseUntil = Math.floor(Date.now() / 1000) + Math.ceil((3 * this.#refreshMs) / 1000);
+    announce({ ...entry.request, leaseUntil }, this.options).then(
+      (instance) => {
+        entry.failures = 0;
+        report(action, entry.request, { target: instance.target });
+        this.#schedule(entry, this.#refreshMs, 'refresh');
+      },
+      (error: Error) => {
+        entry.failures++;
+        report(action, entry.request, { error });
+        this.#schedule(
+          entry,
+          Math.min(RETRY_BASE_MS * 2 ** (entry.failures - 1), RETRY_MAX_MS),
+          action,
+        );
+      },
+    );
+  }
+
+  #schedule(entry: Registered, delayMs: number, action: 'announce' | 'refresh'): void {
+    clearTimeout(entry.timer);
+    if (entry.withdrawn) return;
+    entry.timer = setTimeout(() => this.#announce(entry, action), delayMs).unref();
+  }
+
+  #withdraw(entry: Registered): Promise<void> {
+    if (entry.withdrawn) return Promise.resolve();
+    entry.withdrawn = true;
+    clearTimeout(entry.timer);
+    return withdraw(entry.request, this.options).then(
+      () => report('withdraw', entry.request, {}),
+      (error: Error) => report('withdraw', entry.request, { error }),
+    );
+  }
+
+  /** Withdraws every instance, waiting at most WITHDRAW_BOUND_MS. */
+  withdrawAll(): Promise<void> {
+    const all = Promise.all(this.#registered.map((entry) => this.#withdraw(entry)));
+    return Promise.race([
+      all.then(() => {}),
+      new Promise<void>((resolve) => setTimeout(resolve, WITHDRAW_BOUND_MS).unref()),
+    ]);
+  }
+
+  /** SIGTERM and SIGINT: withdraw, then let the signal do what it would have done; the end of
+   * the program's own work ('beforeExit'): withdraw. process.exit() cannot wait: the lease
+   * and `svcdisc prune` cover it. */
+  #hookShutdown(): void {
+    if (this.#hooked) return;
+    this.#hooked = true;
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      const onSignal = () => {
+        const alone = process.listenerCount(signal) === 1;
+        this.withdrawAll().finally(() => {
+          process.off(signal, onSignal);
+          // Nobody else handles it: the default action, as without svcdisc.
+          if (alone) process.kill(process.pid, signal);
+        });
+      };
+      process.on(signal, onSignal);
+    }
+    process.once('beforeExit', () => {
+      this.withdrawAll();
+    });
+  }
+}
+
+function report(
+  action: string,
+  request: AnnounceRequest,
+  outcome: { target?: string; error?: Error },
+): void {
+  if (outcome.error)
+    debug('%s %s:%d failed: %s', action, request.name, request.port, outcome.error.message);
+  else
+    debug(
+      '%s %s:%d%s',
+      action,
+      request.name,
+      request.port,
+      outcome.target ? ` (${outcome.target})` : '',
+    );
+  if (announceChannel.hasSubscribers)
+    announceChannel.publish({ action, name: request.name, port: request.port, ...outcome });
+}
