@@ -18,6 +18,7 @@ Commands:
   serve [--zone FILE] [--listen HOST:PORT]    serve a zone file over DNS (UDP and TCP)
   announce NAME --port N                      publish an instance of NAME (RFC 2136 dynamic update)
   withdraw NAME --port N                      remove it
+  prune NAME                                  remove registered instances that are gone
   demo                                        the whole thing on this machine, in about 15 s
 
 svcdisc <command> --help for its options. Settings come from the SVCDISC_* environment.`,
@@ -49,6 +50,11 @@ SVCDISC_ANNOUNCE_ADDRESS, else this host's first non-internal address).`,
 
 Removes the instance that "svcdisc announce NAME --port N" published: the SRV records of NAME
 that point at its target and port, and the target's addresses. Nothing else of the service.`,
+  prune: `Usage: svcdisc prune NAME
+
+Removes the instances of NAME that svcdisc registered (those with a lease record) whose lease
+has expired or whose port refuses connections, at the zone's primary. Instances published any
+other way are never touched. Idempotent: run it from cron or beside every service.`,
   demo: `Usage: svcdisc demo [--seconds N]
 
 Serves the demo zone, starts the HTTP backends it names, and runs an unmodified client under
@@ -224,6 +230,17 @@ async function registrationCommand(
   return 0;
 }
 
+async function pruneCommand(args: string[], out: (line: string) => void): Promise<number> {
+  const { positional, flags } = parseArgs('prune', args, { help: 'flag' });
+  if (flags.has('help')) return help('prune', out);
+  if (positional.length !== 1)
+    throw new UsageError('svcdisc prune: give one NAME, e.g. svcdisc prune user.prod.kw');
+  const { prune } = await import('./update/announce.js');
+  for (const d of await prune(positional[0] as string))
+    out(`${d.removed ? 'removed' : 'kept'} ${d.target}:${d.port} (${d.why})`);
+  return 0;
+}
+
 function help(command: string, out: (line: string) => void): number {
   out(USAGE[command] ?? USAGE.main ?? '');
   return 0;
@@ -245,6 +262,8 @@ export async function main(
       case 'announce':
       case 'withdraw':
         return await registrationCommand(command, args, out);
+      case 'prune':
+        return await pruneCommand(args, out);
       case 'demo': {
         const { demoCommand } = await import('./demo.js');
         return await demoCommand(args, out, parseArgs, help);

@@ -2,7 +2,7 @@
 // file decides which bytes to trust.
 import * as packet from 'dns-packet';
 
-export type QueryType = 'SRV' | 'A' | 'AAAA' | 'CNAME' | 'SOA';
+export type QueryType = 'SRV' | 'A' | 'AAAA' | 'CNAME' | 'SOA' | 'TXT';
 
 export interface Question {
   name: string;

@@ -1,6 +1,7 @@
 // Announcing one instance of a service, and withdrawing it: the zone found from the SOA, the
 // instance's target named after this host and port, the update sent to the zone's primary.
 import { readFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { hostname, networkInterfaces } from 'node:os';
 import type * as packet from 'dns-packet';
 import {
@@ -13,7 +14,14 @@ import {
 } from '../config.js';
 import { DnsClient } from '../dns/client.js';
 import { readResolvConf } from '../dns/resolv-conf.js';
-import { addChanges, deleteChanges, type Instance, sendUpdate, updateMessage } from './update.js';
+import {
+  addChanges,
+  deleteChanges,
+  type Instance,
+  LEASE_PREFIX,
+  sendUpdate,
+  updateMessage,
+} from './update.js';
 
 /** The first non-internal address of this host (IPv4 first), else the loopback. */
 export function defaultAddress(): string {
@@ -146,4 +154,92 @@ export async function withdraw(
   );
   await sendUpdate(server, updateMessage(zone, changes), key);
   return { ...instance, zone };
+}
+
+export interface PruneDecision {
+  target: string;
+  port: number;
+  removed: boolean;
+  why: string;
+}
+
+/** Whether a TCP connect to address:port is refused (true), succeeds or times out (false). */
+function refuses(address: string, port: number, timeoutMs = 1000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: address, port });
+    const done = (refused: boolean) => {
+      socket.destroy();
+      resolve(refused);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(false));
+    socket.once('error', (error: NodeJS.ErrnoException) => done(error.code === 'ECONNREFUSED'));
+  });
+}
+
+/** Removes the instances of `name` registered by svcdisc (those with a lease record) whose lease
+ * has expired or whose port refuses connections. Instances without a lease are never touched.
+ * Idempotent: any number of copies may run. */
+export async function prune(
+  name: string,
+  options: SvcdiscOptions = {},
+  now = Date.now(),
+): Promise<PruneDecision[]> {
+  const { zone, server, key } = await plan({ name, port: 1 }, options);
+  const stats = { queries: 0, tcpQueries: 0, answers: 0, ignoredReplies: 0, truncated: 0 };
+  const client = new DnsClient(
+    { nameservers: [server], timeoutMs: 2000, attempts: 2, tcp: true },
+    stats,
+  );
+  const service = name.toLowerCase().replace(/\.$/, '');
+  const reply = await client.query({ name: service, type: 'SRV' }, service);
+  const decisions: PruneDecision[] = [];
+  for (const record of (reply.answers ?? []).filter(
+    (r): r is packet.SrvAnswer => r.type === 'SRV',
+  )) {
+    const target = record.data.target.toLowerCase();
+    const { port } = record.data;
+    const txt = await client.query({ name: target, type: 'TXT' }, service).catch(() => undefined);
+    const lease = (txt?.answers ?? [])
+      .filter((r) => r.type === 'TXT')
+      .flatMap((r) =>
+        ([] as (string | Buffer)[]).concat(r.data as string | Buffer | (string | Buffer)[]),
+      )
+      .map(String)
+      .find((text) => text.startsWith(LEASE_PREFIX));
+    if (!lease) {
+      decisions.push({ target, port, removed: false, why: 'no lease: not registered by svcdisc' });
+      continue;
+    }
+    const until = Number(lease.slice(LEASE_PREFIX.length));
+    let why: string | undefined;
+    if (until * 1000 < now) why = `lease expired at ${new Date(until * 1000).toISOString()}`;
+    else {
+      const addresses = await client
+        .query({ name: target, type: 'A' }, service)
+        .catch(() => undefined);
+      const found = (addresses?.answers ?? []).find((r) => r.type === 'A') as
+        | packet.StringAnswer
+        | undefined;
+      const address = found?.data;
+      if (address && (await refuses(address, port))) why = `${address}:${port} refuses connections`;
+    }
+    if (why) {
+      const changes = deleteChanges({
+        name: service,
+        target,
+        port,
+        priority: record.data.priority ?? 0,
+        weight: record.data.weight ?? 0,
+      });
+      await sendUpdate(server, updateMessage(zone, changes), key);
+    }
+    decisions.push({
+      target,
+      port,
+      removed: why !== undefined,
+      why: why ?? `lease until ${new Date(until * 1000).toISOString()}, port answers`,
+    });
+  }
+  return decisions;
 }

@@ -18,6 +18,19 @@ const KEY = {
 };
 const KEY_ENV = `${KEY.name}:${KEY.algorithm}:${KEY.secret}`;
 
+/** Runs the svcdisc command against `nameserver`; never rejects. */
+async function cli(nameserver: string, args: string[], env: Record<string, string>) {
+  try {
+    const { stdout } = await promisify(execFile)(process.execPath, [CLI, ...args], {
+      env: { PATH: process.env.PATH, SVCDISC_NAMESERVERS: nameserver, ...env },
+    });
+    return { code: 0, stdout, stderr: '' };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
 describe('svcdisc announce and withdraw against BIND 9 (TSIG)', {
   skip: missing('named', 'bind9'),
 }, () => {
@@ -27,17 +40,7 @@ describe('svcdisc announce and withdraw against BIND 9 (TSIG)', {
   });
   after(() => bind?.stop());
 
-  async function svcdisc(args: string[], env: Record<string, string>) {
-    try {
-      const { stdout } = await promisify(execFile)(process.execPath, [CLI, ...args], {
-        env: { PATH: process.env.PATH, SVCDISC_NAMESERVERS: bind.nameserver, ...env },
-      });
-      return { code: 0, stdout, stderr: '' };
-    } catch (error) {
-      const e = error as { code: number; stdout: string; stderr: string };
-      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-    }
-  }
+  const svcdisc = (args: string[], env: Record<string, string>) => cli(bind.nameserver, args, env);
   const endpoints = async () => {
     const resolver = createResolver({ nameservers: [bind.nameserver] });
     return (await resolver.resolve('user.prod.kw')).endpoints
@@ -127,6 +130,7 @@ describe('SVCDISC_ANNOUNCE: a program registers itself (BIND 9, TSIG)', {
   });
   after(() => bind?.stop());
 
+  const svcdisc = (args: string[], env: Record<string, string>) => cli(bind.nameserver, args, env);
   const REGISTER = join(__dirname, '..', '..', 'register.cjs');
   const server = (name: string, key: string) => {
     const script =
@@ -187,6 +191,64 @@ describe('SVCDISC_ANNOUNCE: a program registers itself (BIND 9, TSIG)', {
     child.kill('SIGTERM');
     assert.equal(await exited, 'SIGTERM'); // the signal still ends it, after the withdrawal
     assert.equal(await lookup('self.prod.kw'), 'ENOTFOUND');
+  });
+
+  test('a killed instance (SIGKILL) stays until prune removes it; live and static ones stay', async () => {
+    const live = server('pool.prod.kw', KEY_ENV);
+    const doomed = server('pool.prod.kw', KEY_ENV);
+    const portOf = (child: ReturnType<typeof server>) =>
+      new Promise<number>((resolve) =>
+        child.stdout?.once('data', (d) => resolve(Number(String(d)))),
+      );
+    const [livePort, doomedPort] = await Promise.all([portOf(live), portOf(doomed)]);
+    try {
+      await until(
+        () => lookup('pool.prod.kw'),
+        (ports) => Array.isArray(ports) && ports.length === 2,
+      );
+      doomed.kill('SIGKILL');
+      await new Promise((resolve) => doomed.once('exit', resolve));
+      assert.deepEqual(
+        ((await lookup('pool.prod.kw')) as number[]).sort(),
+        [livePort, doomedPort].sort(),
+      );
+      // An instance whose lease has run out, announced with the API.
+      const { announce } = await import('../../src/update/announce.js');
+      await announce(
+        {
+          name: 'pool.prod.kw',
+          port: 9955,
+          target: 'stale.pool.prod.kw',
+          addresses: ['127.0.0.1'],
+          leaseUntil: Math.floor(Date.now() / 1000) - 60,
+        },
+        { nameservers: [bind.nameserver], tsigKey: KEY_ENV },
+      );
+      const run = await svcdisc(['prune', 'pool.prod.kw'], { SVCDISC_TSIG_KEY: KEY_ENV });
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(
+        run.stdout,
+        new RegExp(
+          `^removed \\S+:${doomedPort} \\(127\\.0\\.0\\.1:${doomedPort} refuses connections\\)$`,
+          'm',
+        ),
+      );
+      assert.match(run.stdout, /^removed stale\.pool\.prod\.kw:9955 \(lease expired at /m);
+      assert.match(run.stdout, new RegExp(`^kept \\S+:${livePort} \\(lease until `, 'm'));
+      assert.deepEqual(await lookup('pool.prod.kw'), [livePort]);
+      // Idempotent, and never touches what svcdisc did not register.
+      assert.equal(
+        (await svcdisc(['prune', 'pool.prod.kw'], { SVCDISC_TSIG_KEY: KEY_ENV })).code,
+        0,
+      );
+      const statics = await svcdisc(['prune', 'user.prod.kw'], { SVCDISC_TSIG_KEY: KEY_ENV });
+      assert.match(
+        statics.stdout,
+        /^kept a\.user\.kw:8080 \(no lease: not registered by svcdisc\)$/m,
+      );
+    } finally {
+      live.kill('SIGKILL');
+    }
   });
 
   test('a wrong key: the program keeps serving, the failure is logged', async () => {
