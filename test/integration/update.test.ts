@@ -132,9 +132,8 @@ describe('SVCDISC_ANNOUNCE: a program registers itself (BIND 9, TSIG)', {
 
   const svcdisc = (args: string[], env: Record<string, string>) => cli(bind.nameserver, args, env);
   const REGISTER = join(__dirname, '..', '..', 'register.cjs');
-  const server = (name: string, key: string) => {
-    const script =
-      "const s = require('http').createServer((q, r) => r.end('self')).listen(0, '127.0.0.1', () => console.log(s.address().port))";
+  const server = (name: string, key: string, answer = 'self', env: Record<string, string> = {}) => {
+    const script = `const s = require('http').createServer((q, r) => r.end('${answer}')).listen(0, '127.0.0.1', () => console.log(s.address().port))`;
     return spawn(process.execPath, ['-r', REGISTER, '-e', script], {
       env: {
         PATH: process.env.PATH,
@@ -143,6 +142,7 @@ describe('SVCDISC_ANNOUNCE: a program registers itself (BIND 9, TSIG)', {
         SVCDISC_ANNOUNCE: name,
         SVCDISC_ANNOUNCE_ADDRESS: '127.0.0.1',
         SVCDISC_TSIG_KEY: key,
+        ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -248,6 +248,34 @@ describe('SVCDISC_ANNOUNCE: a program registers itself (BIND 9, TSIG)', {
       );
     } finally {
       live.kill('SIGKILL');
+    }
+  });
+
+  test('two instances share the traffic by their announced weights', async () => {
+    const heavy = server('shared.prod.kw', KEY_ENV, 'heavy', { SVCDISC_ANNOUNCE_WEIGHT: '3' });
+    const light = server('shared.prod.kw', KEY_ENV, 'light', { SVCDISC_ANNOUNCE_WEIGHT: '1' });
+    try {
+      await until(
+        () => lookup('shared.prod.kw'),
+        (ports) => Array.isArray(ports) && ports.length === 2,
+      );
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        [
+          '-r',
+          REGISTER,
+          join(__dirname, '..', '..', 'examples', 'count-backends.js'),
+          'http://shared.prod.kw/',
+          '800',
+        ],
+        { env: { PATH: process.env.PATH, SVCDISC_NAMESERVERS: bind.nameserver } },
+      );
+      const counts = JSON.parse(stdout) as Record<string, number>;
+      const chi = ((counts.heavy ?? 0) - 600) ** 2 / 600 + ((counts.light ?? 0) - 200) ** 2 / 200;
+      assert.ok(chi < 15.14, stdout); // df 1, p = 0.0001
+    } finally {
+      heavy.kill('SIGKILL');
+      light.kill('SIGKILL');
     }
   });
 
