@@ -232,3 +232,35 @@ export function serveDuringSuite(
     });
   };
 }
+
+/** Knot DNS serving the zone `kw`; with `updateKey`, updates signed with it are allowed. */
+export function startKnot(
+  zone: string,
+  probe = 'user.prod.kw',
+  updateKey?: { name: string; algorithm: string; secret: string },
+): Promise<RunningServer> {
+  const key = updateKey
+    ? `key:\n  - id: ${updateKey.name}\n    algorithm: ${updateKey.algorithm}\n    secret: ${updateKey.secret}\nacl:\n  - id: update\n    key: ${updateKey.name}\n    action: update\n`
+    : '';
+  return start(
+    'knotd',
+    (dir) => ['-c', join(dir, 'knot.conf')],
+    (port) => ({
+      'knot.conf': `server:
+    listen: 127.0.0.1@${port}
+    rundir: @DIR@
+    user: root
+database:
+    storage: @DIR@
+${key}template:
+  - id: default
+    storage: @DIR@
+zone:
+  - domain: kw
+    file: kw.zone
+${updateKey ? '    acl: update\n' : ''}`,
+      'kw.zone': zone,
+    }),
+    probe,
+  );
+}
