@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // svcdisc resolve | serve | demo: look at what the preload sees, serve a zone file, show it all.
 import { join } from 'node:path';
-import { ConfigError } from './config.js';
+import { ConfigError, configFromEnv, normalizeOptions } from './config.js';
 import { createResolver } from './discovery/resolver.js';
 import { DnsError } from './dns/errors.js';
 import { DnsServer } from './server/serve.js';
@@ -30,6 +30,7 @@ now would choose. Exit status: 0 found, 2 no such service (NXDOMAIN, NODATA), 1 
 
   --json   print {"name","query","records":[{"target","port","priority","weight","ttl","addresses"}],"chosen":{"target","address","port"}}`,
   serve: `Usage: svcdisc serve [--zone FILE] [--listen HOST:PORT] [--origin NAME] [--log-queries]
+                     [--update-key KEY | --allow-unsigned-updates]
 
 An authoritative DNS server for one RFC 1035 master file, over UDP and TCP, for development
 and tests (production: BIND, Knot, Consul, CoreDNS). Reloads the file on SIGHUP and when it
@@ -38,7 +39,10 @@ changes; a file that does not load leaves the previous zone serving.
   --zone FILE         the master file (default: the demo zone, ${DEMO_ZONE})
   --listen HOST:PORT  where to listen (default: ${DEFAULT_LISTEN}; port 0: any free port)
   --origin NAME       the zone's origin when the file has no $ORIGIN (default: FILE's name without .zone)
-  --log-queries       print one line per query`,
+  --log-queries       print one line per query
+  --update-key KEY    accept RFC 2136 updates signed with this TSIG key (name:algorithm:base64secret);
+                      they live in memory until the file reloads
+  --allow-unsigned-updates  accept unsigned updates too (development only)`,
   announce: `Usage: svcdisc announce NAME --port N [--target NAME] [--address IP[,IP]]
 
 Publishes one instance of service NAME by RFC 2136 dynamic update at the zone's primary
@@ -166,6 +170,8 @@ async function serveCommand(args: string[], out: (line: string) => void): Promis
     listen: 'value',
     origin: 'value',
     'log-queries': 'flag',
+    'update-key': 'value',
+    'allow-unsigned-updates': 'flag',
     help: 'flag',
   });
   if (flags.has('help')) return help('serve', out);
@@ -180,6 +186,12 @@ async function serveCommand(args: string[], out: (line: string) => void): Promis
     port,
     log: (line) => out(`svcdisc serve: ${line}`),
     logQueries: flags.has('log-queries'),
+    updates: {
+      key: flags.has('update-key')
+        ? normalizeOptions({ tsigKey: String(flags.get('update-key')) }, configFromEnv({})).tsigKey
+        : undefined,
+      allowUnsigned: flags.has('allow-unsigned-updates'),
+    },
   });
   process.on('SIGHUP', () => server.reload('SIGHUP'));
   await new Promise<void>((resolve) => {

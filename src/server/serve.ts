@@ -7,6 +7,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { basename } from 'node:path';
 import * as packet from 'dns-packet';
 import { answer } from './authority.js';
+import { applyUpdate, type UpdatePolicy } from './update.js';
 import { parseZone, type Zone } from './zone.js';
 
 export interface ServeOptions {
@@ -22,6 +23,8 @@ export interface ServeOptions {
   logQueries?: boolean;
   /** Poll the file for changes every this many ms; 0 never. @default 500 */
   watchIntervalMs?: number;
+  /** RFC 2136 updates: accepted with this policy; without one, REFUSED. */
+  updates?: UpdatePolicy;
 }
 
 /** Closes idle TCP connections after this long (RFC 7766 6.2.3 suggests seconds). */
@@ -100,6 +103,15 @@ export class DnsServer {
   }
 
   #answer(query: Buffer, transport: 'udp' | 'tcp', from: string): Buffer | undefined {
+    if (query.length >= 12 && ((query[2] ?? 0) & 0xf8) === 5 << 3) {
+      // An UPDATE (opcode 5) rather than a query.
+      const result = applyUpdate(this.#zone, query, this.options.updates ?? {});
+      if (result.zone) this.#zone = result.zone;
+      this.options.log?.(
+        `update from ${from}: ${result.rcode}${result.zone ? `, serial ${result.zone.soa.data.serial}` : ''}`,
+      );
+      return result.reply;
+    }
     const reply = answer([this.#zone], query, transport);
     if (reply && this.options.logQueries) {
       const question = questionOf(query);

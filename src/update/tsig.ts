@@ -69,15 +69,17 @@ function hmac(key: TsigKey, ...parts: Buffer[]): Buffer {
 }
 
 /** Signs a message: appends its TSIG record. Returns the signed message and the MAC, which
- * the response's signature covers. */
+ * the response's signature covers. A response is signed with the request's MAC first. */
 export function sign(
   message: Buffer,
   key: TsigKey,
   now = Date.now(),
+  requestMac?: Buffer,
 ): { signed: Buffer; mac: Buffer } {
   const time = Math.floor(now / 1000);
   const mac = hmac(
     key,
+    ...(requestMac ? [u16(requestMac.length), requestMac] : []),
     message,
     variables(key, { time, fudge: FUDGE, error: 0, other: Buffer.alloc(0) }),
   );
@@ -119,6 +121,12 @@ function skipName(bytes: Buffer, offset: number): number {
   throw new Error('name too long');
 }
 
+/** The uncompressed, lower-case wire form of the (uncompressed) name at `offset`. */
+function canonical(bytes: Buffer, offset: number): Buffer {
+  const end = skipName(bytes, offset);
+  return Buffer.from(bytes.subarray(offset, end).toString('latin1').toLowerCase(), 'latin1');
+}
+
 /** Where each record of the message starts, and the message's own ID. */
 function recordOffsets(bytes: Buffer): number[] {
   const counts = [4, 6, 8, 10].map((at) => bytes.readUInt16BE(at));
@@ -135,13 +143,14 @@ function recordOffsets(bytes: Buffer): number[] {
   return offsets;
 }
 
-export type Verdict = { ok: true } | { ok: false; why: string };
+export type Verdict = { ok: true; mac: Buffer } | { ok: false; why: string };
 
-/** Checks the TSIG record that ends a response to a request signed with `requestMac`. */
+/** Checks the TSIG record that ends a message: a response to a request signed with
+ * `requestMac`, or (without it) a request. */
 export function verify(
   response: Buffer,
   key: TsigKey,
-  requestMac: Buffer,
+  requestMac: Buffer | undefined,
   now = Date.now(),
 ): Verdict {
   try {
@@ -151,6 +160,8 @@ export function verify(
     let at = skipName(response, start);
     if (response.readUInt16BE(at) !== TYPE_TSIG)
       return { ok: false, why: 'the response is not signed' };
+    if (!wireName(key.name).equals(canonical(response, start)))
+      return { ok: false, why: 'signed with another key' };
     at += 10; // type, class, TTL, rdlength
     const algorithmEnd = skipName(response, at);
     at = algorithmEnd;
@@ -173,8 +184,7 @@ export function verify(
     unsigned.writeUInt16BE(unsigned.readUInt16BE(10) - 1, 10);
     const expected = hmac(
       key,
-      u16(requestMac.length),
-      requestMac,
+      ...(requestMac ? [u16(requestMac.length), requestMac] : []),
       unsigned,
       variables(key, { time, fudge, error, other }),
     );
@@ -182,7 +192,7 @@ export function verify(
       return { ok: false, why: 'the response signature does not match' };
     if (Math.abs(now / 1000 - time) > fudge)
       return { ok: false, why: 'the response was signed outside the allowed time' };
-    return { ok: true };
+    return { ok: true, mac };
   } catch (error) {
     return { ok: false, why: `malformed response (${(error as Error).message})` };
   }

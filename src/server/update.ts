@@ -1,0 +1,184 @@
+// RFC 2136 dynamic updates for `svcdisc serve`: add and delete records of the zone in memory,
+// accepted when signed with the configured TSIG key (or, for development, unsigned when
+// allowed). Prerequisites are not supported (NOTIMP). Changes live until the file reloads.
+import * as packet from 'dns-packet';
+import type { TsigKey } from '../config.js';
+import { sign, verify } from '../update/tsig.js';
+import type { Zone } from './zone.js';
+
+export interface UpdatePolicy {
+  /** Updates signed with this key are accepted. */
+  key?: TsigKey;
+  /** Unsigned updates are accepted (development only). */
+  allowUnsigned?: boolean;
+}
+
+const RCODE = { NOERROR: 0, FORMERR: 1, NOTIMP: 4, REFUSED: 5, NOTAUTH: 9, NOTZONE: 10 } as const;
+const TYPES: Record<number, string> = {
+  1: 'A',
+  28: 'AAAA',
+  33: 'SRV',
+  16: 'TXT',
+  5: 'CNAME',
+  2: 'NS',
+  255: 'ANY',
+};
+const CLASS_IN = 1;
+const CLASS_NONE = 254;
+const CLASS_ANY = 255;
+
+interface UpdateRecord {
+  name: string;
+  type: string;
+  class: number;
+  ttl: number;
+  /** Decoded rdata, or undefined for an empty one. */
+  data: unknown;
+}
+
+/** Reads a name, following compression pointers backwards only; throws when out of bounds. */
+function readName(bytes: Buffer, offset: number): [string, number] {
+  const labels: string[] = [];
+  let at = offset;
+  let end = -1;
+  for (let guard = 0; guard < 128; guard++) {
+    const length = bytes[at];
+    if (length === undefined) throw new Error('name beyond the message');
+    if (length === 0) return [labels.join('.').toLowerCase(), end === -1 ? at + 1 : end];
+    if ((length & 0xc0) === 0xc0) {
+      const pointer = bytes.readUInt16BE(at) & 0x3fff;
+      if (pointer >= at) throw new Error('bad pointer');
+      if (end === -1) end = at + 2;
+      at = pointer;
+      continue;
+    }
+    labels.push(bytes.toString('latin1', at + 1, at + 1 + length));
+    at += 1 + length;
+  }
+  throw new Error('name too long');
+}
+
+/** The update section of an UPDATE message (RFC 2136 2.5). */
+function parse(bytes: Buffer): { zone: string; prerequisites: number; updates: UpdateRecord[] } {
+  const [zone, afterZone] = readName(bytes, 12);
+  let at = afterZone + 4;
+  const prerequisites = bytes.readUInt16BE(6);
+  const total = prerequisites + bytes.readUInt16BE(8);
+  const updates: UpdateRecord[] = [];
+  for (let i = 0; i < total; i++) {
+    const [name, end] = readName(bytes, at);
+    const typeCode = bytes.readUInt16BE(end);
+    const klass = bytes.readUInt16BE(end + 2);
+    const ttl = bytes.readUInt32BE(end + 4);
+    const length = bytes.readUInt16BE(end + 8);
+    if (end + 10 + length > bytes.length) throw new Error('rdata beyond the message');
+    const type = TYPES[typeCode];
+    if (!type) throw new Error(`type ${typeCode} is not supported`);
+    let data: unknown;
+    if (length > 0) {
+      const decoder = (
+        packet as unknown as Record<string, { decode(b: Buffer, o: number): unknown }>
+      )[type.toLowerCase()];
+      data = decoder?.decode(bytes, end + 8);
+    }
+    if (i >= prerequisites) updates.push({ name, type, class: klass, ttl, data });
+    at = end + 10 + length;
+  }
+  return { zone, prerequisites, updates };
+}
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+/** The zone after the updates (RFC 2136 3.4.2), its SOA serial one higher. */
+function apply(zone: Zone, updates: UpdateRecord[]): Zone {
+  let records = [...zone.records];
+  for (const u of updates) {
+    const normalized =
+      u.type === 'SRV'
+        ? {
+            ...(u.data as object),
+            target: String((u.data as { target: string }).target).toLowerCase(),
+          }
+        : u.data;
+    if (u.class === CLASS_IN) {
+      const exists = records.some(
+        (r) =>
+          r.name === u.name && r.type === u.type && same((r as { data: unknown }).data, normalized),
+      );
+      if (!exists)
+        records.push({ type: u.type, name: u.name, ttl: u.ttl, data: normalized } as packet.Answer);
+    } else if (u.class === CLASS_ANY) {
+      records = records.filter(
+        (r) => !(r.name === u.name && (u.type === 'ANY' || r.type === u.type) && r.type !== 'SOA'),
+      );
+    } else if (u.class === CLASS_NONE) {
+      records = records.filter(
+        (r) =>
+          !(
+            r.name === u.name &&
+            r.type === u.type &&
+            same((r as { data: unknown }).data, normalized)
+          ),
+      );
+    }
+  }
+  const soa = {
+    ...zone.soa,
+    data: { ...zone.soa.data, serial: ((zone.soa.data.serial ?? 0) + 1) >>> 0 },
+  };
+  return { ...zone, soa, records: records.map((r) => (r.type === 'SOA' ? soa : r)) };
+}
+
+/** Answers an UPDATE: the reply, and the new zone when it was applied. */
+export function applyUpdate(
+  zone: Zone,
+  query: Buffer,
+  policy: UpdatePolicy,
+): { reply: Buffer; zone?: Zone; rcode: string } {
+  const id = query.readUInt16BE(0);
+  let requestMac: Buffer | undefined;
+  const reply = (rcode: number, name: string) => {
+    const header = Buffer.alloc(12);
+    header.writeUInt16BE(id, 0);
+    header.writeUInt16BE(0x8000 | (5 << 11) | rcode, 2);
+    const message = Buffer.concat([header]);
+    // A signed request gets a signed reply (RFC 8945 5.3).
+    return {
+      bytes:
+        policy.key && requestMac
+          ? sign(message, policy.key, Date.now(), requestMac).signed
+          : message,
+      rcode: name,
+    };
+  };
+  if (policy.key) {
+    const verdict = verify(query, policy.key, undefined);
+    if (verdict.ok) requestMac = verdict.mac;
+    else if (!policy.allowUnsigned || !/not signed/.test(verdict.why)) {
+      const r = reply(RCODE.NOTAUTH, 'NOTAUTH');
+      return { reply: r.bytes, rcode: `NOTAUTH (${verdict.why})` };
+    }
+  } else if (!policy.allowUnsigned) {
+    const r = reply(RCODE.REFUSED, 'REFUSED');
+    return { reply: r.bytes, rcode: 'REFUSED (updates not enabled)' };
+  }
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(query);
+  } catch (error) {
+    const r = reply(RCODE.FORMERR, 'FORMERR');
+    return { reply: r.bytes, rcode: `FORMERR (${(error as Error).message})` };
+  }
+  if (parsed.zone !== zone.origin) return { ...pick(reply(RCODE.NOTAUTH, 'NOTAUTH')) };
+  if (parsed.prerequisites > 0) return { ...pick(reply(RCODE.NOTIMP, 'NOTIMP')) };
+  const outside = parsed.updates.find(
+    (u) => u.name !== zone.origin && !u.name.endsWith(`.${zone.origin}`),
+  );
+  if (outside) return { ...pick(reply(RCODE.NOTZONE, 'NOTZONE')) };
+  const next = apply(zone, parsed.updates);
+  return { ...pick(reply(RCODE.NOERROR, 'NOERROR')), zone: next };
+}
+
+function pick(r: { bytes: Buffer; rcode: string }): { reply: Buffer; rcode: string } {
+  return { reply: r.bytes, rcode: r.rcode };
+}
