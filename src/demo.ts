@@ -1,44 +1,34 @@
-// svcdisc demo (npm start): the demo zone served on a free port, an HTTP backend for each SRV
-// record of user.prod.kw, and an unmodified client run under the preload. One screen shows
-// where the requests go against the weights; halfway one backend stops and traffic fails over.
-import { spawn } from 'node:child_process';
-import http from 'node:http';
+// svcdisc demo (npm start): the demo zone served on a free port, accepting updates; four HTTP
+// backends that register themselves (SVCDISC_ANNOUNCE) with weights 60/30/10 and a priority-20
+// backup; an unmodified client run under the preload. One screen shows where the requests go
+// against the weights; halfway one backend stops, withdraws its record, and traffic fails over.
+import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import type * as packet from 'dns-packet';
 import { DEMO_ZONE, type Help, type ParseArgs } from './cli.js';
 import { DnsServer } from './server/serve.js';
 
 const ROOT = join(__dirname, '..');
-const SERVICE = 'user.prod.kw';
+const REGISTER = join(ROOT, 'register.cjs');
+/** Not in the demo zone: it exists only while the backends announce it. */
+const SERVICE = 'api.prod.kw';
 
 interface Backend {
   label: string;
   priority: number;
   weight: number;
-  server: http.Server;
+  process?: ChildProcess;
   /** Requests answered before and after the stop halfway. */
   requests: [number, number];
   stoppedAt?: number;
 }
 
-async function startBackend(record: packet.SrvAnswer, address: string): Promise<Backend> {
-  const label = record.data.target.split('.')[0] ?? record.data.target;
-  const server = http.createServer((_req, res) => res.end(label));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) => {
-      const where = `${address}:${record.data.port}`;
-      reject(
-        new Error(
-          `backend ${label} cannot listen on ${where} (${error.code}): free it, or edit ${DEMO_ZONE}`,
-        ),
-      );
-    });
-    server.listen(record.data.port, address, resolve);
-  });
-  const { priority = 0, weight = 0 } = record.data;
-  return { label, priority, weight, server, requests: [0, 0] };
-}
+const BACKENDS: Omit<Backend, 'requests'>[] = [
+  { label: 'alpha', priority: 10, weight: 60 },
+  { label: 'beta', priority: 10, weight: 30 },
+  { label: 'gamma', priority: 10, weight: 10 },
+  { label: 'backup', priority: 20, weight: 100 },
+];
 
 interface Screen {
   backends: Backend[];
@@ -60,7 +50,7 @@ function render({ backends, failed, elapsed, seconds, dns, events }: Screen): st
     `${count} (${((count / (totals[half] ?? 1)) * 100).toFixed(0)}%)`.padStart(14);
   const lines = [
     `svcdisc demo: an unmodified client asks http://${SERVICE}/ under node -r svcdisc/register`,
-    `zone ${DEMO_ZONE}, served on ${dns}`,
+    `zone ${DEMO_ZONE}, served on ${dns}; the backends registered themselves (RFC 2136)`,
     '',
     'backend  priority  weight  weight share    first half   second half',
   ];
@@ -86,6 +76,17 @@ function render({ backends, failed, elapsed, seconds, dns, events }: Screen): st
   return lines.join('\n');
 }
 
+const registered = (dns: DnsServer) =>
+  dns.zone.records.filter((r) => r.type === 'SRV' && r.name === SERVICE).length;
+
+async function waitFor(check: () => boolean, ms: number, what: string): Promise<void> {
+  const until = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > until) throw new Error(`${what} within ${ms / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 export async function demoCommand(
   args: string[],
   out: (line: string) => void,
@@ -103,21 +104,44 @@ export async function demoCommand(
     host: '127.0.0.1',
     port: 0,
     watchIntervalMs: 0,
+    updates: { allowUnsigned: true },
   });
-  const backends: Backend[] = [];
+  const backends: Backend[] = BACKENDS.map((b) => ({ ...b, requests: [0, 0] }));
   try {
-    const records = dns.zone.records.filter(
-      (r): r is packet.SrvAnswer => r.type === 'SRV' && r.name === SERVICE,
-    );
-    for (const record of records) {
-      const glue = dns.zone.records.find((r) => r.type === 'A' && r.name === record.data.target) as
-        | packet.StringAnswer
-        | undefined;
-      backends.push(await startBackend(record, glue?.data ?? '127.0.0.1'));
+    const started = Date.now();
+    for (const b of backends) {
+      b.process = spawn(
+        process.execPath,
+        ['-r', REGISTER, join(ROOT, 'examples', 'demo-backend.js')],
+        {
+          env: {
+            ...process.env,
+            DEMO_LABEL: b.label,
+            SVCDISC_NAMESERVERS: dns.address,
+            SVCDISC_ANNOUNCE: SERVICE,
+            SVCDISC_ANNOUNCE_ADDRESS: '127.0.0.1',
+            SVCDISC_ANNOUNCE_PRIORITY: String(b.priority),
+            SVCDISC_ANNOUNCE_WEIGHT: String(b.weight),
+            SVCDISC_ANNOUNCE_TTL: '2',
+          },
+          stdio: 'inherit',
+        },
+      );
     }
-    return await runClient(backends, seconds, dns.address, out);
+    await waitFor(
+      () => registered(dns) === backends.length,
+      10_000,
+      'the backends did not all register',
+    );
+    const event = `${backends.map((b) => b.label).join(', ')} registered themselves in ${((Date.now() - started) / 1000).toFixed(1)} s`;
+    return await runClient(backends, seconds, dns, [event], out);
   } finally {
-    for (const b of backends) b.server.close();
+    const running = backends.filter(
+      (b) => b.process && b.process.exitCode === null && b.process.signalCode === null,
+    );
+    const exited = running.map((b) => new Promise((resolve) => b.process?.once('exit', resolve)));
+    for (const b of running) b.process?.kill('SIGTERM');
+    await Promise.all(exited);
     await dns.close();
   }
 }
@@ -125,28 +149,30 @@ export async function demoCommand(
 async function runClient(
   backends: Backend[],
   seconds: number,
-  dns: string,
+  dns: DnsServer,
+  events: string[],
   out: (line: string) => void,
 ): Promise<number> {
   const tty = process.stdout.isTTY === true;
   const started = Date.now();
-  const screen: Screen = { backends, failed: 0, elapsed: 0, seconds, dns, events: [] };
+  const screen: Screen = { backends, failed: 0, elapsed: 0, seconds, dns: dns.address, events };
   const failures = new Map<string, number>();
   const draw = () => {
     screen.elapsed = (Date.now() - started) / 1000;
     return render(screen);
   };
-  // Halfway, the busiest backend goes away: new connections to it are refused.
+  // Halfway, the busiest backend is stopped (SIGTERM): it withdraws its record and exits.
   const [victim] = [...backends].sort((x, y) => x.priority - y.priority || y.weight - x.weight);
   const client = spawn(
     process.execPath,
-    ['-r', join(ROOT, 'register.cjs'), join(ROOT, 'examples', 'demo-client.js')],
+    ['-r', REGISTER, join(ROOT, 'examples', 'demo-client.js')],
     {
       env: {
         ...process.env,
-        SVCDISC_NAMESERVERS: dns,
+        SVCDISC_NAMESERVERS: dns.address,
         SVCDISC_DOMAINS: 'kw',
         DEMO_SECONDS: String(seconds),
+        DEMO_URL: `http://${SERVICE}/`,
       },
       stdio: ['ignore', 'pipe', 'inherit'],
     },
@@ -165,12 +191,16 @@ async function runClient(
   }, 250);
   const stopper = setTimeout(
     () => {
-      if (!victim) return;
-      victim.server.close();
+      if (!victim?.process) return;
       victim.stoppedAt = (Date.now() - started) / 1000;
-      screen.events.push(
-        `${victim.label} stopped at ${victim.stoppedAt.toFixed(1)} s: its share moves to the others, and no request fails`,
-      );
+      const before = registered(dns);
+      victim.process.once('exit', () => {
+        const withdrew = registered(dns) < before;
+        events.push(
+          `${victim.label} stopped at ${victim.stoppedAt?.toFixed(1)} s${withdrew ? ' and withdrew its record' : ''}: its share moves to the others, and no request fails`,
+        );
+      });
+      victim.process.kill('SIGTERM');
     },
     (seconds * 1000) / 2,
   );

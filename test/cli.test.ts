@@ -226,7 +226,8 @@ describe('svcdisc', () => {
     assert.ok(alpha[1]! <= 4, run.stdout);
     assert.ok(beta[1]! > gamma[1]! && gamma[1]! > 0, run.stdout);
     assert.deepEqual(backup, [0, 0]);
-    assert.match(run.stdout, /alpha stopped at \d+\.\d s/);
+    assert.match(run.stdout, /^alpha, beta, gamma, backup registered themselves in /m);
+    assert.match(run.stdout, /alpha stopped at \d+\.\d s and withdrew its record/);
   });
 });
 
