@@ -156,10 +156,10 @@ export function verify(
   try {
     const offsets = recordOffsets(response);
     const start = offsets.at(-1);
-    if (start === undefined) return { ok: false, why: 'the response is not signed' };
+    if (start === undefined) return { ok: false, why: 'the message is not signed' };
     let at = skipName(response, start);
     if (response.readUInt16BE(at) !== TYPE_TSIG)
-      return { ok: false, why: 'the response is not signed' };
+      return { ok: false, why: 'the message is not signed' };
     if (!wireName(key.name).equals(canonical(response, start)))
       return { ok: false, why: 'signed with another key' };
     at += 10; // type, class, TTL, rdlength
@@ -189,9 +189,9 @@ export function verify(
       variables(key, { time, fudge, error, other }),
     );
     if (mac.length !== expected.length || !timingSafeEqual(mac, expected))
-      return { ok: false, why: 'the response signature does not match' };
+      return { ok: false, why: 'the signature does not match' };
     if (Math.abs(now / 1000 - time) > fudge)
-      return { ok: false, why: 'the response was signed outside the allowed time' };
+      return { ok: false, why: 'it was signed outside the allowed time' };
     return { ok: true, mac };
   } catch (error) {
     return { ok: false, why: `malformed response (${(error as Error).message})` };
