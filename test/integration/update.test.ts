@@ -182,6 +182,20 @@ describe('SVCDISC_ANNOUNCE: a program registers itself (BIND 9, TSIG)', {
       () => lookup('self.prod.kw'),
       (ports) => Array.isArray(ports) && ports.includes(port),
     );
+    // As any DNS client sees it: dig shows the instance's SRV record.
+    const dnsPort = bind.nameserver.split(':')[1] ?? '';
+    const dig = await promisify(execFile)('dig', [
+      '@127.0.0.1',
+      '-p',
+      dnsPort,
+      '+short',
+      'self.prod.kw',
+      'SRV',
+    ]);
+    assert.match(
+      dig.stdout,
+      new RegExp(`^10 100 ${port} \\S+-${port}\\.self\\.prod\\.kw\\.$`, 'm'),
+    );
     const { stdout } = await promisify(execFile)(
       process.execPath,
       [
