@@ -9,6 +9,8 @@ export const CHANNELS = {
   connect: 'svcdisc:connect',
   failover: 'svcdisc:failover',
   eject: 'svcdisc:eject',
+  /** Published by the registration code (SVCDISC_ANNOUNCE), not the connect path. */
+  announce: 'svcdisc:announce',
 } as const;
 
 const resolveChannel = channel(CHANNELS.resolve);

@@ -7,10 +7,11 @@ import { channel } from 'node:diagnostics_channel';
 import type { Server } from 'node:net';
 import type { Announcement, SvcdiscOptions } from '../config.js';
 import { debug } from '../debug.js';
+import { CHANNELS } from '../events.js';
 import { type AnnounceRequest, announce, withdraw } from './announce.js';
 
 /** Messages on `svcdisc:announce`: each announce, refresh or withdrawal, done or failed. */
-const announceChannel = channel('svcdisc:announce');
+const announceChannel = channel(CHANNELS.announce);
 /** Longest wait for a withdrawal at shutdown, ms: the program's own exit comes first. */
 export const WITHDRAW_BOUND_MS = 1500;
 const RETRY_BASE_MS = 1000;
