@@ -5,19 +5,9 @@ import http from 'node:http';
 import net from 'node:net';
 import { install, uninstall } from '../dist/index.js';
 import { startDnsmasq } from '../test/integration/servers.js';
-import { alternate, type Row, runAlone, throughputRow, timed } from './lib.js';
+import { alternate, connectClose, type Row, runAlone, throughputRow, timed } from './lib.js';
 
 const ROUNDS = 11;
-
-function connectClose(port: number, host: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, host, () => {
-      socket.destroy();
-      resolve();
-    });
-    socket.on('error', reject);
-  });
-}
 
 function get(url: string, agent: http.Agent | false): Promise<void> {
   return new Promise((resolve, reject) => {

@@ -1,4 +1,5 @@
 // What every benchmark shares: alternating rounds, medians, the result rows and their table.
+import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 
 export interface Row {
@@ -110,4 +111,15 @@ export function runAlone(module: NodeModule, run: () => Promise<Row[]>): void {
       process.exitCode = 1;
     });
   }
+}
+
+/** One TCP connect, closed as soon as it is made. */
+export function connectClose(port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, host, () => {
+      socket.destroy();
+      resolve();
+    });
+    socket.on('error', reject);
+  });
 }

@@ -3,20 +3,10 @@
 //   npx tsx bench/untouched.ts
 import net from 'node:net';
 import { install, uninstall } from '../dist/index.js';
-import { alternate, type Row, runAlone, throughputRow, timed } from './lib.js';
+import { alternate, connectClose, type Row, runAlone, throughputRow, timed } from './lib.js';
 
 const ROUNDS = 11;
 const CONNECTS = 2000;
-
-function connectClose(port: number, host: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, host, () => {
-      socket.destroy();
-      resolve();
-    });
-    socket.on('error', reject);
-  });
-}
 
 export async function run(): Promise<Row[]> {
   const server = net.createServer((socket) => socket.destroy());

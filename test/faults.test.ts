@@ -9,19 +9,7 @@ import { createResolver, type DnsError } from '../src/index.js';
 import { install, installedResolver, uninstall } from '../src/patch/install.js';
 import { FixtureServer } from './fixture-server.js';
 import { LossyProxy } from './lossy-proxy.js';
-import { a, closedPort, srv } from './records.js';
-
-/** A seeded PRNG (mulberry32): the packet loss is the same on every run. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { a, closedPort, seeded, srv } from './records.js';
 
 /** Answers any `svcN.prod.kw` with one endpoint, with glue. */
 function serviceGenerator(port: number) {

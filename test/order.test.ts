@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { orderEndpoints } from '../src/discovery/order.js';
+import { seeded } from './records.js';
 
 interface E {
   name: string;
@@ -15,18 +16,6 @@ const sequence = (...values: number[]) => {
   let i = 0;
   return () => values[i++ % values.length] ?? 0;
 };
-
-/** A seeded PRNG (mulberry32), so the statistical checks are repeatable. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Pearson's chi-square statistic of observed counts against expected shares. */
 function chiSquare(observed: number[], shares: number[]): number {

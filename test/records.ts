@@ -78,3 +78,15 @@ export async function closedPort(): Promise<number> {
   await new Promise<void>((resolve) => socket.close(resolve));
   return port;
 }
+
+/** A seeded PRNG (mulberry32): random draws that are the same on every run. */
+export function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -37,6 +37,7 @@ export function createLookupPatch(original: AnyFunction, context: LookupContext)
     const done = (typeof options === 'function' ? options : callback) as Callback | undefined;
     // Anything else, bad arguments included, is Node's to handle (and to reject).
     if (name === undefined || typeof done !== 'function')
+      // biome-ignore lint/complexity/noArguments: Node's lookup reads how many arguments it got
       return Reflect.apply(original, this, arguments);
     const opts = optionsOf(options);
     context
@@ -70,6 +71,7 @@ export function createPromisesLookupPatch(
 ): AnyFunction {
   return function lookup(this: unknown, hostname: unknown, options?: unknown): unknown {
     const name = typeof hostname === 'string' ? context.matcher(hostname) : undefined;
+    // biome-ignore lint/complexity/noArguments: Node's lookup reads how many arguments it got
     if (name === undefined) return Reflect.apply(original, this, arguments);
     const opts = optionsOf(options);
     return context
