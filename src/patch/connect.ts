@@ -1,7 +1,7 @@
 // net.Socket.prototype.connect for service names: the one point every client passes through
 // (http, https, fetch, tls, http2, ws, database drivers). Everything else goes straight to
-// Node's connect after a string check; a service connect is deferred until the SRV answer is
-// there and then made by service-connect.ts.
+// Node's connect after a string check. A service connect is made by service-connect.ts: at
+// once from a warm cache, else once the SRV answer is there.
 import * as net from 'node:net';
 import type { Resolver } from '../discovery/resolver.js';
 import type { EndpointHealth } from './health.js';
