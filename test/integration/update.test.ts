@@ -2,7 +2,8 @@
 // with the svcdisc command, see them through the resolver, and be refused without the key.
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
@@ -104,6 +105,45 @@ for (const [title, command, packages, start] of [
         'c.user.kw:8082=127.0.0.13',
         'i1.user.prod.kw:9901=127.0.0.91',
       ]);
+    });
+
+    test('the key can come from a BIND key file (tsig-keygen format)', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'svcdisc-key-'));
+      const file = join(dir, 'update.key');
+      writeFileSync(
+        file,
+        `key "${KEY.name}" {\n\talgorithm ${KEY.algorithm};\n\tsecret "${KEY.secret}";\n};\n`,
+      );
+      const ok = await svcdisc(
+        [
+          'announce',
+          'user.prod.kw',
+          '--port',
+          '9906',
+          '--target',
+          'kf.user.prod.kw',
+          '--address',
+          '127.0.0.96',
+        ],
+        { SVCDISC_TSIG_KEYFILE: file },
+      );
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.ok((await endpoints()).includes('kf.user.prod.kw:9906=127.0.0.96'));
+      assert.equal(
+        (
+          await svcdisc(
+            ['withdraw', 'user.prod.kw', '--port', '9906', '--target', 'kf.user.prod.kw'],
+            { SVCDISC_TSIG_KEYFILE: file },
+          )
+        ).code,
+        0,
+      );
+      writeFileSync(file, 'not a key\n');
+      const bad = await svcdisc(['announce', 'user.prod.kw', '--port', '9906'], {
+        SVCDISC_TSIG_KEYFILE: file,
+      });
+      assert.equal(bad.code, 1);
+      assert.match(bad.stderr, /update\.key is not a BIND key file/);
     });
 
     test('a wrong key is refused, and so is an unsigned update; the message says why', async () => {
