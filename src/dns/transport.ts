@@ -3,6 +3,7 @@ import { randomInt } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 import type { Nameserver } from '../config.js';
+import { lengthPrefixed, messageReader } from './framing.js';
 import { buildQuery, checkReply, type Question, type Reply } from './message.js';
 
 export type Outcome =
@@ -23,15 +24,16 @@ export interface Exchange {
 }
 
 /** Runs `start` with a `finish` that settles once, after the deadline at the latest. */
-function withDeadline(
+function withDeadline<T>(
   timeoutMs: number,
-  start: (finish: (outcome: Outcome) => void) => () => void,
-  onTimeout: () => Outcome = () => ({ kind: 'timeout' }),
-): Promise<Outcome> {
+  start: (finish: (outcome: T) => void) => () => void,
+  onTimeout: () => T,
+  onError: (error: NodeJS.ErrnoException) => T,
+): Promise<T> {
   return new Promise((resolve) => {
     let cleanup = () => {};
     let settled = false;
-    const finish = (outcome: Outcome) => {
+    const finish = (outcome: T) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
@@ -43,10 +45,12 @@ function withDeadline(
     try {
       cleanup = start(finish);
     } catch (error) {
-      finish({ kind: 'failed', error: error as NodeJS.ErrnoException });
+      finish(onError(error as NodeJS.ErrnoException));
     }
   });
 }
+
+const failed = (error: NodeJS.ErrnoException): Outcome => ({ kind: 'failed', error });
 
 function judge(bytes: Buffer, id: number, exchange: Exchange): Outcome | undefined {
   const check = checkReply(bytes, id, exchange.question);
@@ -73,7 +77,7 @@ export function exchangeUdp(exchange: Exchange): Promise<Outcome> {
     exchange.timeoutMs,
     (finish) => {
       const socket = createSocket(server.family === 6 ? 'udp6' : 'udp4');
-      socket.on('error', (error) => finish({ kind: 'failed', error }));
+      socket.on('error', (error) => finish(failed(error)));
       socket.on('message', (bytes, from) => {
         if (from.address !== server.address || from.port !== server.port) {
           exchange.onIgnored('wrong source');
@@ -87,7 +91,7 @@ export function exchangeUdp(exchange: Exchange): Promise<Outcome> {
       });
       socket.connect(server.port, server.address, () => {
         socket.send(buildQuery(id, exchange.question), (error) => {
-          if (error) finish({ kind: 'failed', error });
+          if (error) finish(failed(error));
         });
       });
       return () => {
@@ -99,43 +103,57 @@ export function exchangeUdp(exchange: Exchange): Promise<Outcome> {
       };
     },
     onTimeout,
+    failed,
   );
 }
 
-/** Largest DNS message over TCP: the 2-byte length prefix (RFC 1035 4.2.2). */
-const MAX_TCP_MESSAGE = 0xffff;
+/** One message to `server` over a new TCP connection; `accept` sees each message that comes
+ * back, and the first it makes an outcome of ends the exchange. */
+export function tcpRoundTrip<T>(
+  server: Nameserver,
+  message: Buffer,
+  timeoutMs: number,
+  accept: (reply: Buffer) => T | undefined,
+  onTimeout: () => T,
+  onError: (error: NodeJS.ErrnoException) => T,
+): Promise<T> {
+  return withDeadline(
+    timeoutMs,
+    (finish) => {
+      const socket = connect({ host: server.address, port: server.port, family: server.family });
+      socket.on('connect', () => socket.write(lengthPrefixed(message)));
+      socket.on(
+        'data',
+        messageReader((reply) => {
+          const outcome = accept(reply);
+          if (outcome !== undefined) finish(outcome);
+          return outcome !== undefined;
+        }),
+      );
+      socket.on('error', (error) => finish(onError(error)));
+      socket.on('close', () => {
+        const error: NodeJS.ErrnoException = new Error('connection closed before the reply');
+        error.code = 'EEOF';
+        finish(onError(error));
+      });
+      return () => socket.destroy();
+    },
+    onTimeout,
+    onError,
+  );
+}
 
-/** One TCP exchange: 2-byte length framing; a reply may arrive in any number of chunks. */
+/** One TCP exchange of a query. */
 export function exchangeTcp(exchange: Exchange): Promise<Outcome> {
-  const { server } = exchange;
   const id = randomInt(0x10000);
-  return withDeadline(exchange.timeoutMs, (finish) => {
-    const query = buildQuery(id, exchange.question);
-    const frame = Buffer.allocUnsafe(2 + query.length);
-    frame.writeUInt16BE(query.length, 0);
-    query.copy(frame, 2);
-    const socket = connect({ host: server.address, port: server.port, family: server.family });
-    let buffered = Buffer.alloc(0);
-    socket.on('connect', () => socket.write(frame));
-    socket.on('data', (chunk) => {
-      buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
-      while (buffered.length >= 2) {
-        const length = buffered.readUInt16BE(0);
-        if (buffered.length < 2 + length) return;
-        const outcome = judge(buffered.subarray(2, 2 + length), id, exchange);
-        if (outcome) return finish(outcome);
-        buffered = buffered.subarray(2 + length);
-      }
-      if (buffered.length > MAX_TCP_MESSAGE + 2) {
-        finish({ kind: 'malformed', why: 'TCP frame longer than a DNS message' });
-      }
-    });
-    socket.on('error', (error) => finish({ kind: 'failed', error }));
-    socket.on('close', () => {
-      const error: NodeJS.ErrnoException = new Error('connection closed before the reply');
-      error.code = 'EEOF';
-      finish({ kind: 'failed', error });
-    });
-    return () => socket.destroy();
-  });
+  const query = buildQuery(id, exchange.question);
+  const onTimeout = (): Outcome => ({ kind: 'timeout' });
+  return tcpRoundTrip(
+    exchange.server,
+    query,
+    exchange.timeoutMs,
+    (reply) => judge(reply, id, exchange),
+    onTimeout,
+    failed,
+  );
 }

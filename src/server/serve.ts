@@ -6,6 +6,7 @@ import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { basename } from 'node:path';
 import * as packet from 'dns-packet';
+import { lengthPrefixed, messageReader } from '../dns/framing.js';
 import { answer } from './authority.js';
 import { applyUpdate, type UpdatePolicy } from './update.js';
 import { parseZone, type Zone } from './zone.js';
@@ -128,19 +129,14 @@ export class DnsServer {
     socket.setTimeout(TCP_IDLE_MS, () => socket.destroy());
     socket.on('close', () => this.#connections.delete(socket));
     socket.on('error', () => {});
-    let buffered = Buffer.alloc(0);
-    socket.on('data', (chunk) => {
-      buffered = Buffer.concat([buffered, chunk]);
-      while (buffered.length >= 2 && buffered.length >= 2 + buffered.readUInt16BE(0)) {
-        const query = buffered.subarray(2, 2 + buffered.readUInt16BE(0));
-        buffered = buffered.subarray(2 + query.length);
+    socket.on(
+      'data',
+      messageReader((query) => {
         const reply = this.#answer(query, 'tcp', `${socket.remoteAddress}:${socket.remotePort}`);
-        if (!reply) continue;
-        const length = Buffer.alloc(2);
-        length.writeUInt16BE(reply.length);
-        socket.write(Buffer.concat([length, reply]));
-      }
-    });
+        if (reply) socket.write(lengthPrefixed(reply));
+        return undefined;
+      }),
+    );
   }
 }
 

@@ -1,9 +1,9 @@
 // RFC 2136 dynamic updates: add this instance's SRV record and its target's address, or delete
 // exactly those, at the zone's primary, signed with TSIG when a key is configured.
 import { randomInt } from 'node:crypto';
-import { connect } from 'node:net';
 import * as packet from 'dns-packet';
 import type { Nameserver, TsigKey } from '../config.js';
+import { tcpRoundTrip } from '../dns/transport.js';
 import { sign, verify, wireName } from './tsig.js';
 
 const OPCODE_UPDATE = 5;
@@ -166,8 +166,17 @@ export async function sendUpdate(
   timeoutMs = 5000,
 ): Promise<void> {
   const { signed, mac } = key ? sign(message, key) : { signed: message, mac: undefined };
-  const reply = await exchangeTcp(server, signed, timeoutMs);
   const where = `${server.address}:${server.port}`;
+  const reply = await tcpRoundTrip<Buffer | UpdateError>(
+    server,
+    signed,
+    timeoutMs,
+    (bytes) => bytes,
+    () => new UpdateError('ETIMEOUT', `update to ${where}: no reply within ${timeoutMs} ms`),
+    (error) =>
+      new UpdateError(error.code ?? 'ECONNREFUSED', `update to ${where}: ${error.message}`),
+  );
+  if (reply instanceof UpdateError) throw reply;
   if (reply.length < 12 || reply.readUInt16BE(0) !== message.readUInt16BE(0)) {
     throw new UpdateError('EBADRESP', `update to ${where}: the reply does not answer the update`);
   }
@@ -186,38 +195,4 @@ export async function sendUpdate(
         : '';
     throw new UpdateError(rcode, `update to ${where} refused: ${rcode}${hint}`);
   }
-}
-
-function exchangeTcp(server: Nameserver, message: Buffer, timeoutMs: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: server.address, port: server.port });
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(
-        new UpdateError(
-          'ETIMEOUT',
-          `update to ${server.address}:${server.port}: no reply within ${timeoutMs} ms`,
-        ),
-      );
-    }, timeoutMs).unref();
-    let buffered = Buffer.alloc(0);
-    socket.on('connect', () => socket.write(Buffer.concat([u16(message.length), message])));
-    socket.on('data', (chunk) => {
-      buffered = Buffer.concat([buffered, chunk]);
-      if (buffered.length >= 2 && buffered.length >= 2 + buffered.readUInt16BE(0)) {
-        clearTimeout(timer);
-        socket.destroy();
-        resolve(buffered.subarray(2, 2 + buffered.readUInt16BE(0)));
-      }
-    });
-    socket.on('error', (error: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      reject(
-        new UpdateError(
-          error.code ?? 'ECONNREFUSED',
-          `update to ${server.address}:${server.port}: ${error.message}`,
-        ),
-      );
-    });
-  });
 }
