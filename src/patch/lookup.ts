@@ -24,11 +24,18 @@ function optionsOf(options: unknown): LookupOptions {
   return typeof options === 'object' && options !== null ? (options as LookupOptions) : {};
 }
 
-/** What Node's lookup would answer, with the service's synthetic address. */
-function answer(context: LookupContext, name: string, options: LookupOptions): LookupAddress[] {
+/** What Node's lookup would answer for a service name, once its SRV query has succeeded: the
+ * service's synthetic address, of the family asked for (IPv4 unless IPv6 is asked). */
+async function answer(
+  context: LookupContext,
+  name: string,
+  options: LookupOptions,
+): Promise<LookupAddress | LookupAddress[]> {
+  await context.resolver().resolve(name);
   const { v4, v6 } = context.synthetic.addressesOf(name);
   const wantsV6 = options.family === 6 || options.family === 'IPv6';
-  return [wantsV6 ? { address: v6, family: 6 } : { address: v4, family: 4 }];
+  const address: LookupAddress = wantsV6 ? { address: v6, family: 6 } : { address: v4, family: 4 };
+  return options.all ? [address] : address;
 }
 
 export function createLookupPatch(original: AnyFunction, context: LookupContext): AnyFunction {
@@ -39,19 +46,14 @@ export function createLookupPatch(original: AnyFunction, context: LookupContext)
     if (name === undefined || typeof done !== 'function')
       // biome-ignore lint/complexity/noArguments: Node's lookup reads how many arguments it got
       return Reflect.apply(original, this, arguments);
-    const opts = optionsOf(options);
-    context
-      .resolver()
-      .resolve(name)
-      .then(
-        () => {
-          const [first] = answer(context, name, opts);
-          // Outside the promise: an exception in the callback is the program's, as with Node's.
-          if (opts.all) process.nextTick(done, null, answer(context, name, opts));
-          else process.nextTick(done, null, first?.address, first?.family);
-        },
-        (error: Error) => process.nextTick(done, error),
-      );
+    // The callback runs outside the promise: an exception in it is the program's, as with Node's.
+    answer(context, name, optionsOf(options)).then(
+      (result) =>
+        Array.isArray(result)
+          ? process.nextTick(done, null, result)
+          : process.nextTick(done, null, result.address, result.family),
+      (error: Error) => process.nextTick(done, error),
+    );
     return {};
   }
   // util.promisify(dns.lookup) relies on the original's symbols (customPromisifyArgs).
@@ -73,13 +75,6 @@ export function createPromisesLookupPatch(
     const name = typeof hostname === 'string' ? context.matcher(hostname) : undefined;
     // biome-ignore lint/complexity/noArguments: Node's lookup reads how many arguments it got
     if (name === undefined) return Reflect.apply(original, this, arguments);
-    const opts = optionsOf(options);
-    return context
-      .resolver()
-      .resolve(name)
-      .then(() => {
-        const addresses = answer(context, name, opts);
-        return opts.all ? addresses : addresses[0];
-      });
+    return answer(context, name, optionsOf(options));
   };
 }
