@@ -126,7 +126,6 @@ export class ServiceConnect {
     const endpoint = this.#endpoints[this.#endpoint] as Endpoint;
     const address = this.#addresses[this.#address] as Address;
     const { port } = endpoint;
-    this.#tried.push(formatAddress(address.address, port));
     connecting(() => ({
       name: this.name,
       target: endpoint.target,
@@ -189,13 +188,15 @@ export class ServiceConnect {
     clearTimeout(this.#timer);
     const endpoint = this.#endpoints[this.#endpoint] as Endpoint;
     const { target, port } = endpoint;
+    // Every attempt that ends here failed: the list is what the final error reports.
+    this.#tried.push(formatAddress((this.#addresses[this.#address] as Address).address, port));
     const sameEndpoint = ++this.#address < this.#addresses.length;
     if (!sameEndpoint) {
       const coolDownMs = this.context.health.eject(endpointKey(endpoint));
       ejected(() => ({ name: this.name, target, port, coolDownMs }));
     }
     if ((!sameEndpoint && !this.#nextEndpoint()) || !freshHandle(this.socket)) {
-      this.#fail(Object.assign(error, { attempts: [...this.#tried] }));
+      this.#fail(Object.assign(error, { attempts: this.#tried }));
       return;
     }
     failedOver(() => ({ name: this.name, target, port, attempt: this.#endpoint + 1, error }));
