@@ -13,11 +13,6 @@ export const CHANNELS = {
   announce: 'svcdisc:announce',
 } as const;
 
-const resolveChannel = channel(CHANNELS.resolve);
-const connectChannel = channel(CHANNELS.connect);
-const failoverChannel = channel(CHANNELS.failover);
-const ejectChannel = channel(CHANNELS.eject);
-
 export interface ResolveMessage {
   name: string;
   query: string;
@@ -45,58 +40,58 @@ export interface EjectMessage {
   coolDownMs: number;
 }
 
-/** Whether anyone would see a message: builds none when nobody listens (the connect path). */
-const wanted = (target: { hasSubscribers: boolean }) => debug.enabled || target.hasSubscribers;
-
-export function resolved(message: ResolveMessage): void {
-  if (message.error)
-    debug('resolve %s (%s) failed: %s', message.name, message.query, message.error.message);
-  else
-    debug(
-      'resolve %s (%s): %d endpoint(s), ttl %ds',
-      message.name,
-      message.query,
-      message.endpoints,
-      message.ttl,
-    );
-  if (resolveChannel.hasSubscribers) resolveChannel.publish(message);
+export interface AnnounceMessage {
+  action: 'announce' | 'refresh' | 'withdraw';
+  name: string;
+  port: number;
+  target?: string;
+  error?: Error;
 }
 
-export function connecting(make: () => ConnectMessage): void {
-  if (!wanted(connectChannel)) return;
-  const message = make();
-  debug(
-    'connect %s -> %s:%d (attempt %d)',
-    message.name,
-    message.target,
-    message.port,
-    message.attempt,
-  );
-  if (connectChannel.hasSubscribers) connectChannel.publish(message);
+/** One kind of event: its debug line and its channel. The message is built only when someone
+ * listens, so the connect path allocates nothing for it otherwise. */
+function event<M>(name: string, line: (message: M) => unknown[]): (make: () => M) => void {
+  const target = channel(name);
+  return (make) => {
+    if (!debug.enabled && !target.hasSubscribers) return;
+    const message = make();
+    debug(...(line(message) as [string, ...unknown[]]));
+    if (target.hasSubscribers) target.publish(message);
+  };
 }
 
-export function failedOver(make: () => FailoverMessage): void {
-  if (!wanted(failoverChannel)) return;
-  const message = make();
-  debug(
-    'failover %s: %s:%d failed (%s)',
-    message.name,
-    message.target,
-    message.port,
-    message.error.message,
-  );
-  if (failoverChannel.hasSubscribers) failoverChannel.publish(message);
-}
+export const resolved = event<ResolveMessage>(CHANNELS.resolve, (m) =>
+  m.error
+    ? ['resolve %s (%s) failed: %s', m.name, m.query, m.error.message]
+    : ['resolve %s (%s): %d endpoint(s), ttl %ds', m.name, m.query, m.endpoints, m.ttl],
+);
 
-export function ejected(make: () => EjectMessage): void {
-  if (!wanted(ejectChannel)) return;
-  const message = make();
-  debug(
-    'eject %s:%d of %s for %dms',
-    message.target,
-    message.port,
-    message.name,
-    message.coolDownMs,
-  );
-  if (ejectChannel.hasSubscribers) ejectChannel.publish(message);
-}
+export const connecting = event<ConnectMessage>(CHANNELS.connect, (m) => [
+  'connect %s -> %s:%d (attempt %d)',
+  m.name,
+  m.target,
+  m.port,
+  m.attempt,
+]);
+
+export const failedOver = event<FailoverMessage>(CHANNELS.failover, (m) => [
+  'failover %s: %s:%d failed (%s)',
+  m.name,
+  m.target,
+  m.port,
+  m.error.message,
+]);
+
+export const ejected = event<EjectMessage>(CHANNELS.eject, (m) => [
+  'eject %s:%d of %s for %dms',
+  m.target,
+  m.port,
+  m.name,
+  m.coolDownMs,
+]);
+
+export const announced = event<AnnounceMessage>(CHANNELS.announce, (m) =>
+  m.error
+    ? ['%s %s:%d failed: %s', m.action, m.name, m.port, m.error.message]
+    : ['%s %s:%d%s', m.action, m.name, m.port, m.target ? ` (${m.target})` : ''],
+);

@@ -1,7 +1,7 @@
 // Record builders for tests, in dns-packet's shape.
 import { createSocket } from 'node:dgram';
 import type * as packet from 'dns-packet';
-import type { WireStats } from '../src/dns/client.js';
+import { newWireStats } from '../src/dns/client.js';
 
 export const srv = (
   name: string,
@@ -62,13 +62,7 @@ export function bigSet(name: string, count: number): packet.Answer[] {
   return records;
 }
 
-export const newStats = (): WireStats => ({
-  queries: 0,
-  tcpQueries: 0,
-  answers: 0,
-  ignoredReplies: 0,
-  truncated: 0,
-});
+export const newStats = newWireStats;
 
 /** A loopback UDP and TCP port with nothing listening (bound, then released). */
 export async function closedPort(): Promise<number> {

@@ -10,7 +10,7 @@ import {
   withSystemDefaults,
 } from '../config.js';
 import { debug } from '../debug.js';
-import { DnsClient, type WireStats } from '../dns/client.js';
+import { DnsClient, newWireStats, type WireStats } from '../dns/client.js';
 import { DnsError } from '../dns/errors.js';
 import { readResolvConf } from '../dns/resolv-conf.js';
 import { resolved } from '../events.js';
@@ -84,11 +84,7 @@ class ServiceResolver implements Resolver {
   readonly settings: ResolverSettings;
   readonly #client: DnsClient;
   readonly #stats: ResolverStats = {
-    queries: 0,
-    tcpQueries: 0,
-    answers: 0,
-    ignoredReplies: 0,
-    truncated: 0,
+    ...newWireStats(),
     cacheHits: 0,
     staleServed: 0,
     errors: 0,
@@ -174,7 +170,12 @@ class ServiceResolver implements Resolver {
       const found = await lookupService(this.#client, key, query);
       const resolution = deepFreeze({ ...found, ttl: this.#clampTtl(found.ttl) });
       this.#store(key, resolution);
-      resolved({ name: key, query, endpoints: resolution.endpoints.length, ttl: resolution.ttl });
+      resolved(() => ({
+        name: key,
+        query,
+        endpoints: resolution.endpoints.length,
+        ttl: resolution.ttl,
+      }));
       return resolution;
     } catch (thrown) {
       const now = this.#now();
@@ -189,7 +190,7 @@ class ServiceResolver implements Resolver {
           used: false,
           failure: { error, until: now + ttl * 1000 },
         });
-        resolved({ name: key, query, error });
+        resolved(() => ({ name: key, query, error }));
         throw error;
       }
       const error =
@@ -205,7 +206,7 @@ class ServiceResolver implements Resolver {
       const failure = { error, until: now + ERROR_BACKOFF_MS };
       if (entry) entry.failure = failure;
       else this.#cache.set(key, { expiresAt: 0, staleUntil: 0, used: false, failure });
-      resolved({ name: key, query, error });
+      resolved(() => ({ name: key, query, error }));
       throw error;
     }
   }

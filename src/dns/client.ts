@@ -29,6 +29,11 @@ export interface WireStats {
   truncated: number;
 }
 
+/** Counters at zero, for a client of one's own. */
+export function newWireStats(): WireStats {
+  return { queries: 0, tcpQueries: 0, answers: 0, ignoredReplies: 0, truncated: 0 };
+}
+
 const RCODE_ERRORS: Record<string, DnsErrorCode> = {
   SERVFAIL: 'ESERVFAIL',
   REFUSED: 'EREFUSED',

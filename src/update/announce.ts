@@ -7,12 +7,13 @@ import type * as packet from 'dns-packet';
 import {
   type Config,
   type Nameserver,
+  normalizeName,
   normalizeOptions,
   type SvcdiscOptions,
   type TsigKey,
   withSystemDefaults,
 } from '../config.js';
-import { DnsClient } from '../dns/client.js';
+import { DnsClient, newWireStats } from '../dns/client.js';
 import { readResolvConf } from '../dns/resolv-conf.js';
 import {
   addChanges,
@@ -49,10 +50,7 @@ export async function findZone(
   timeoutMs: number,
   attempts: number,
 ): Promise<string> {
-  const client = new DnsClient(
-    { nameservers, timeoutMs, attempts, tcp: false },
-    { queries: 0, tcpQueries: 0, answers: 0, ignoredReplies: 0, truncated: 0 },
-  );
+  const client = new DnsClient({ nameservers, timeoutMs, attempts, tcp: false }, newWireStats());
   const reply = await client.query({ name, type: 'SOA' }, name);
   const soa = [...(reply.answers ?? []), ...(reply.authorities ?? [])].find(
     (r) => r.type === 'SOA',
@@ -89,21 +87,28 @@ interface Plan {
   instance: Instance;
   zone: string;
   server: Nameserver;
+  /** Asks the zone's primary, over TCP: what is in the zone now. */
+  primary: DnsClient;
   key: TsigKey | undefined;
+}
+
+/** A name in lower case without the final dot; a clear error if it is not a DNS name. */
+function dnsName(text: string, what: string): string {
+  const name = normalizeName(text);
+  if (name === undefined) throw new Error(`${what} "${text}" is not a valid DNS name`);
+  return name;
 }
 
 async function plan(request: AnnounceRequest, options: SvcdiscOptions): Promise<Plan> {
   const config: Config = normalizeOptions(options);
   const settings = withSystemDefaults(config, () => readResolvConf());
   const server = config.updateServer ?? (settings.nameservers[0] as Nameserver);
-  const name = request.name.toLowerCase().replace(/\.$/, '');
+  const name = dnsName(request.name, 'the service name');
   const zone = await findZone(name, settings.nameservers, settings.timeoutMs, settings.attempts);
   const key = config.tsigKey ?? (config.tsigKeyFile ? readKeyFile(config.tsigKeyFile) : undefined);
   const instance: Instance = {
     name,
-    target: (request.target ?? `${instanceLabel(request.port)}.${name}`)
-      .toLowerCase()
-      .replace(/\.$/, ''),
+    target: dnsName(request.target ?? `${instanceLabel(request.port)}.${name}`, 'the target'),
     port: request.port,
     priority: config.announcePriority,
     weight: config.announceWeight,
@@ -111,7 +116,11 @@ async function plan(request: AnnounceRequest, options: SvcdiscOptions): Promise<
     addresses: request.addresses ?? [config.announceAddress ?? defaultAddress()],
     leaseUntil: request.leaseUntil,
   };
-  return { instance, zone, server, key };
+  const primary = new DnsClient(
+    { nameservers: [server], timeoutMs: 2000, attempts: 2, tcp: true },
+    newWireStats(),
+  );
+  return { instance, zone, server, primary, key };
 }
 
 /** Publishes one instance of `name`; resolves to what was published. */
@@ -131,13 +140,8 @@ export async function withdraw(
   request: AnnounceRequest,
   options: SvcdiscOptions = {},
 ): Promise<Instance & { zone: string }> {
-  const { instance, zone, server, key } = await plan(request, options);
-  const stats = { queries: 0, tcpQueries: 0, answers: 0, ignoredReplies: 0, truncated: 0 };
-  const client = new DnsClient(
-    { nameservers: [server], timeoutMs: 2000, attempts: 2, tcp: true },
-    stats,
-  );
-  const reply = await client.query({ name: instance.name, type: 'SRV' }, instance.name);
+  const { instance, zone, server, primary, key } = await plan(request, options);
+  const reply = await primary.query({ name: instance.name, type: 'SRV' }, instance.name);
   const mine = (reply.answers ?? []).filter(
     (r): r is packet.SrvAnswer =>
       r.type === 'SRV' &&
@@ -185,13 +189,8 @@ export async function prune(
   options: SvcdiscOptions = {},
   now = Date.now(),
 ): Promise<PruneDecision[]> {
-  const { zone, server, key } = await plan({ name, port: 1 }, options);
-  const stats = { queries: 0, tcpQueries: 0, answers: 0, ignoredReplies: 0, truncated: 0 };
-  const client = new DnsClient(
-    { nameservers: [server], timeoutMs: 2000, attempts: 2, tcp: true },
-    stats,
-  );
-  const service = name.toLowerCase().replace(/\.$/, '');
+  const { instance, zone, server, primary: client, key } = await plan({ name, port: 1 }, options);
+  const service = instance.name;
   const reply = await client.query({ name: service, type: 'SRV' }, service);
   const decisions: PruneDecision[] = [];
   for (const record of (reply.answers ?? []).filter(

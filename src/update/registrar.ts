@@ -3,15 +3,11 @@
 // on SIGTERM and SIGINT, and when the program ends on its own. Failures never reach the
 // program: they are logged and retried with back-off.
 
-import { channel } from 'node:diagnostics_channel';
 import type { Server } from 'node:net';
 import type { Announcement, SvcdiscOptions } from '../config.js';
-import { debug } from '../debug.js';
-import { CHANNELS } from '../events.js';
+import { type AnnounceMessage, announced } from '../events.js';
 import { type AnnounceRequest, announce, withdraw } from './announce.js';
 
-/** Messages on `svcdisc:announce`: each announce, refresh or withdrawal, done or failed. */
-const announceChannel = channel(CHANNELS.announce);
 /** Longest wait for a withdrawal at shutdown, ms: the program's own exit comes first. */
 export const WITHDRAW_BOUND_MS = 1500;
 const RETRY_BASE_MS = 1000;
@@ -131,20 +127,9 @@ export class Registrar {
 }
 
 function report(
-  action: string,
+  action: AnnounceMessage['action'],
   request: AnnounceRequest,
   outcome: { target?: string; error?: Error },
 ): void {
-  if (outcome.error)
-    debug('%s %s:%d failed: %s', action, request.name, request.port, outcome.error.message);
-  else
-    debug(
-      '%s %s:%d%s',
-      action,
-      request.name,
-      request.port,
-      outcome.target ? ` (${outcome.target})` : '',
-    );
-  if (announceChannel.hasSubscribers)
-    announceChannel.publish({ action, name: request.name, port: request.port, ...outcome });
+  announced(() => ({ action, name: request.name, port: request.port, ...outcome }));
 }
