@@ -135,50 +135,34 @@ export function applyUpdate(
   query: Buffer,
   policy: UpdatePolicy,
 ): { reply: Buffer; zone?: Zone; rcode: string } {
-  const id = query.readUInt16BE(0);
   let requestMac: Buffer | undefined;
-  const reply = (rcode: number, name: string) => {
+  /** The reply with this rcode (signed when the request was, RFC 8945 5.3); `detail` is for
+   * the log line only. */
+  const reply = (rcode: keyof typeof RCODE, detail = '') => {
     const header = Buffer.alloc(12);
-    header.writeUInt16BE(id, 0);
-    header.writeUInt16BE(0x8000 | (5 << 11) | rcode, 2);
-    const message = Buffer.concat([header]);
-    // A signed request gets a signed reply (RFC 8945 5.3).
-    return {
-      bytes:
-        policy.key && requestMac
-          ? sign(message, policy.key, Date.now(), requestMac).signed
-          : message,
-      rcode: name,
-    };
+    header.writeUInt16BE(query.readUInt16BE(0), 0);
+    header.writeUInt16BE(0x8000 | (5 << 11) | RCODE[rcode], 2);
+    const bytes =
+      policy.key && requestMac ? sign(header, policy.key, Date.now(), requestMac).signed : header;
+    return { reply: bytes, rcode: detail ? `${rcode} (${detail})` : rcode };
   };
   if (policy.key) {
     const verdict = verify(query, policy.key, undefined);
     if (verdict.ok) requestMac = verdict.mac;
-    else if (!policy.allowUnsigned || !/not signed/.test(verdict.why)) {
-      const r = reply(RCODE.NOTAUTH, 'NOTAUTH');
-      return { reply: r.bytes, rcode: `NOTAUTH (${verdict.why})` };
-    }
+    else if (!policy.allowUnsigned || !/not signed/.test(verdict.why))
+      return reply('NOTAUTH', verdict.why);
   } else if (!policy.allowUnsigned) {
-    const r = reply(RCODE.REFUSED, 'REFUSED');
-    return { reply: r.bytes, rcode: 'REFUSED (updates not enabled)' };
+    return reply('REFUSED', 'updates not enabled');
   }
   let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse(query);
   } catch (error) {
-    const r = reply(RCODE.FORMERR, 'FORMERR');
-    return { reply: r.bytes, rcode: `FORMERR (${(error as Error).message})` };
+    return reply('FORMERR', (error as Error).message);
   }
-  if (parsed.zone !== zone.origin) return { ...pick(reply(RCODE.NOTAUTH, 'NOTAUTH')) };
-  if (parsed.prerequisites > 0) return { ...pick(reply(RCODE.NOTIMP, 'NOTIMP')) };
-  const outside = parsed.updates.find(
-    (u) => u.name !== zone.origin && !u.name.endsWith(`.${zone.origin}`),
-  );
-  if (outside) return { ...pick(reply(RCODE.NOTZONE, 'NOTZONE')) };
-  const next = apply(zone, parsed.updates);
-  return { ...pick(reply(RCODE.NOERROR, 'NOERROR')), zone: next };
-}
-
-function pick(r: { bytes: Buffer; rcode: string }): { reply: Buffer; rcode: string } {
-  return { reply: r.bytes, rcode: r.rcode };
+  if (parsed.zone !== zone.origin) return reply('NOTAUTH', `not the zone ${zone.origin}`);
+  if (parsed.prerequisites > 0) return reply('NOTIMP', 'prerequisites are not supported');
+  if (parsed.updates.some((u) => u.name !== zone.origin && !u.name.endsWith(`.${zone.origin}`)))
+    return reply('NOTZONE');
+  return { ...reply('NOERROR'), zone: apply(zone, parsed.updates) };
 }
