@@ -9,6 +9,7 @@ export const CHANNELS = {
   connect: 'svcdisc:connect',
   failover: 'svcdisc:failover',
   eject: 'svcdisc:eject',
+  drain: 'svcdisc:drain',
   /** Published by the registration code (SVCDISC_ANNOUNCE), not the connect path. */
   announce: 'svcdisc:announce',
 } as const;
@@ -38,6 +39,15 @@ export interface EjectMessage {
   target: string;
   port: number;
   coolDownMs: number;
+}
+
+export interface DrainMessage {
+  name: string;
+  /** The endpoint that left the set (or whose address changed). */
+  target: string;
+  port: number;
+  /** Pooled sockets to it retired: idle ones closed, busy ones after their response. */
+  sockets: number;
 }
 
 export interface AnnounceMessage {
@@ -88,6 +98,14 @@ export const ejected = event<EjectMessage>(CHANNELS.eject, (m) => [
   m.port,
   m.name,
   m.coolDownMs,
+]);
+
+export const drained = event<DrainMessage>(CHANNELS.drain, (m) => [
+  'drain %s:%d of %s: %d pooled socket(s) retired',
+  m.target,
+  m.port,
+  m.name,
+  m.sockets,
 ]);
 
 export const announced = event<AnnounceMessage>(CHANNELS.announce, (m) =>

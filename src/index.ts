@@ -19,5 +19,12 @@ export {
 } from './discovery/resolver.js';
 export { DnsError, type DnsErrorCode, type NegativeReason } from './dns/errors.js';
 export { parseResolvConf, readResolvConf } from './dns/resolv-conf.js';
-export { CHANNELS } from './events.js';
-export { AlreadyInstalledError, install, installedResolver, uninstall } from './patch/install.js';
+export { CHANNELS, type DrainMessage } from './events.js';
+export {
+  AlreadyInstalledError,
+  install,
+  installedResolver,
+  pooledSockets,
+  uninstall,
+} from './patch/install.js';
+export type { PoolStats } from './patch/pools.js';

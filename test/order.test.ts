@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { orderEndpoints } from '../src/discovery/order.js';
+import fc from 'fast-check';
+import { orderEndpoints, pickEndpoint } from '../src/discovery/order.js';
 import { seeded } from './records.js';
 
 interface E {
@@ -115,5 +116,51 @@ describe('orderEndpoints (RFC 2782)', () => {
     assert.deepEqual(names([...endpoints]), ['b', 'a']);
     assert.notEqual(ordered, endpoints);
     assert.deepEqual(orderEndpoints([], Math.random), []);
+  });
+});
+
+describe('pickEndpoint: the choice of one request', () => {
+  test('is the first of the RFC 2782 order drawn with the same random number', () => {
+    const endpoint = fc.record({
+      name: fc.string(),
+      priority: fc.integer({ min: 0, max: 3 }),
+      weight: fc.integer({ min: 0, max: 5 }),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(endpoint, { maxLength: 8 }),
+        fc.double({ min: 0, max: 0.9999999, noNaN: true }),
+        (list, r) => {
+          assert.equal(
+            pickEndpoint(list, () => r),
+            orderEndpoints(list, sequence(r))[0],
+          );
+        },
+      ),
+    );
+  });
+
+  test('passes over skipped (ejected) endpoints while others remain, then takes them', () => {
+    const list = [e('a', 10, 50), e('b', 10, 50), e('backup', 20, 1)];
+    const skipA = (x: E) => x.name === 'a';
+    for (const r of [0, 0.3, 0.9999])
+      assert.equal(pickEndpoint(list, sequence(r), skipA)?.name, 'b');
+    const skipFirst = (x: E) => x.priority === 10;
+    assert.equal(pickEndpoint(list, sequence(0.1), skipFirst)?.name, 'backup');
+    assert.equal(pickEndpoint(list, sequence(0.1), () => true)?.name, 'a');
+    assert.equal(pickEndpoint([], Math.random), undefined);
+  });
+
+  test('weights 60/30/10 hold over 30 000 picks (chi-square), and a backup is never picked', () => {
+    const list = [e('w60', 1, 60), e('w30', 1, 30), e('w10', 1, 10), e('backup', 2, 100)];
+    const random = seeded(7);
+    const counts: Record<string, number> = {};
+    for (let i = 0; i < 30_000; i++) {
+      const name = pickEndpoint(list, random)?.name ?? '';
+      counts[name] = (counts[name] ?? 0) + 1;
+    }
+    assert.equal(counts.backup, undefined);
+    const observed = [counts.w60 ?? 0, counts.w30 ?? 0, counts.w10 ?? 0];
+    assert.ok(chiSquare(observed, [0.6, 0.3, 0.1]) < 13.82, `counts ${observed}`);
   });
 });

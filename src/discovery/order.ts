@@ -54,3 +54,51 @@ function pickByWeight<T extends Weighted>(group: T[], random: Random, out: T[]):
     out.push(chosen);
   }
 }
+
+/**
+ * The first endpoint of `orderEndpoints(endpoints, random)`, without ordering the rest: the
+ * per-request choice of keep-alive pools. Endpoints for which `skip` is true (ejected ones)
+ * are passed over while any other remains. Undefined for an empty list.
+ */
+export function pickEndpoint<T extends Weighted>(
+  endpoints: readonly T[],
+  random: Random = Math.random,
+  skip?: (endpoint: T) => boolean,
+): T | undefined {
+  // The lowest priority among the candidates, and the sum of its weights.
+  let priority = Number.POSITIVE_INFINITY;
+  let sum = 0;
+  let count = 0;
+  for (const endpoint of endpoints) {
+    if (skip?.(endpoint)) continue;
+    if (endpoint.priority < priority) {
+      priority = endpoint.priority;
+      sum = 0;
+      count = 0;
+    }
+    if (endpoint.priority === priority) {
+      sum += endpoint.weight;
+      count++;
+    }
+  }
+  if (count === 0)
+    return skip && endpoints.length > 0 ? pickEndpoint(endpoints, random) : undefined;
+  // All weights 0: uniform; else r in [0, sum) and the first running sum greater than r.
+  const r = sum === 0 ? Math.min(Math.floor(random() * count), count - 1) : random() * sum;
+  let running = 0;
+  let index = 0;
+  let last: T | undefined;
+  for (const endpoint of endpoints) {
+    if (endpoint.priority !== priority || skip?.(endpoint)) continue;
+    if (sum === 0) {
+      if (index++ === r) return endpoint;
+      last = endpoint;
+      continue;
+    }
+    if (endpoint.weight > 0) last = endpoint;
+    running += endpoint.weight;
+    if (running > r) return endpoint;
+  }
+  // Rounding can leave r at the very top: the last weighted (or last) endpoint.
+  return last;
+}

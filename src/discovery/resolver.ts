@@ -15,7 +15,7 @@ import { DnsError } from '../dns/errors.js';
 import { readResolvConf } from '../dns/resolv-conf.js';
 import { resolved } from '../events.js';
 import { type Endpoint, lookupService, NegativeAnswer, type Resolution } from './lookup.js';
-import { orderEndpoints, type Random } from './order.js';
+import { orderEndpoints, pickEndpoint, type Random } from './order.js';
 
 /** Longest time a negative answer is kept, s, whatever the SOA says. */
 export const MAX_NEGATIVE_TTL = 60;
@@ -40,8 +40,12 @@ export interface ResolverStats extends WireStats {
 export interface ResolverOptions extends SvcdiscOptions {
   /** Clock in ms for TTLs, injectable for tests. @default performance.now */
   now?: () => number;
-  /** Random number in [0, 1) for `order()`. @default Math.random */
+  /** Random number in [0, 1) for `order()` and `pick()`. @default Math.random */
   random?: Random;
+  /** Called when a query replaces an answer: `next` is the new one, undefined when the name
+   * has no endpoints any more (NXDOMAIN, NODATA…). The preload drains pooled connections to
+   * endpoints that left. Exceptions are caught. */
+  onChange?: (name: string, previous: Resolution, next: Resolution | undefined) => void;
 }
 
 export interface Resolver {
@@ -54,6 +58,12 @@ export interface Resolver {
   cached(name: string): Resolution | undefined;
   /** The endpoints in RFC 2782 order for one new connection. */
   order<T extends Endpoint>(endpoints: readonly T[]): T[];
+  /** The first endpoint of such an order, passing over those `skip` rejects while others
+   * remain: the choice for one request. */
+  pick<T extends Endpoint>(endpoints: readonly T[], skip?: (endpoint: T) => boolean): T | undefined;
+  /** The last answer for a normalised name, fresh or expired, without counting a use; null
+   * when the last query found no endpoints; undefined when nothing is known. */
+  latest(name: string): Resolution | null | undefined;
   /** A copy of the counters. */
   stats(): ResolverStats;
   /** Forgets every answer and stops background refreshes. */
@@ -94,9 +104,11 @@ class ServiceResolver implements Resolver {
   readonly #inFlight = new Map<string, Promise<Resolution>>();
   readonly #now: () => number;
   readonly #random: Random;
+  readonly #onChange: ResolverOptions['onChange'];
 
   constructor(options: ResolverOptions) {
-    const { now, random, ...rest } = options;
+    const { now, random, onChange, ...rest } = options;
+    this.#onChange = onChange;
     this.settings = withSystemDefaults(normalizeOptions(rest), () => readResolvConf());
     this.#client = new DnsClient(this.settings, this.#stats);
     this.#now = now ?? (() => performance.now());
@@ -109,6 +121,19 @@ class ServiceResolver implements Resolver {
 
   order<T extends Endpoint>(endpoints: readonly T[]): T[] {
     return orderEndpoints(endpoints, this.#random);
+  }
+
+  pick<T extends Endpoint>(
+    endpoints: readonly T[],
+    skip?: (endpoint: T) => boolean,
+  ): T | undefined {
+    return pickEndpoint(endpoints, this.#random, skip);
+  }
+
+  latest(name: string): Resolution | null | undefined {
+    const entry = this.#cache.peek(name);
+    if (entry === undefined) return undefined;
+    return entry.resolution ?? (entry.failure?.error.reason ? null : undefined);
   }
 
   stats(): ResolverStats {
@@ -169,7 +194,9 @@ class ServiceResolver implements Resolver {
     try {
       const found = await lookupService(this.#client, key, query);
       const resolution = deepFreeze({ ...found, ttl: this.#clampTtl(found.ttl) });
+      const previous = this.#cache.peek(key)?.resolution;
       this.#store(key, resolution);
+      if (previous) this.#changed(key, previous, resolution);
       resolved(() => ({
         name: key,
         query,
@@ -184,6 +211,7 @@ class ServiceResolver implements Resolver {
         // The service is gone or never was: forget any old answer (no stale use).
         const error = this.#notFound(key, query, thrown);
         const ttl = Math.min(thrown.ttl ?? ERROR_BACKOFF_MS / 1000, MAX_NEGATIVE_TTL);
+        if (entry?.resolution) this.#changed(key, entry.resolution, undefined);
         this.#cache.set(key, {
           expiresAt: 0,
           staleUntil: 0,
@@ -208,6 +236,15 @@ class ServiceResolver implements Resolver {
       else this.#cache.set(key, { expiresAt: 0, staleUntil: 0, used: false, failure });
       resolved(() => ({ name: key, query, error }));
       throw error;
+    }
+  }
+
+  /** Tells the owner that an answer was replaced; its exceptions are not the resolver's. */
+  #changed(key: string, previous: Resolution, next: Resolution | undefined): void {
+    try {
+      this.#onChange?.(key, previous, next);
+    } catch (error) {
+      debug('change of %s not handled: %s', key, (error as Error).message);
     }
   }
 

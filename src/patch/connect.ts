@@ -3,11 +3,13 @@
 // Node's connect after a string check. A service connect is made by service-connect.ts: at
 // once from a warm cache, else once the SRV answer is there.
 import * as net from 'node:net';
+import type { Endpoint } from '../discovery/lookup.js';
 import type { Resolver } from '../discovery/resolver.js';
 import type { EndpointHealth } from './health.js';
 import type { Matcher } from './match.js';
+import { CHOICE, type Pools } from './pools.js';
 import { ServiceConnect } from './service-connect.js';
-import type { ConnectFn, Normalized, Socket } from './socket.js';
+import { type ConnectFn, type Normalized, type Socket, tlsConnectOptions } from './socket.js';
 import type { SyntheticAddresses } from './synthetic.js';
 
 /** What the patch needs; built once by install(). */
@@ -17,6 +19,10 @@ export interface ConnectContext {
   /** The resolver, created on first use. */
   resolver: () => Resolver;
   health: EndpointHealth;
+  pools: Pools;
+  /** Adopts the keep-alive pools (http.Agent, undici's global Agent) once the program has
+   * them; cheap to call again. */
+  adoptPools: () => void;
   connectTimeoutMs: number;
 }
 
@@ -53,14 +59,23 @@ export function createConnectPatch(original: ConnectFn, context: ConnectContext)
     }
     const name = context.matcher(host) ?? context.synthetic.nameOf(host);
     if (name === undefined) return original.call(this, normalized);
+    context.adoptPools();
+    // The endpoint of the pool this connection is for (agent.ts, dispatcher.ts), if any.
+    const preferred = (options[CHOICE as never] ?? tlsConnectOptions(socket)?.[CHOICE]) as
+      | Endpoint
+      | undefined;
     const service = new ServiceConnect(
       socket,
       (next, callback = null) => original.call(socket, tagNormalized([next, callback])),
       context,
       name,
       options,
+      preferred,
     );
-    const warm = context.resolver().cached(name);
+    // A pool's endpoint needs no fresh answer: it was chosen from one a moment ago.
+    const warm =
+      context.resolver().cached(name) ??
+      (preferred && { name, query: name, ttl: 0, endpoints: [preferred] });
     if (warm) {
       // A warm cache: Node's connect, at once, to the chosen endpoint's address.
       service.startWarm(warm, callback);

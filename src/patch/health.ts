@@ -18,6 +18,11 @@ export class EndpointHealth {
 
   constructor(readonly now: () => number = () => performance.now()) {}
 
+  /** How many endpoints have a failure on record. */
+  get size(): number {
+    return this.#records.size;
+  }
+
   /** Records a failed connect; returns the cool-down in ms. */
   eject(key: string): number {
     const record = this.#records.get(key) ?? { failures: 0, until: 0 };

@@ -9,15 +9,18 @@ import { type Config, normalizeOptions, type SvcdiscOptions } from '../config.js
 import { debug } from '../debug.js';
 import type * as ResolverModule from '../discovery/resolver.js';
 import type * as RegistrarModule from '../update/registrar.js';
+import { poolAdoption } from './adopt.js';
 import { createConnectPatch } from './connect.js';
 import { EndpointHealth } from './health.js';
 import { createLookupPatch, createPromisesLookupPatch } from './lookup.js';
 import { createMatcher } from './match.js';
+import { type PoolStats, Pools } from './pools.js';
 import { SyntheticAddresses } from './synthetic.js';
 
 interface Installation {
   restore(): void;
   resolver(): ResolverModule.Resolver;
+  pools: Pools;
 }
 
 let current: Installation | undefined;
@@ -46,15 +49,24 @@ export function install(options: SvcdiscOptions = {}): boolean {
   const getResolver = () => {
     if (!resolver) {
       const { createResolver } = require('../discovery/resolver.js') as typeof ResolverModule;
-      resolver = createResolver(options);
+      resolver = createResolver({
+        ...options,
+        onChange: (name, previous, next) => pools.changed(name, previous, next),
+      });
     }
     return resolver;
   };
+  const matcher = createMatcher(config.domains);
+  const health = new EndpointHealth();
+  const pools = new Pools(getResolver, health);
+  const adoption = poolAdoption(pools, matcher);
   const context = {
-    matcher: createMatcher(config.domains),
+    matcher,
     synthetic: new SyntheticAddresses(),
     resolver: getResolver,
-    health: new EndpointHealth(),
+    health,
+    pools,
+    adoptPools: adoption.adopt,
     connectTimeoutMs: config.connectTimeoutMs,
   };
   const originals = {
@@ -79,9 +91,13 @@ export function install(options: SvcdiscOptions = {}): boolean {
   ) as typeof dns.promises.lookup;
   // ESM named imports (`import { lookup } from 'node:dns'`) are copies: refresh them.
   syncBuiltinESMExports();
+  // A program that loaded http before the preload ran (install() from code) is adopted now.
+  adoption.adopt();
   current = {
     resolver: getResolver,
+    pools,
     restore() {
+      adoption.undo();
       net.Socket.prototype.connect = originals.connect;
       net.Server.prototype.listen = originals.listen;
       dns.lookup = originals.lookup;
@@ -131,4 +147,10 @@ export function uninstall(): boolean {
 /** The resolver of the installed preload (created on first use), for its stats(). */
 export function installedResolver(): ResolverModule.Resolver | undefined {
   return current?.resolver();
+}
+
+/** The pooled keep-alive sockets svcdisc connected, per service endpoint: open and not
+ * retired. Empty when nothing is installed. */
+export function pooledSockets(): PoolStats[] {
+  return current?.pools.stats() ?? [];
 }

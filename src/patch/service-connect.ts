@@ -9,11 +9,11 @@ import type { Address, Endpoint, Resolution } from '../discovery/lookup.js';
 import type { Resolver } from '../discovery/resolver.js';
 import { connecting, ejected, failedOver } from '../events.js';
 import type { ConnectContext } from './connect.js';
+import { endpointKey } from './pools.js';
 import { freshHandle, type Normalized, type Socket } from './socket.js';
 
 const formatAddress = (address: string, port: number) =>
   address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
-const endpointKey = (endpoint: Endpoint) => `${endpoint.target}:${endpoint.port}`;
 
 /** Addresses in the order Node's happy eyeballs tries them: the first family, then alternating. */
 function interleave(addresses: readonly Address[]): readonly Address[] {
@@ -65,6 +65,8 @@ export class ServiceConnect {
     readonly context: ConnectContext,
     readonly name: string,
     readonly options: Normalized[0],
+    /** The endpoint of the pool the connection is for: tried first. */
+    readonly preferred?: Endpoint,
   ) {}
 
   /** A cold cache: the socket is prepared; connect once the SRV answer is there. */
@@ -103,10 +105,14 @@ export class ServiceConnect {
   }
 
   #order(resolver: Resolver, resolution: Resolution): void {
-    this.#endpoints = this.context.health.preferHealthy(
+    const ordered = this.context.health.preferHealthy(
       resolver.order(resolution.endpoints),
       endpointKey,
     );
+    const { preferred } = this;
+    this.#endpoints = preferred
+      ? [preferred, ...ordered.filter((e) => endpointKey(e) !== endpointKey(preferred))]
+      : ordered;
     this.#interceptDestroy();
     this.socket.prependOnceListener('connect', this.#connected);
     this.#nextEndpoint();
@@ -206,7 +212,17 @@ export class ServiceConnect {
 
   readonly #connected = (): void => {
     const endpoint = this.#endpoints[this.#endpoint];
-    if (endpoint) this.context.health.restore(endpointKey(endpoint));
+    const address = this.#addresses[this.#address];
+    if (endpoint && address) {
+      this.context.health.restore(endpointKey(endpoint));
+      this.context.pools.connected(
+        this.socket,
+        this.name,
+        endpoint,
+        address.address,
+        this.preferred,
+      );
+    }
     this.#finish();
   };
 

@@ -54,3 +54,16 @@ export function freshHandle(socket: Socket): boolean {
   (socket[REINITIALIZE] as (handle: Handle) => void)(fresh);
   return true;
 }
+
+/** Where tls.connect keeps its whole options on the TLSSocket (lib/_tls_wrap.js
+ * kConnectOptions): the socket's own connect() gets only host, port and a few more. */
+let CONNECT_OPTIONS: symbol | undefined;
+
+/** The options tls.connect() was called with, for a TLS socket it made. */
+export function tlsConnectOptions(socket: Socket): Record<symbol, unknown> | undefined {
+  if (!(socket as { encrypted?: boolean }).encrypted) return undefined;
+  CONNECT_OPTIONS ??= Object.getOwnPropertySymbols(socket).find(
+    (s) => s.description === 'connect-options',
+  );
+  return CONNECT_OPTIONS && (socket[CONNECT_OPTIONS] as Record<symbol, unknown> | undefined);
+}

@@ -1,0 +1,38 @@
+// When the keep-alive pools are adopted: http.Agent once the program has loaded `http` or
+// `https` (checked on each service connect, cheaply), undici's global Agent once it exists —
+// created by the program's first fetch(), or by the undici package when it loads.
+import { AgentFinder, patchAgent } from './agent.js';
+import { adoptBeforeFirstFetch, adoptGlobalDispatcher, GLOBAL_DISPATCHER } from './dispatcher.js';
+import type { Matcher } from './match.js';
+import type { Pools } from './pools.js';
+
+/** The keep-alive pools' patches, made when the program has the pools: http.Agent once
+ * `http` or `https` is loaded, undici's global Agent once fetch or undici created it. */
+export function poolAdoption(pools: Pools, matcher: Matcher): { adopt(): void; undo(): void } {
+  const finder = new AgentFinder();
+  const undo: (() => void)[] = [];
+  let agentPatched = false;
+  let dispatcherSeen: unknown;
+  const adoption = {
+    adopt() {
+      if (!agentPatched) {
+        const proto = finder.find();
+        if (proto) {
+          agentPatched = true;
+          undo.push(patchAgent(proto, pools, matcher));
+        }
+      }
+      const dispatcher = (globalThis as Record<symbol, unknown>)[GLOBAL_DISPATCHER];
+      if (dispatcher !== dispatcherSeen) {
+        dispatcherSeen = dispatcher;
+        const restore = adoptGlobalDispatcher(pools, matcher);
+        if (restore) undo.push(restore);
+      }
+    },
+    undo() {
+      for (const restore of undo.splice(0)) restore();
+    },
+  };
+  undo.push(adoptBeforeFirstFetch(adoption.adopt));
+  return adoption;
+}

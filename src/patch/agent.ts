@@ -1,0 +1,79 @@
+// http.Agent, and https.Agent which builds on it: a request to a service name gets an
+// endpoint of its own (RFC 2782, per request) and the pool key names it, so the agent keeps
+// and reuses sockets per endpoint and the weights hold per request. Where to hook
+// (docs/node-internals.md): addRequest calls getName(A) with a fresh copy A of the request's
+// options; a new socket is made from B, a copy of A, and every later 'free' and removeSocket
+// of it calls getName(B) again. The key is kept on A, so B (and the socket) carries it, and
+// the choice reaches the connect through B (net.createConnection(B), tls.connect(B)).
+import { debug } from '../debug.js';
+import type { Endpoint } from '../discovery/lookup.js';
+import type { Matcher } from './match.js';
+import { CHOICE, endpointKey, type IdlePools, type Pools, SERVED, type Served } from './pools.js';
+import type { Socket } from './socket.js';
+
+/** The pool key a request's options were given. */
+const KEY = Symbol('svcdisc.agentKey');
+
+type Options = Record<PropertyKey, unknown>;
+
+export interface AgentPrototype {
+  getName(options?: Options): string;
+  keepSocketAlive(socket: unknown): boolean;
+}
+
+/** Patches getName and keepSocketAlive of http.Agent.prototype; returns the undo. */
+export function patchAgent(proto: AgentPrototype, pools: Pools, matcher: Matcher): () => void {
+  const { getName, keepSocketAlive } = proto;
+  proto.getName = function getNameOfEndpoint(this: unknown, options?: Options): string {
+    const memo = options?.[KEY];
+    if (typeof memo === 'string') return memo;
+    const key = getName.call(this, options);
+    const host = options?.host;
+    // `_agentKey`: the options of a socket made before the patch, keyed by Node already.
+    if (typeof host !== 'string' || options?._agentKey !== undefined) return key;
+    const name = matcher(host);
+    if (name === undefined) return key;
+    // Never out of the program's request: without a choice it goes to a connection chosen
+    // per connection, and a failure shows on that connection as for any.
+    let endpoint: Endpoint | undefined;
+    try {
+      endpoint = pools.choose(name);
+    } catch (error) {
+      debug('no endpoint chosen for %s: %s', name, (error as Error).message);
+    }
+    const chosen = endpoint === undefined ? key : `${key}|${endpointKey(endpoint)}`;
+    (options as Options)[KEY] = chosen;
+    if (endpoint) (options as Options)[CHOICE] = endpoint;
+    return chosen;
+  };
+  proto.keepSocketAlive = function keepServedSocketAlive(this: IdlePools, socket: unknown) {
+    const served = (socket as Socket)[SERVED] as Served | undefined;
+    if (served !== undefined && !pools.keep(socket as Socket, served, this)) return false;
+    return keepSocketAlive.call(this, socket);
+  };
+  return () => {
+    proto.getName = getName;
+    proto.keepSocketAlive = keepSocketAlive;
+  };
+}
+
+/** Reads process.moduleLoadList as it grows, to find http.Agent once the program has loaded
+ * `http` or `https`, without loading either for a program that does not. */
+export class AgentFinder {
+  #seen = 0;
+
+  find(): AgentPrototype | undefined {
+    const loaded = (process as unknown as { moduleLoadList?: string[] }).moduleLoadList;
+    if (!loaded || loaded.length === this.#seen) return undefined;
+    let found: string | undefined;
+    for (let i = this.#seen; i < loaded.length && !found; i++) {
+      if (loaded[i] === 'NativeModule http' || loaded[i] === 'NativeModule https')
+        found = loaded[i];
+    }
+    this.#seen = loaded.length;
+    if (found === 'NativeModule http') return require('node:http').Agent.prototype;
+    // https loads http.Agent's module without loading http: reach it through https.Agent.
+    if (found) return Object.getPrototypeOf(require('node:https').Agent.prototype);
+    return undefined;
+  }
+}

@@ -1,0 +1,212 @@
+// fetch and undici: Node's fetch (its bundled undici) and the undici package's request/fetch
+// use the Agent at globalThis[Symbol.for('undici.globalDispatcher.1')], created by undici when
+// it loads (docs/node-internals.md). Once it is there, a request to a service name goes to an
+// Agent of its own for the endpoint chosen for that request (same class, connecting through
+// the connect patch to that endpoint), so connections are pooled per endpoint; the origin, the
+// Host header and the TLS name stay the service's. An endpoint that leaves the SRV set has its
+// Agent closed: requests in flight finish, no new one goes there. Only an Agent configured as
+// undici's default is adopted; a dispatcher the program set up itself is left alone (its
+// connections are still redirected, chosen per connection).
+
+import { debug } from '../debug.js';
+import type { Endpoint, Resolution } from '../discovery/lookup.js';
+import type { Matcher } from './match.js';
+import { CHOICE, endpointKey, type Pools } from './pools.js';
+
+export const GLOBAL_DISPATCHER = Symbol.for('undici.globalDispatcher.1');
+
+interface Dispatcher {
+  dispatch(options: { origin?: unknown }, handler: unknown): boolean;
+  close(...args: unknown[]): unknown;
+  destroy(...args: unknown[]): unknown;
+}
+type AgentClass = new (options: object) => Dispatcher;
+
+/** Whether `value` is an undici Agent with undici's default options. */
+function isDefaultAgent(value: unknown): value is Dispatcher {
+  const agent = value as (Dispatcher & { constructor?: { name?: string } }) | undefined;
+  if (typeof agent?.dispatch !== 'function' || agent.constructor?.name !== 'Agent') return false;
+  if (Object.hasOwn(agent, 'dispatch')) return false; // patched already, by us or another
+  const symbols = Object.getOwnPropertySymbols(agent);
+  const read = (description: string) =>
+    (agent as unknown as Record<symbol, unknown>)[
+      symbols.find((s) => s.description === description) ?? Symbol()
+    ];
+  const options = read('options');
+  const factory = read('factory') as { name?: string } | undefined;
+  if (typeof options !== 'object' || options === null || factory?.name !== 'defaultFactory')
+    return false;
+  // undici 7 fills in maxOrigins; every other option unset.
+  return Object.entries(options).every(
+    ([key, value]) => value === undefined || (key === 'maxOrigins' && value === Infinity),
+  );
+}
+
+const COLON = 58;
+const SLASH = 47;
+const BRACKET = 91;
+
+/** The host name of a dispatch origin (`http://host:port` or a URL); undefined for IPv6. */
+function hostnameOf(origin: unknown): string | undefined {
+  if (typeof origin === 'string') {
+    const start = origin.indexOf('//') + 2;
+    if (start < 2 || origin.charCodeAt(start) === BRACKET) return undefined;
+    let end = start;
+    while (end < origin.length) {
+      const c = origin.charCodeAt(end);
+      if (c === COLON || c === SLASH) break;
+      end++;
+    }
+    return origin.slice(start, end);
+  }
+  return origin instanceof URL ? origin.hostname : undefined;
+}
+
+const sameAddresses = (a: Endpoint, b: Endpoint) =>
+  a.addresses.length === b.addresses.length &&
+  a.addresses.every((address, i) => address.address === b.addresses[i]?.address);
+
+/** Whether `next` still has `endpoint`, at the same addresses. */
+const stillHas = (next: Resolution | undefined, endpoint: Endpoint) =>
+  next?.endpoints.some(
+    (e) => e.target === endpoint.target && e.port === endpoint.port && sameAddresses(e, endpoint),
+  ) ?? false;
+
+const closeQuietly = (agent: Dispatcher) =>
+  Promise.resolve(agent.close()).catch((error: Error) =>
+    debug('closing an endpoint agent failed: %s', error.message),
+  );
+
+/**
+ * Adopts the global dispatcher if it is undici's default Agent: returns the undo, or
+ * undefined when it is not adopted.
+ */
+export function adoptGlobalDispatcher(pools: Pools, matcher: Matcher): (() => void) | undefined {
+  const agent = (globalThis as Record<symbol, unknown>)[GLOBAL_DISPATCHER];
+  if (!isDefaultAgent(agent)) return undefined;
+  const Agent = agent.constructor as AgentClass;
+  const { dispatch, close, destroy } = agent;
+  /** Agents per service name, per endpoint. */
+  const agents = new Map<string, Map<string, { endpoint: Endpoint; agent: Dispatcher }>>();
+
+  const agentFor = (name: string, endpoint: Endpoint): Dispatcher => {
+    let byEndpoint = agents.get(name);
+    if (!byEndpoint) {
+      byEndpoint = new Map();
+      agents.set(name, byEndpoint);
+    }
+    const key = endpointKey(endpoint);
+    let entry = byEndpoint.get(key);
+    if (entry && entry.endpoint !== endpoint) {
+      // The same endpoint from a newer answer: its addresses may have changed.
+      if (sameAddresses(entry.endpoint, endpoint)) entry.endpoint = endpoint;
+      else {
+        closeQuietly(entry.agent);
+        entry = undefined;
+      }
+    }
+    if (!entry) {
+      // The connect options carry the endpoint to the connect patch (see connect.ts).
+      entry = { endpoint, agent: new Agent({ connect: { [CHOICE]: endpoint } }) };
+      byEndpoint.set(key, entry);
+    }
+    return entry.agent;
+  };
+
+  pools.onDrain((name, next) => {
+    const byEndpoint = agents.get(name);
+    if (!byEndpoint) return;
+    for (const [key, entry] of byEndpoint) {
+      if (stillHas(next, entry.endpoint)) continue;
+      byEndpoint.delete(key);
+      closeQuietly(entry.agent); // requests in flight finish first
+    }
+    if (byEndpoint.size === 0) agents.delete(name);
+  });
+
+  const each = (work: (endpointAgent: Dispatcher) => unknown) => {
+    for (const byEndpoint of agents.values())
+      for (const entry of byEndpoint.values()) Promise.resolve(work(entry.agent)).catch(() => {});
+    agents.clear();
+  };
+
+  Object.assign(agent, {
+    dispatch(this: Dispatcher, options: { origin?: unknown }, handler: unknown): boolean {
+      const host = hostnameOf(options?.origin);
+      const name = host === undefined ? undefined : matcher(host);
+      if (name === undefined) return dispatch.call(this, options, handler);
+      let resolver: ReturnType<Pools['resolver']>;
+      try {
+        resolver = pools.resolver();
+        const cached = resolver.cached(name);
+        if (cached) {
+          const endpoint = pools.chooseFrom(cached);
+          if (endpoint) return agentFor(name, endpoint).dispatch(options, handler);
+          return dispatch.call(this, options, handler);
+        }
+      } catch (error) {
+        // Never out of the program's fetch: the request goes as it would without pools.
+        debug('fetch of %s: %s', name, (error as Error).message);
+        return dispatch.call(this, options, handler);
+      }
+      // A cold name: the request waits for the answer, as its connection would. On failure
+      // the request goes the way it would without pools, and fails as it would: with the
+      // DNS error, from the connect.
+      const fallBack = () => dispatch.call(agent, options, handler);
+      resolver
+        .resolve(name)
+        .then((resolution) => {
+          const endpoint = pools.chooseFrom(resolution);
+          if (endpoint) agentFor(name, endpoint).dispatch(options, handler);
+          else fallBack();
+        }, fallBack)
+        .catch((error: Error) => {
+          debug('fetch of %s: %s', name, error.message);
+          fallBack();
+        });
+      return true;
+    },
+    close(this: Dispatcher, ...args: unknown[]) {
+      each((endpointAgent) => endpointAgent.close());
+      return close.apply(this, args);
+    },
+    destroy(this: Dispatcher, ...args: unknown[]) {
+      const error = typeof args[0] === 'function' ? null : args[0];
+      each((endpointAgent) => endpointAgent.destroy(error));
+      return destroy.apply(this, args);
+    },
+  });
+  return () => {
+    for (const key of ['dispatch', 'close', 'destroy']) delete (agent as never)[key];
+  };
+}
+
+/**
+ * Wraps globalThis.fetch so that its first call creates undici's global Agent (by touching a
+ * lazy global that loads undici, as fetch itself would) and has `adopt` adopt it before the
+ * request is dispatched: else the first request to a service would land in the Agent's own
+ * pool. Programs that never call fetch load nothing. Returns the undo.
+ */
+export function adoptBeforeFirstFetch(adopt: () => void): () => void {
+  const original = globalThis.fetch;
+  if (typeof original !== 'function') return () => {};
+  let adopted = false;
+  // The same name and length as Node's own fetch (`fetch(input, init = undefined)`).
+  const fetch = function fetch(this: unknown, _input: unknown, _init: unknown = undefined) {
+    if (!adopted) {
+      adopted = true;
+      try {
+        void globalThis.Headers;
+        adopt();
+      } catch (error) {
+        debug('fetch pools not adopted: %s', (error as Error).message);
+      }
+    }
+    // biome-ignore lint/complexity/noArguments: fetch reads how many arguments it got
+    return Reflect.apply(original, this, arguments);
+  };
+  globalThis.fetch = fetch as typeof globalThis.fetch;
+  return () => {
+    if (globalThis.fetch === fetch) globalThis.fetch = original;
+  };
+}

@@ -1,0 +1,258 @@
+// Keep-alive pools, installed in this process: the endpoint chosen per request, sockets pooled
+// per endpoint, and the drain when an endpoint leaves the SRV set (idle sockets closed at once,
+// busy ones after their response, no request failing); other sockets left alone; names outside
+// the domains pooled exactly as without svcdisc. The weights and live DNS changes with every
+// client are in integration/keepalive.test.ts.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import http from 'node:http';
+import net from 'node:net';
+import { join } from 'node:path';
+import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import { CHANNELS, type DrainMessage } from '../src/events.js';
+import { install, installedResolver, pooledSockets, uninstall } from '../src/patch/install.js';
+import { FixtureServer } from './fixture-server.js';
+import { a, closedPort, srv } from './records.js';
+
+const ROOT = join(__dirname, '..');
+const NAME = 'pool.prod.kw';
+
+/** An HTTP server answering with its label; counts connections and those still open. A
+ * request to /slow is answered after `slowMs`. */
+interface Backend {
+  label: string;
+  port: number;
+  accepted: number;
+  open: Set<net.Socket>;
+  /** Requests to /slow being answered. */
+  slow: number;
+  server: http.Server;
+}
+
+async function startBackend(label: string, slowMs = 1800): Promise<Backend> {
+  const server = http.createServer((req, res) => {
+    if (req.url !== '/slow') res.end(label);
+    else {
+      backend.slow++;
+      setTimeout(() => {
+        backend.slow--;
+        res.end(label);
+      }, slowMs);
+    }
+  });
+  const backend: Backend = { label, port: 0, accepted: 0, open: new Set(), slow: 0, server };
+  server.on('connection', (socket) => {
+    backend.accepted++;
+    backend.open.add(socket);
+    socket.on('close', () => backend.open.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  backend.port = (server.address() as net.AddressInfo).port;
+  return backend;
+}
+
+function get(url: string, agent: http.Agent): Promise<string> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, { agent }, (res) => {
+        let body = '';
+        res.on('data', (chunk) => {
+          body += chunk;
+        });
+        res.on('end', () => resolve(body));
+      })
+      .on('error', reject);
+  });
+}
+
+async function until(condition: () => boolean, what: string, ms = 2000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) assert.fail(`not within ${ms} ms: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+describe('keep-alive pools, installed in this process', () => {
+  let dns: FixtureServer;
+  let one: Backend;
+  let two: Backend;
+  let agent: http.Agent;
+  const drains: DrainMessage[] = [];
+  const onDrain = (message: unknown) => drains.push(message as DrainMessage);
+
+  /** Publishes `pool.prod.kw` with these backends, TTL 1 s, equal weights. */
+  const publish = (...backends: Backend[]) => {
+    dns.records = [
+      ...backends.map((b) => srv(NAME, `${b.label}.host.kw`, b.port, 10, 50, 1)),
+      a('one.host.kw', '127.0.0.1', 1),
+      a('two.host.kw', '127.0.0.1', 1),
+    ];
+  };
+  /** Lets the answer expire and asks again: the change is seen, as a refresh would see it. */
+  const requery = async () => {
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await installedResolver()?.resolve(NAME);
+  };
+
+  before(async () => {
+    [one, two] = await Promise.all([startBackend('one'), startBackend('two')]);
+    dns = await FixtureServer.start();
+    install({ nameservers: [dns.nameserver], domains: ['kw'], connectTimeoutMs: 500 });
+    subscribe(CHANNELS.drain, onDrain);
+  });
+  after(async () => {
+    unsubscribe(CHANNELS.drain, onDrain);
+    uninstall();
+    for (const backend of [one, two]) {
+      backend.server.closeAllConnections();
+      backend.server.close();
+    }
+    await dns.close();
+  });
+  beforeEach(async () => {
+    agent = new http.Agent({ keepAlive: true });
+    drains.length = 0;
+    installedResolver()?.clear();
+    publish(one, two);
+  });
+  afterEach(() => agent.destroy());
+
+  test('each request chooses an endpoint; the agent keeps one pool of sockets per endpoint', async () => {
+    await get(`http://${NAME}/`, agent); // cold: the answer is fetched
+    const answers = new Set<string>();
+    for (let i = 0; i < 40; i++) answers.add(await get(`http://${NAME}/`, agent));
+    assert.deepEqual([...answers].sort(), ['one', 'two']);
+    const keys = Object.keys(agent.freeSockets).filter((key) => key.includes('|'));
+    assert.deepEqual(keys.sort(), [
+      `${NAME}:80:|one.host.kw:${one.port}`,
+      `${NAME}:80:|two.host.kw:${two.port}`,
+    ]);
+    // Sequential requests reuse their endpoint's socket: one connection per endpoint, plus
+    // the first request's, made while the cache was cold.
+    const stats = pooledSockets().filter((s) => s.name === NAME);
+    assert.deepEqual(stats.map((s) => s.target).sort(), ['one.host.kw', 'two.host.kw']);
+    assert.ok(
+      stats.every((s) => s.sockets >= 1 && s.sockets <= 2),
+      JSON.stringify(stats),
+    );
+  });
+
+  test('an endpoint that leaves: its idle sockets are closed at once, and a drain message says so', async () => {
+    for (let i = 0; i < 40; i++) await get(`http://${NAME}/`, agent);
+    assert.ok(two.open.size > 0);
+    publish(one);
+    await requery();
+    await until(() => two.open.size === 0, "two's idle connections closed");
+    assert.equal(drains.length, 1, JSON.stringify(drains));
+    assert.equal(drains[0]?.target, 'two.host.kw');
+    assert.equal(drains[0]?.port, two.port);
+    assert.ok((drains[0]?.sockets ?? 0) >= 1);
+    assert.deepEqual(
+      pooledSockets()
+        .filter((s) => s.name === NAME)
+        .map((s) => s.target),
+      ['one.host.kw'],
+    );
+    for (let i = 0; i < 20; i++) assert.equal(await get(`http://${NAME}/`, agent), 'one');
+  });
+
+  test('a busy socket of an endpoint that leaves finishes its response, then is not reused', async () => {
+    publish(two);
+    await installedResolver()?.resolve(NAME);
+    await get(`http://${NAME}/`, agent);
+    const slow = get(`http://${NAME}/slow`, agent);
+    await until(() => two.slow === 1, 'the slow request under way');
+    publish(one);
+    await requery();
+    assert.equal(two.open.size, 1, 'the busy socket is not closed under its request');
+    assert.equal(await slow, 'two');
+    await until(() => two.open.size === 0, "two's socket closed after its response");
+    assert.equal(await get(`http://${NAME}/`, agent), 'one');
+  });
+
+  test('connections not pooled by an agent are left alone by a drain', async () => {
+    publish(two);
+    const socket = net.connect(80, NAME);
+    await new Promise((resolve) => socket.once('connect', resolve));
+    publish(one);
+    await requery();
+    assert.equal(socket.destroyed, false);
+    socket.write(`GET / HTTP/1.1\r\nHost: ${NAME}\r\nConnection: close\r\n\r\n`);
+    const reply = await new Promise<string>((resolve) => {
+      let text = '';
+      socket.on('data', (chunk) => {
+        text += chunk;
+      });
+      socket.on('end', () => resolve(text));
+    });
+    assert.match(reply, /two$/);
+  });
+
+  test('fetch: a pool per endpoint, closed when its endpoint leaves', async () => {
+    publish(two);
+    const ask = async () => (await fetch(`http://${NAME}/`)).text();
+    // undici opens a second connection on the second request, with or without svcdisc.
+    for (let i = 0; i < 3; i++) assert.equal(await ask(), 'two');
+    const accepted = two.accepted;
+    for (let i = 0; i < 3; i++) assert.equal(await ask(), 'two');
+    assert.equal(two.accepted, accepted, 'the connections are reused');
+    publish(one);
+    await requery();
+    await until(() => two.open.size === 0, "two's idle connection closed");
+    assert.equal(await (await fetch(`http://${NAME}/`)).text(), 'one');
+    assert.ok(drains.some((d) => d.target === 'two.host.kw'));
+  });
+
+  test('a pooled request whose endpoint refuses fails over; that socket is not pooled under the wrong endpoint', async () => {
+    const dead = await closedPort();
+    dns.records = [
+      srv(NAME, 'dead.host.kw', dead, 10, 50, 1),
+      srv(NAME, 'two.host.kw', two.port, 20, 50, 1),
+      a('dead.host.kw', '127.0.0.1', 1),
+      a('two.host.kw', '127.0.0.1', 1),
+    ];
+    await installedResolver()?.resolve(NAME);
+    const accepted = two.accepted;
+    // The choice is dead (priority 10): it fails over to two, and that socket is closed after
+    // the response. dead is ejected, so the next requests choose two and pool their socket.
+    for (let i = 0; i < 4; i++) assert.equal(await get(`http://${NAME}/`, agent), 'two');
+    assert.equal(two.accepted - accepted, 2);
+  });
+});
+
+describe('names outside the domains: pooled exactly as without svcdisc', () => {
+  let dns: FixtureServer;
+  let backend: Backend;
+  before(async () => {
+    backend = await startBackend('service');
+    dns = await FixtureServer.start({
+      records: [srv('svc.prod.kw', 'svc.host.kw', backend.port), a('svc.host.kw', '127.0.0.1')],
+    });
+  });
+  after(async () => {
+    backend.server.close();
+    await dns.close();
+  });
+
+  test('127.0.0.1:PORT and localhost:PORT: the same pool keys, reused sockets, connections and headers', async () => {
+    const run = async (args: string[], env: Record<string, string> = {}) => {
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        [...args, 'test/pools/passthrough.cjs'],
+        { cwd: ROOT, env: { PATH: process.env.PATH, ...env }, timeout: 30_000 },
+      );
+      return JSON.parse(stdout) as { same: unknown; adopted: boolean };
+    };
+    const without = await run([]);
+    const withPreload = await run(['-r', './register.cjs'], {
+      SVCDISC_NAMESERVERS: dns.nameserver,
+      PASSTHROUGH_SERVICE: 'svc.prod.kw',
+    });
+    assert.equal(without.adopted, false);
+    assert.equal(withPreload.adopted, true, 'the pools were adopted');
+    assert.deepEqual(withPreload.same, without.same);
+  });
+});
