@@ -1,12 +1,14 @@
 'use strict';
-// An unmodified program: it asks one URL many times, on a new connection each time, and counts
-// which backend answered. Nothing in it knows about SRV records; run it under the preload:
+// An unmodified program with Node's defaults: it asks one URL many times (http.get on the
+// global agent, which keeps its connections alive and reuses them) and counts which backend
+// answered. Nothing in it knows about SRV records; run it under the preload:
 //
 //   SVCDISC_NAMESERVERS=127.0.0.1:5353 node -r svcdisc/register examples/count-backends.js \
 //     http://user.prod.kw/ 1000
 //
 // and the requests are spread over the endpoints of user.prod.kw in proportion to their SRV
-// weights. Prints one JSON object: { "<backend's answer>": count, … }.
+// weights: the preload chooses an endpoint for each request, and the agent keeps a pool of
+// connections per endpoint. Prints one JSON object: { "<backend's answer>": count, … }.
 const http = require('node:http');
 
 const url = process.argv[2] ?? 'http://user.prod.kw/';
@@ -16,7 +18,7 @@ const parallel = 20;
 function ask() {
   return new Promise((resolve, reject) => {
     http
-      .get(url, { agent: false }, (res) => {
+      .get(url, (res) => {
         let body = '';
         res.setEncoding('utf8');
         res.on('data', (chunk) => {

@@ -1,6 +1,6 @@
 'use strict';
-// The client of `svcdisc demo`: an unmodified program that asks http://user.prod.kw/ on a new
-// connection each time, four at a time, for DEMO_SECONDS, and prints one line per request:
+// The client of `svcdisc demo`: an unmodified program that asks http://user.prod.kw/ with
+// Node's defaults (the keep-alive global agent), four at a time, for DEMO_SECONDS, and prints one line per request:
 // "ok <answer>" or "fail <code>". It knows nothing of SRV; the preload does the rest.
 const http = require('node:http');
 
@@ -10,7 +10,7 @@ const until = Date.now() + Number(process.env.DEMO_SECONDS ?? 10) * 1000;
 function ask() {
   return new Promise((resolve) => {
     http
-      .get(url, { agent: false }, (res) => {
+      .get(url, (res) => {
         let body = '';
         res.setEncoding('utf8');
         res.on('data', (chunk) => {

@@ -8,7 +8,7 @@
 import { debug } from '../debug.js';
 import type { Endpoint } from '../discovery/lookup.js';
 import type { Matcher } from './match.js';
-import { CHOICE, endpointKey, type IdlePools, type Pools, SERVED, type Served } from './pools.js';
+import { CHOICE, endpointKey, type IdlePools, type Pools } from './pools.js';
 import type { Socket } from './socket.js';
 
 /** The pool key a request's options were given. */
@@ -47,8 +47,7 @@ export function patchAgent(proto: AgentPrototype, pools: Pools, matcher: Matcher
     return chosen;
   };
   proto.keepSocketAlive = function keepServedSocketAlive(this: IdlePools, socket: unknown) {
-    const served = (socket as Socket)[SERVED] as Served | undefined;
-    if (served !== undefined && !pools.keep(socket as Socket, served, this)) return false;
+    if (!pools.keep(socket as Socket, this)) return false;
     return keepSocketAlive.call(this, socket);
   };
   return () => {

@@ -86,10 +86,23 @@ export function adoptGlobalDispatcher(pools: Pools, matcher: Matcher): (() => vo
   if (!isDefaultAgent(agent)) return undefined;
   const Agent = agent.constructor as AgentClass;
   const { dispatch, close, destroy } = agent;
-  /** Agents per service name, per endpoint. */
-  const agents = new Map<string, Map<string, { endpoint: Endpoint; agent: Dispatcher }>>();
+  interface Entry {
+    endpoint: Endpoint;
+    agent: Dispatcher;
+    open: boolean;
+  }
+  /** Agents per service name, per endpoint; and by the endpoint object of the answer in use,
+   * so that a request finds its agent without building a key. */
+  const agents = new Map<string, Map<string, Entry>>();
+  const byObject = new WeakMap<Endpoint, Entry>();
+  const retire = (entry: Entry) => {
+    entry.open = false;
+    closeQuietly(entry.agent); // requests in flight finish first
+  };
 
   const agentFor = (name: string, endpoint: Endpoint): Dispatcher => {
+    const known = byObject.get(endpoint);
+    if (known?.open) return known.agent;
     let byEndpoint = agents.get(name);
     if (!byEndpoint) {
       byEndpoint = new Map();
@@ -101,15 +114,16 @@ export function adoptGlobalDispatcher(pools: Pools, matcher: Matcher): (() => vo
       // The same endpoint from a newer answer: its addresses may have changed.
       if (sameAddresses(entry.endpoint, endpoint)) entry.endpoint = endpoint;
       else {
-        closeQuietly(entry.agent);
+        retire(entry);
         entry = undefined;
       }
     }
     if (!entry) {
       // The connect options carry the endpoint to the connect patch (see connect.ts).
-      entry = { endpoint, agent: new Agent({ connect: { [CHOICE]: endpoint } }) };
+      entry = { endpoint, agent: new Agent({ connect: { [CHOICE]: endpoint } }), open: true };
       byEndpoint.set(key, entry);
     }
+    byObject.set(endpoint, entry);
     return entry.agent;
   };
 
@@ -119,22 +133,38 @@ export function adoptGlobalDispatcher(pools: Pools, matcher: Matcher): (() => vo
     for (const [key, entry] of byEndpoint) {
       if (stillHas(next, entry.endpoint)) continue;
       byEndpoint.delete(key);
-      closeQuietly(entry.agent); // requests in flight finish first
+      retire(entry);
     }
     if (byEndpoint.size === 0) agents.delete(name);
   });
 
+  /** The service name of an origin, null for any other; origins seen are remembered. */
+  const names = new Map<string, string | null>();
+  const serviceOf = (origin: unknown): string | null => {
+    const seen = typeof origin === 'string' ? names.get(origin) : undefined;
+    if (seen !== undefined) return seen;
+    const host = hostnameOf(origin);
+    const name = (host === undefined ? undefined : matcher(host)) ?? null;
+    if (typeof origin === 'string') {
+      if (names.size >= 1000) names.clear();
+      names.set(origin, name);
+    }
+    return name;
+  };
+
   const each = (work: (endpointAgent: Dispatcher) => unknown) => {
     for (const byEndpoint of agents.values())
-      for (const entry of byEndpoint.values()) Promise.resolve(work(entry.agent)).catch(() => {});
+      for (const entry of byEndpoint.values()) {
+        entry.open = false;
+        Promise.resolve(work(entry.agent)).catch(() => {});
+      }
     agents.clear();
   };
 
   Object.assign(agent, {
     dispatch(this: Dispatcher, options: { origin?: unknown }, handler: unknown): boolean {
-      const host = hostnameOf(options?.origin);
-      const name = host === undefined ? undefined : matcher(host);
-      if (name === undefined) return dispatch.call(this, options, handler);
+      const name = serviceOf(options?.origin);
+      if (name === null) return dispatch.call(this, options, handler);
       let resolver: ReturnType<Pools['resolver']>;
       try {
         resolver = pools.resolver();

@@ -14,7 +14,7 @@ export interface IdlePools {
   freeSockets: Readonly<Record<string, readonly unknown[] | undefined>>;
 }
 
-/** What svcdisc knows of a socket it connected to a service endpoint (`socket[SERVED]`). */
+/** What svcdisc knows of a socket it connected to a service endpoint. */
 export interface Served {
   name: string;
   target: string;
@@ -29,7 +29,6 @@ export interface Served {
   retired: boolean;
 }
 
-export const SERVED = Symbol('svcdisc.served');
 /** On connect options: the endpoint chosen for the pool the connection is made for. */
 export const CHOICE = Symbol('svcdisc.choice');
 
@@ -70,6 +69,9 @@ const SWEEP_MIN = 64;
 export class Pools {
   /** Pooled sockets by service name; closed ones are swept when a set doubles. */
   readonly #sockets = new Map<string, { set: Set<Socket>; sweepAt: number }>();
+  /** Kept beside the socket, not on it: a property added to a socket gives it a shape of its
+   * own, which costs every stream and socket function of the process some speed. */
+  readonly #served = new WeakMap<Socket, Served>();
   readonly #listeners: DrainListener[] = [];
   readonly #prefetched = new Map<string, number>();
   readonly #skipEjected = (endpoint: Endpoint) => this.health.isEjected(endpointKey(endpoint));
@@ -121,13 +123,15 @@ export class Pools {
       agent: undefined,
       retired: preferred !== undefined && endpointKey(preferred) !== endpointKey(endpoint),
     };
-    socket[SERVED] = served;
+    this.#served.set(socket, served);
     if (served.pooled) this.#add(socket, name);
   }
 
-  /** http.Agent's keepSocketAlive for a socket svcdisc connected: false when it must not be
+  /** http.Agent's keepSocketAlive: false for a socket svcdisc connected that must not be
    * reused (its endpoint left, or it is in the pool of another endpoint). */
-  keep(socket: Socket, served: Served, agent: IdlePools): boolean {
+  keep(socket: Socket, agent: IdlePools): boolean {
+    const served = this.#served.get(socket);
+    if (served === undefined) return true;
     if (served.retired) return false;
     if (
       !stillServes(this.resolver().latest(served.name), served.target, served.port, served.address)
@@ -153,7 +157,7 @@ export class Pools {
     const retired = new Map<string, number>();
     const entry = this.#sockets.get(name);
     for (const socket of entry?.set ?? []) {
-      const served = socket[SERVED] as Served;
+      const served = this.#served.get(socket) as Served;
       if (socket.destroyed) entry?.set.delete(socket);
       else if (!stillServes(next ?? null, served.target, served.port, served.address)) {
         entry?.set.delete(socket);
@@ -181,7 +185,7 @@ export class Pools {
     const counts = new Map<string, PoolStats>();
     for (const [name, { set }] of this.#sockets) {
       for (const socket of set) {
-        const served = socket[SERVED] as Served;
+        const served = this.#served.get(socket) as Served;
         if (socket.destroyed || served.retired) continue;
         const key = `${name} ${endpointKey(served)}`;
         const stats = counts.get(key) ?? {

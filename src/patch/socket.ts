@@ -1,4 +1,4 @@
-// The Node internals the connect patch relies on (shared/node-internals.md), in one place.
+// The Node internals the connect patch relies on (docs/node-internals.md), in one place.
 import * as net from 'node:net';
 
 export type ConnectFn = (this: net.Socket, ...args: unknown[]) => net.Socket;
