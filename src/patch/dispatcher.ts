@@ -207,7 +207,9 @@ export function adoptGlobalDispatcher(pools: Pools, matcher: Matcher): (() => vo
     },
   });
   return () => {
-    for (const key of ['dispatch', 'close', 'destroy']) delete (agent as never)[key];
+    // Newest first: V8 then undoes the additions to the object's shape instead of turning it
+    // into a slow dictionary object.
+    for (const key of ['destroy', 'close', 'dispatch']) delete (agent as never)[key];
   };
 }
 
