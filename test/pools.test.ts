@@ -223,6 +223,20 @@ describe('keep-alive pools, installed in this process', () => {
   });
 });
 
+test('the preload loads neither http nor undici for a program that does not', async () => {
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    [
+      '-r',
+      './register.cjs',
+      '-e',
+      'console.log(JSON.stringify(process.moduleLoadList.filter((m) => /undici|NativeModule _?https?\\b/.test(m))))',
+    ],
+    { cwd: ROOT, env: { PATH: process.env.PATH } },
+  );
+  assert.deepEqual(JSON.parse(stdout), []);
+});
+
 describe('names outside the domains: pooled exactly as without svcdisc', () => {
   let dns: FixtureServer;
   let backend: Backend;
