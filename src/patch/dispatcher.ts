@@ -186,14 +186,16 @@ export function adoptGlobalDispatcher(pools: Pools, matcher: Matcher): (() => vo
       resolver
         .resolve(name)
         .then((resolution) => {
-          const endpoint = pools.chooseFrom(resolution);
-          if (endpoint) agentFor(name, endpoint).dispatch(options, handler);
-          else fallBack();
+          let endpointAgent: Dispatcher | undefined;
+          try {
+            const endpoint = pools.chooseFrom(resolution);
+            if (endpoint) endpointAgent = agentFor(name, endpoint);
+          } catch (error) {
+            debug('fetch of %s: %s', name, (error as Error).message);
+          }
+          return endpointAgent ? endpointAgent.dispatch(options, handler) : fallBack();
         }, fallBack)
-        .catch((error: Error) => {
-          debug('fetch of %s: %s', name, error.message);
-          fallBack();
-        });
+        .catch((error: Error) => debug('fetch of %s: %s', name, error.message));
       return true;
     },
     close(this: Dispatcher, ...args: unknown[]) {
