@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { orderEndpoints, pickEndpoint } from '../src/discovery/order.js';
-import { seeded } from './records.js';
+import { chiSquare, seeded } from './records.js';
 
 interface E {
   name: string;
@@ -17,15 +17,6 @@ const sequence = (...values: number[]) => {
   let i = 0;
   return () => values[i++ % values.length] ?? 0;
 };
-
-/** Pearson's chi-square statistic of observed counts against expected shares. */
-function chiSquare(observed: number[], shares: number[]): number {
-  const total = observed.reduce((a, b) => a + b, 0);
-  return observed.reduce((sum, count, i) => {
-    const expected = total * (shares[i] ?? 0);
-    return sum + (count - expected) ** 2 / expected;
-  }, 0);
-}
 
 describe('orderEndpoints (RFC 2782)', () => {
   test('lower priorities come first, and every endpoint is in the order once', () => {

@@ -84,3 +84,12 @@ export function seeded(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** Pearson's chi-square statistic of observed counts against expected shares. */
+export function chiSquare(observed: number[], shares: number[]): number {
+  const total = observed.reduce((a, b) => a + b, 0);
+  return observed.reduce((sum, count, i) => {
+    const expected = total * (shares[i] ?? 0);
+    return sum + (count - expected) ** 2 / expected;
+  }, 0);
+}

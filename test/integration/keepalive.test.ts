@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
+import { chiSquare } from '../records.js';
 import { missing, type RunningServer, startBind, startDnsmasq } from './servers.js';
 
 const ROOT = join(__dirname, '..', '..');
@@ -18,14 +19,6 @@ const REGISTER = join(ROOT, 'register.cjs');
 
 /** df 2, p = 0.999: a correct split exceeds it once in a thousand samples. */
 const CHI_SQUARE_DF2_P999 = 13.816;
-
-function chiSquare(observed: number[], shares: number[]): number {
-  const total = observed.reduce((sum, n) => sum + n, 0);
-  return observed.reduce((sum, n, i) => {
-    const expected = total * (shares[i] ?? 0);
-    return sum + (n - expected) ** 2 / expected;
-  }, 0);
-}
 
 interface Backend {
   label: string;
