@@ -89,9 +89,15 @@ export function exchangeUdp(exchange: Exchange): Promise<Outcome> {
           exchange.onIgnored(outcome.why);
         } else if (outcome) finish(outcome);
       });
-      socket.connect(server.port, server.address, () => {
-        socket.send(buildQuery(id, exchange.question), (error) => {
-          if (error) finish(failed(error));
+      // A server the host has no route to (ENETUNREACH, EHOSTUNREACH, EADDRNOTAVAIL…) fails
+      // the connect: the error comes to this callback, and the server counts as failed.
+      socket.connect(server.port, server.address, (error?: Error) => {
+        if (error) {
+          finish(failed(error as NodeJS.ErrnoException));
+          return;
+        }
+        socket.send(buildQuery(id, exchange.question), (sendError) => {
+          if (sendError) finish(failed(sendError));
         });
       });
       return () => {
