@@ -275,6 +275,8 @@ interface Field<K extends keyof Config> {
   env: string;
   parse: Parse<Config[K]>;
   default: Config[K];
+  /** The value holds a secret: never shown in a message or kept on an error. */
+  secret?: true;
 }
 
 const MAX_TTL = 2 ** 31 - 1;
@@ -322,7 +324,7 @@ const FIELDS: { [K in keyof Config]: Field<K> } = {
     parse: (raw) => nameserver(text(raw)),
     default: undefined,
   },
-  tsigKey: { env: 'SVCDISC_TSIG_KEY', parse: tsigKey, default: undefined },
+  tsigKey: { env: 'SVCDISC_TSIG_KEY', parse: tsigKey, default: undefined, secret: true },
   tsigKeyFile: { env: 'SVCDISC_TSIG_KEYFILE', parse: path, default: undefined },
   announcePriority: {
     env: 'SVCDISC_ANNOUNCE_PRIORITY',
@@ -346,11 +348,21 @@ export const ENV_VARIABLES: Readonly<Record<string, string>> = Object.fromEntrie
   KEYS.filter((key) => FIELDS[key].env !== '').map((key) => [key, FIELDS[key].env]),
 );
 
+/** A TSIG key as it may be shown: its name and algorithm, never the secret. */
+function withoutSecret(raw: unknown): string {
+  if (typeof raw !== 'string') return '(hidden)';
+  const [name = '', algorithm] = raw.trim().split(':');
+  return algorithm === undefined ? '(hidden)' : `${name}:${algorithm}:(secret hidden)`;
+}
+
 function parseField<K extends keyof Config>(key: K, raw: unknown, setting: string): Config[K] {
   try {
     return FIELDS[key].parse(raw);
   } catch (error) {
-    if (error instanceof Expected) throw new ConfigError(setting, raw, error.message);
+    if (error instanceof Expected) {
+      const shown = FIELDS[key].secret ? withoutSecret(raw) : raw;
+      throw new ConfigError(setting, shown, error.message);
+    }
     throw error;
   }
 }

@@ -17,7 +17,8 @@ import { parseResolvConf, readResolvConf } from '../src/dns/resolv-conf.js';
 const ROOT = join(__dirname, '..');
 
 /** A bad value of every variable, and what the message must say is expected. */
-const BAD: [string, string, RegExp][] = [
+// Variable, bad value, what the message says is expected, and how the value is shown (when not as it is).
+const BAD: [string, string, RegExp, string?][] = [
   ['SVCDISC_DOMAINS', 'kw,-bad-', /domain names/],
   ['SVCDISC_DOMAINS', ',,', /at least one of domain names/],
   ['SVCDISC_NAMESERVERS', 'dns.example', /ip, ip:port or \[ipv6\]:port/],
@@ -37,9 +38,25 @@ const BAD: [string, string, RegExp][] = [
   ['SVCDISC_ANNOUNCE', 'user..kw', /service names/],
   ['SVCDISC_ANNOUNCE', 'user.prod.kw:0', /name or name:port/],
   ['SVCDISC_UPDATE_SERVER', 'primary.kw', /ip, ip:port/],
-  ['SVCDISC_TSIG_KEY', 'key:hmac-sha256', /name:algorithm:base64secret/],
-  ['SVCDISC_TSIG_KEY', 'key:hmac-foo:c2VjcmV0', /algorithm one of hmac-md5/],
-  ['SVCDISC_TSIG_KEY', 'key:hmac-sha256:not base64!', /base64secret/],
+  // A TSIG key is shown without its secret.
+  [
+    'SVCDISC_TSIG_KEY',
+    'key:hmac-sha256',
+    /name:algorithm:base64secret/,
+    'key:hmac-sha256:(secret hidden)',
+  ],
+  [
+    'SVCDISC_TSIG_KEY',
+    'key:hmac-foo:c2VjcmV0',
+    /algorithm one of hmac-md5/,
+    'key:hmac-foo:(secret hidden)',
+  ],
+  [
+    'SVCDISC_TSIG_KEY',
+    'key:hmac-sha256:not base64!',
+    /base64secret/,
+    'key:hmac-sha256:(secret hidden)',
+  ],
   ['SVCDISC_ANNOUNCE_PRIORITY', '65536', /integer from 0 to 65535/],
   ['SVCDISC_ANNOUNCE_WEIGHT', 'x', /integer from 0 to 65535/],
   ['SVCDISC_ANNOUNCE_TTL', '86401', /integer from 0 to 86400/],
@@ -69,6 +86,36 @@ describe('config', () => {
       () => normalizeOptions(null as never),
       /options=null is not valid: expected an object/,
     );
+  });
+
+  test('bug fix: a bad TSIG key never shows its secret, in the message, on the error or on stderr', () => {
+    const secret = 'U2VjcmV0LWtleS0xMjM0NTY3ODkw!!';
+    const value = `key.kw:hmac-sha256:${secret}`;
+    for (const attempt of [
+      () => configFromEnv({ SVCDISC_TSIG_KEY: value }),
+      () => normalizeOptions({ tsigKey: value }, configFromEnv({})),
+    ]) {
+      assert.throws(attempt, (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.match(error.message, /key\.kw:hmac-sha256:\(secret hidden\)/);
+        assert.doesNotMatch(
+          JSON.stringify({ ...error, message: error.message, stack: error.stack }),
+          /U2VjcmV0/,
+        );
+        return true;
+      });
+    }
+    const preload = spawnSync(
+      process.execPath,
+      ['-r', join(__dirname, '..', 'register.cjs'), '-e', '0'],
+      {
+        env: { PATH: process.env.PATH, SVCDISC_TSIG_KEY: value },
+        encoding: 'utf8',
+      },
+    );
+    assert.equal(preload.status, 1);
+    assert.match(preload.stderr, /SVCDISC_TSIG_KEY="key\.kw:hmac-sha256:\(secret hidden\)"/);
+    assert.doesNotMatch(preload.stderr, /U2VjcmV0/);
   });
 
   test('every variable has its documented default when the environment is empty', () => {
@@ -155,7 +202,7 @@ describe('config', () => {
     ]);
   });
 
-  for (const [variable, value, expected] of BAD) {
+  for (const [variable, value, expected, shown = value] of BAD) {
     test(`${variable}=${JSON.stringify(value)} is rejected naming the variable, the value and what is expected`, () => {
       assert.throws(
         () => configFromEnv({ [variable]: value }),
@@ -164,7 +211,7 @@ describe('config', () => {
           assert.equal(error.setting, variable);
           assert.ok(
             error.message.startsWith(
-              `${variable}=${JSON.stringify(value)} is not valid: expected `,
+              `${variable}=${JSON.stringify(shown)} is not valid: expected `,
             ),
             error.message,
           );
@@ -319,12 +366,12 @@ describe('the preload and the environment', () => {
   });
 
   test('every variable with a bad value stops start-up, naming the variable and the value', () => {
-    for (const [variable, value] of BAD) {
+    for (const [variable, value, , shown = value] of BAD) {
       const result = run({ [variable]: value });
       assert.equal(result.status, 1, `${variable}=${value} did not stop the program`);
       assert.ok(
         result.stderr.startsWith(
-          `svcdisc: ${variable}=${JSON.stringify(value)} is not valid: expected `,
+          `svcdisc: ${variable}=${JSON.stringify(shown)} is not valid: expected `,
         ),
         result.stderr,
       );
