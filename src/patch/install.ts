@@ -127,7 +127,7 @@ function announceOnListen(
           const { Registrar } = require('../update/registrar.js') as typeof RegistrarModule;
           registrar = new Registrar(announcements, options, ttl);
         }
-        registrar.onListening(this, address.port);
+        registrar.onListening(this, address.port, address.address);
       } catch (error) {
         debug('announce failed: %s', (error as Error).message);
       }

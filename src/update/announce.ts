@@ -80,7 +80,11 @@ export interface AnnounceRequest {
   leaseUntil?: number;
   /** The instance's target name; by default `<host>-<port>.<name>`. */
   target?: string;
+  /** The addresses to publish; by default SVCDISC_ANNOUNCE_ADDRESS, else `boundAddress`,
+   * else the first non-internal address of this host. */
   addresses?: string[];
+  /** The address the server listens on, when it is not a wildcard (0.0.0.0, ::). */
+  boundAddress?: string;
 }
 
 interface Plan {
@@ -113,7 +117,9 @@ async function plan(request: AnnounceRequest, options: SvcdiscOptions): Promise<
     priority: config.announcePriority,
     weight: config.announceWeight,
     ttl: config.announceTtl,
-    addresses: request.addresses ?? [config.announceAddress ?? defaultAddress()],
+    addresses: request.addresses ?? [
+      config.announceAddress ?? request.boundAddress ?? defaultAddress(),
+    ],
     leaseUntil: request.leaseUntil,
   };
   const primary = new DnsClient(

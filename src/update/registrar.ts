@@ -11,6 +11,8 @@ import { type AnnounceRequest, announce, withdraw } from './announce.js';
 /** Longest wait for a withdrawal at shutdown, ms: the program's own exit comes first. */
 export const WITHDRAW_BOUND_MS = 1500;
 const RETRY_BASE_MS = 1000;
+/** Addresses that mean "every address of this host". */
+const WILDCARDS = new Set(['0.0.0.0', '::', '::ffff:0.0.0.0']);
 const RETRY_MAX_MS = 30_000;
 
 interface Registered {
@@ -32,14 +34,16 @@ export class Registrar {
     readonly ttl: number,
   ) {}
 
-  /** A TCP server of the program started listening on `port`. */
-  onListening(server: Server, port: number): void {
+  /** A TCP server of the program started listening on `address`:`port`. A server bound to one
+   * address is announced at that address; one on a wildcard at this host's address. */
+  onListening(server: Server, port: number, address?: string): void {
+    const boundAddress = address === undefined || WILDCARDS.has(address) ? undefined : address;
     const first = !this.#sawFirstServer;
     this.#sawFirstServer = true;
     for (const { name, port: wanted } of this.announcements) {
       if (wanted === port || (wanted === undefined && first)) {
         const entry: Registered = {
-          request: { name, port },
+          request: boundAddress ? { name, port, boundAddress } : { name, port },
           server,
           failures: 0,
           withdrawn: false,

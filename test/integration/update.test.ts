@@ -257,6 +257,43 @@ describe('SVCDISC_ANNOUNCE: a program registers itself (BIND 9, TSIG)', {
     assert.equal(await lookup('self.prod.kw'), 'ENOTFOUND');
   });
 
+  test('bug fix: a server bound to one address is announced at that address; SVCDISC_ANNOUNCE_ADDRESS still wins', async () => {
+    const addressesOf = (name: string) =>
+      createResolver({ nameservers: [bind.nameserver] })
+        .resolve(name)
+        .then(
+          (r) => r.endpoints.flatMap((e) => e.addresses.map((a) => a.address)),
+          () => [] as string[],
+        );
+    for (const [name, host, env, expected] of [
+      ['bound.prod.kw', '127.0.0.2', {}, '127.0.0.2'],
+      ['chosen.prod.kw', '127.0.0.2', { SVCDISC_ANNOUNCE_ADDRESS: '127.0.0.3' }, '127.0.0.3'],
+    ] as const) {
+      const script = `require('http').createServer().listen(0, '${host}', () => console.log('up'))`;
+      const child = spawn(process.execPath, ['-r', REGISTER, '-e', script], {
+        env: {
+          PATH: process.env.PATH,
+          SVCDISC_NAMESERVERS: bind.nameserver,
+          SVCDISC_ANNOUNCE: name,
+          SVCDISC_TSIG_KEY: KEY_ENV,
+          ...env,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      try {
+        const addresses = await until(
+          () => addressesOf(name),
+          (found) => found.length > 0,
+        );
+        assert.deepEqual(addresses, [expected]);
+      } finally {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        await exited;
+      }
+    }
+  });
+
   test('a killed instance (SIGKILL) stays until prune removes it; live and static ones stay', async () => {
     const live = server('pool.prod.kw', KEY_ENV);
     const doomed = server('pool.prod.kw', KEY_ENV);
