@@ -1,9 +1,10 @@
 #!/usr/bin/env node
+import { statSync } from 'node:fs';
 // svcdisc resolve | serve | demo: look at what the preload sees, serve a zone file, show it all.
 import { join } from 'node:path';
 import { ConfigError, configFromEnv, normalizeOptions } from './config.js';
 import { createResolver } from './discovery/resolver.js';
-import { DnsError } from './dns/errors.js';
+import { DnsError, formatServer } from './dns/errors.js';
 import { DnsServer } from './server/serve.js';
 
 /** The zone `serve` and `demo` use by default, shipped with the package. */
@@ -21,7 +22,8 @@ Commands:
   prune NAME                                  remove registered instances that are gone
   demo                                        the whole thing on this machine, in about 15 s
 
-svcdisc <command> --help for its options. Settings come from the SVCDISC_* environment.`,
+svcdisc <command> --help (or -h) for its options; svcdisc --version (or -v) for the version.
+Settings come from the SVCDISC_* environment.`,
   resolve: `Usage: svcdisc resolve NAME [--json]
 
 Queries the SRV records of NAME (SVCDISC_SRV_NAME applied) at SVCDISC_NAMESERVERS (or
@@ -62,7 +64,8 @@ other way are never touched. Idempotent: run it from cron or beside every servic
   demo: `Usage: svcdisc demo [--seconds N]
 
 Serves the demo zone, starts the HTTP backends it names, and runs an unmodified client under
-the preload that asks http://user.prod.kw/ again and again; a screen shows where the requests
+the preload that asks http://api.prod.kw/ again and again (the backends register api.prod.kw
+themselves); a screen shows where the requests
 went against the SRV weights. Halfway through one backend stops: requests fail over, none fails.
 
   --seconds N   how long the client runs (default 14)`,
@@ -84,6 +87,12 @@ function parseArgs(
   const parsed: Parsed = { positional: [], flags: new Map() };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] as string;
+    if (arg === '-h' && known.help) {
+      parsed.flags.set('help', true);
+      continue;
+    }
+    // A single dash: no short options besides -h (a lone "-" or a number is an argument).
+    if (/^-[^-\d]/.test(arg)) throw new UsageError(`svcdisc ${command}: unknown option ${arg}`);
     if (!arg.startsWith('--')) {
       parsed.positional.push(arg);
       continue;
@@ -91,8 +100,13 @@ function parseArgs(
     const [name, inline] = arg.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
     const kind = known[name];
     if (!kind) throw new UsageError(`svcdisc ${command}: unknown option --${name}`);
-    if (kind === 'flag') parsed.flags.set(name, true);
-    else {
+    if (kind === 'flag') {
+      if (inline !== undefined)
+        throw new UsageError(
+          `svcdisc ${command}: --${name} takes no value (not --${name}=${inline})`,
+        );
+      parsed.flags.set(name, true);
+    } else {
       const value = inline ?? args[++i];
       if (value === undefined) throw new UsageError(`svcdisc ${command}: --${name} needs a value`);
       parsed.flags.set(name, value);
@@ -106,9 +120,27 @@ function parseListen(text: string): { host: string; port: number } {
   const port = Number(match?.[3]);
   if (!match || port > 65535)
     throw new UsageError(
-      `svcdisc serve: --listen "${text}" is not HOST:PORT (e.g. 127.0.0.1:5300)`,
+      `svcdisc serve: --listen "${text}" is not HOST:PORT (e.g. 127.0.0.1:5300, or [::1]:5300 for IPv6)`,
     );
   return { host: (match[1] ?? match[2]) as string, port };
+}
+
+/** NAME as resolve takes it; a URL or a host:port gets a hint instead of EBADNAME. */
+function serviceName(text: string): string {
+  const name = text.trim();
+  if (name === '')
+    throw new UsageError('svcdisc resolve: the name is empty; give one, e.g. user.prod.kw');
+  const url = /^[a-z][a-z0-9+.-]*:\/\/([^/:?#]+)/i.exec(name);
+  if (url)
+    throw new UsageError(
+      `svcdisc resolve: give the host name alone, without the scheme and path: svcdisc resolve ${url[1]}`,
+    );
+  const port = /^([^:[\]]+):\d+$/.exec(name);
+  if (port)
+    throw new UsageError(
+      `svcdisc resolve: give the name without a port (the SRV record gives it): svcdisc resolve ${port[1]}`,
+    );
+  return name;
 }
 
 async function resolveCommand(args: string[], out: (line: string) => void): Promise<number> {
@@ -117,7 +149,7 @@ async function resolveCommand(args: string[], out: (line: string) => void): Prom
   if (positional.length !== 1)
     throw new UsageError('svcdisc resolve: give one NAME, e.g. svcdisc resolve user.prod.kw');
   const resolver = createResolver();
-  const resolution = await resolver.resolve(positional[0] as string);
+  const resolution = await resolver.resolve(serviceName(positional[0] as string));
   const chosen = resolver.order(resolution.endpoints)[0];
   const records = resolution.endpoints.map((e) => ({
     target: e.target,
@@ -139,7 +171,7 @@ async function resolveCommand(args: string[], out: (line: string) => void): Prom
     return 0;
   }
   out(
-    `${resolution.name} (SRV ${resolution.query}), ttl ${resolution.ttl}s, asked ${resolver.settings.nameservers.map((s) => `${s.address}:${s.port}`).join(', ')}`,
+    `${resolution.name} (SRV ${resolution.query}), ttl ${resolution.ttl}s, asked ${resolver.settings.nameservers.map(formatServer).join(', ')}`,
   );
   const rows = [
     ['priority', 'weight', 'port', 'target', 'addresses'],
@@ -178,9 +210,14 @@ async function serveCommand(args: string[], out: (line: string) => void): Promis
   if (positional.length > 0)
     throw new UsageError(`svcdisc serve: unexpected argument "${positional[0]}"`);
   const { host, port } = parseListen(String(flags.get('listen') ?? DEFAULT_LISTEN));
+  const zoneFile = String(flags.get('zone') ?? DEMO_ZONE);
+  if (statSync(zoneFile, { throwIfNoEntry: false })?.isDirectory())
+    throw new UsageError(
+      `svcdisc serve: --zone ${zoneFile} is a directory; give the zone file in it`,
+    );
   const origin = flags.get('origin');
   const server = await DnsServer.start({
-    zoneFile: String(flags.get('zone') ?? DEMO_ZONE),
+    zoneFile,
     origin: typeof origin === 'string' ? origin : undefined,
     host,
     port,
@@ -234,10 +271,19 @@ async function registrationCommand(
     target: typeof target === 'string' ? target : undefined,
     addresses: typeof address === 'string' ? address.split(',') : undefined,
   };
-  const done = await (command === 'announce' ? announce(request) : withdraw(request));
-  const where = `${done.target}:${done.port}${command === 'announce' ? ` (${done.addresses.join(', ')})` : ''}`;
+  if (command === 'announce') {
+    const done = await announce(request);
+    out(
+      `announced ${done.name}: ${done.target}:${done.port} (${done.addresses.join(', ')}), zone ${done.zone}`,
+    );
+    return 0;
+  }
+  const done = await withdraw(request);
+  // Idempotent: nothing registered is no failure, but it is said.
   out(
-    `${command === 'announce' ? 'announced' : 'withdrew'} ${done.name}: ${where}, zone ${done.zone}`,
+    done.registered
+      ? `withdrew ${done.name}: ${done.target}:${done.port}, zone ${done.zone}`
+      : `not registered: ${done.name} has no ${done.target}:${done.port} in zone ${done.zone}; nothing to withdraw`,
   );
   return 0;
 }
@@ -282,8 +328,14 @@ export async function main(
       }
       case undefined:
       case '--help':
+      case '-h':
       case 'help':
         return help('main', out);
+      case '--version':
+      case '-v':
+      case 'version':
+        out(require('../package.json').version);
+        return 0;
       default:
         throw new UsageError(`svcdisc: unknown command "${command}"`);
     }

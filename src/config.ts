@@ -70,7 +70,8 @@ export interface SvcdiscOptions {
   /** TTL of the announced record, s. `SVCDISC_ANNOUNCE_TTL`. @default 30 */
   announceTtl?: number;
   /** Address of the announced record. `SVCDISC_ANNOUNCE_ADDRESS`.
-   * @default the first non-internal address of this host */
+   * @default the address the server is bound to; for 0.0.0.0 or ::, the first non-internal
+   * address of this host */
   announceAddress?: string;
   /** Names kept in the answer cache (least recently used go first). API only. @default 1000 */
   cacheSize?: number;

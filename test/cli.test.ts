@@ -69,6 +69,45 @@ describe('svcdisc', () => {
     assert.match(unknownCommand.stderr, /unknown command "frobnicate"/);
   });
 
+  test('manners: -h as --help, -v and --version, single-dash and valued flags refused, hints for a URL, a port, an empty name, a directory', async () => {
+    for (const args of [
+      ['-h'],
+      ['resolve', '-h'],
+      ['serve', '-h'],
+      ['announce', '-h'],
+      ['prune', '-h'],
+    ]) {
+      const run = await svcdisc(args);
+      assert.equal(run.code, 0, args.join(' '));
+      assert.match(run.stdout, /^Usage: svcdisc/, args.join(' '));
+    }
+    const { version } = require('../package.json') as { version: string };
+    for (const flag of ['--version', '-v'])
+      assert.equal((await svcdisc([flag])).stdout, `${version}\n`);
+    const refused: [string[], RegExp][] = [
+      [['resolve', 'user.prod.kw', '-x'], /^svcdisc resolve: unknown option -x\n/],
+      [['resolve', 'user.prod.kw', '--json=false'], /--json takes no value \(not --json=false\)/],
+      [
+        ['resolve', 'http://user.prod.kw/'],
+        /without the scheme and path: svcdisc resolve user\.prod\.kw\n/,
+      ],
+      [
+        ['resolve', 'user.prod.kw:8080'],
+        /without a port \(the SRV record gives it\): svcdisc resolve user\.prod\.kw\n/,
+      ],
+      [['resolve', ''], /the name is empty/],
+      [['serve', '--zone', __dirname], /--zone \S+ is a directory; give the zone file in it/],
+      [['serve', '--listen', '::1'], /\[::1\]:5300 for IPv6/],
+    ];
+    for (const [args, message] of refused) {
+      const run = await svcdisc(args, env);
+      assert.equal(run.code, 1, args.join(' '));
+      assert.match(run.stderr, message, args.join(' '));
+    }
+    // demo --help names the service the demo really asks for.
+    assert.match((await svcdisc(['demo', '--help'])).stdout, /http:\/\/api\.prod\.kw\//);
+  });
+
   test("resolve --json prints the contract's schema, and the choice is of the lowest priority", async () => {
     const run = await svcdisc(['resolve', 'user.prod.kw', '--json'], env);
     assert.equal(run.code, 0, run.stderr);

@@ -141,11 +141,11 @@ export async function announce(
 
 /** Removes one instance of `name`: the SRV records that point at its target and port (read
  * from the zone's primary, so whatever priority and weight they were given), and its target's
- * addresses; nothing else of the service. */
+ * addresses; nothing else of the service. `registered` says whether the primary had it. */
 export async function withdraw(
   request: AnnounceRequest,
   options: SvcdiscOptions = {},
-): Promise<Instance & { zone: string }> {
+): Promise<Instance & { zone: string; registered: boolean }> {
   const { instance, zone, server, primary, key } = await plan(request, options);
   const reply = await primary.query({ name: instance.name, type: 'SRV' }, instance.name);
   const mine = (reply.answers ?? []).filter(
@@ -163,7 +163,7 @@ export async function withdraw(
     deleteChanges({ ...instance, ...r }).slice(0, i === 0 ? undefined : 1),
   );
   await sendUpdate(server, updateMessage(zone, changes), key);
-  return { ...instance, zone };
+  return { ...instance, zone, registered: mine.length > 0 };
 }
 
 export interface PruneDecision {

@@ -99,12 +99,23 @@ for (const [title, command, packages, start] of [
         { SVCDISC_TSIG_KEY: KEY_ENV },
       );
       assert.equal(gone.code, 0, gone.stderr);
+      assert.equal(gone.stdout, 'withdrew user.prod.kw: i2.user.prod.kw:9902, zone kw\n');
       assert.deepEqual(await endpoints(), [
         'a.user.kw:8080=127.0.0.11',
         'b.user.kw:8081=127.0.0.12,::1',
         'c.user.kw:8082=127.0.0.13',
         'i1.user.prod.kw:9901=127.0.0.91',
       ]);
+      // Again: nothing is registered there any more. Not a failure, but not "withdrew" either.
+      const again = await svcdisc(
+        ['withdraw', 'user.prod.kw', '--port', '9902', '--target', 'i2.user.prod.kw'],
+        { SVCDISC_TSIG_KEY: KEY_ENV },
+      );
+      assert.equal(again.code, 0, again.stderr);
+      assert.equal(
+        again.stdout,
+        'not registered: user.prod.kw has no i2.user.prod.kw:9902 in zone kw; nothing to withdraw\n',
+      );
     });
 
     test('the key can come from a BIND key file (tsig-keygen format)', async () => {
