@@ -48,7 +48,7 @@ describe('the installed package', () => {
     return (await promisify(execFile)(process.execPath, args, options)).stdout;
   };
 
-  test('holds the compiled code and the preload, not the sources or tests', () => {
+  test('holds the compiled code, the preload and the licence, not the sources, tests or source maps', () => {
     const [{ files: packed }] = JSON.parse(files) as [{ files: { path: string }[] }];
     const paths = packed.map((file) => file.path);
     for (const needed of [
@@ -57,10 +57,16 @@ describe('the installed package', () => {
       'register.cjs',
       'package.json',
       'README.md',
+      'LICENSE',
     ]) {
       assert.ok(paths.includes(needed), `${needed} missing`);
     }
     assert.ok(!paths.some((path) => path.startsWith('src/') || path.startsWith('test/')));
+    // No source map that would point at sources the package does not ship.
+    assert.deepEqual(
+      paths.filter((path) => path.endsWith('.map')),
+      [],
+    );
   });
 
   test('require("svcdisc") resolves a name from another folder', async () => {
