@@ -2,7 +2,7 @@
 import { statSync } from 'node:fs';
 // svcdisc resolve | serve | demo: look at what the preload sees, serve a zone file, show it all.
 import { join } from 'node:path';
-import { ConfigError, configFromEnv, normalizeOptions } from './config.js';
+import { ConfigError, configFromEnv, normalizeOptions, unknownVariableWarnings } from './config.js';
 import { createResolver } from './discovery/resolver.js';
 import { DnsError, formatServer } from './dns/errors.js';
 import { DnsServer } from './server/serve.js';
@@ -311,6 +311,7 @@ export async function main(
   err = (line: string) => console.error(line),
 ): Promise<number> {
   const [command, ...args] = argv;
+  for (const line of unknownVariableWarnings()) err(`svcdisc: warning: ${line}`);
   try {
     switch (command) {
       case 'resolve':

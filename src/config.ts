@@ -349,6 +349,41 @@ export const ENV_VARIABLES: Readonly<Record<string, string>> = Object.fromEntrie
   KEYS.filter((key) => FIELDS[key].env !== '').map((key) => [key, FIELDS[key].env]),
 );
 
+/** Edit distance (Levenshtein) of two short strings. */
+function distance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      next.push(Math.min((row[j] ?? 0) + 1, (next[j - 1] ?? 0) + 1, (row[j - 1] ?? 0) + cost));
+    }
+    row = next;
+  }
+  return row[b.length] ?? 0;
+}
+
+/**
+ * One warning line for each set `SVCDISC_*` variable that svcdisc does not know (a misspelling
+ * is otherwise silently ignored), naming the closest known one. Touches no file.
+ */
+export function unknownVariableWarnings(env: NodeJS.ProcessEnv = process.env): string[] {
+  const known = Object.values(ENV_VARIABLES);
+  const warnings: string[] = [];
+  for (const variable of Object.keys(env)) {
+    if (!variable.startsWith('SVCDISC_') || known.includes(variable)) continue;
+    let closest = known[0] ?? '';
+    for (const name of known)
+      if (distance(variable, name) < distance(variable, closest)) closest = name;
+    const hint =
+      distance(variable, closest) <= 4
+        ? `did you mean ${closest}?`
+        : `the known ones are ${known.join(', ')}`;
+    warnings.push(`${variable} is not a svcdisc variable and is ignored: ${hint}`);
+  }
+  return warnings;
+}
+
 /** A TSIG key as it may be shown: its name and algorithm, never the secret. */
 function withoutSecret(raw: unknown): string {
   if (typeof raw !== 'string') return '(hidden)';

@@ -8,6 +8,7 @@ export {
   normalizeOptions,
   type SvcdiscOptions,
   type TsigKey,
+  unknownVariableWarnings,
 } from './config.js';
 export type { Address, Endpoint, Resolution } from './discovery/lookup.js';
 export { orderEndpoints as order, type Random, type Weighted } from './discovery/order.js';

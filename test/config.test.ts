@@ -10,6 +10,7 @@ import {
   ENV_VARIABLES,
   normalizeOptions,
   parseNameserver,
+  unknownVariableWarnings,
   withSystemDefaults,
 } from '../src/config.js';
 import { parseResolvConf, readResolvConf } from '../src/dns/resolv-conf.js';
@@ -116,6 +117,38 @@ describe('config', () => {
     assert.equal(preload.status, 1);
     assert.match(preload.stderr, /SVCDISC_TSIG_KEY="key\.kw:hmac-sha256:\(secret hidden\)"/);
     assert.doesNotMatch(preload.stderr, /U2VjcmV0/);
+  });
+
+  test('a misspelled SVCDISC_ variable gets one warning naming the closest known one; others are not looked at', () => {
+    assert.deepEqual(
+      unknownVariableWarnings({
+        SVCDISC_NAMSERVERS: '127.0.0.1',
+        SVCDISC_TIMEOUT: '100',
+        SVCDISC_NAMESERVERS: '127.0.0.1',
+        OTHER_VARIABLE: 'x',
+      }),
+      [
+        'SVCDISC_NAMSERVERS is not a svcdisc variable and is ignored: did you mean SVCDISC_NAMESERVERS?',
+        'SVCDISC_TIMEOUT is not a svcdisc variable and is ignored: did you mean SVCDISC_TIMEOUT_MS?',
+      ],
+    );
+    assert.match(
+      unknownVariableWarnings({ SVCDISC_SOMETHING_ELSE_ENTIRELY: '1' })[0] ?? '',
+      /the known ones are SVCDISC_DOMAINS, /,
+    );
+    const preload = spawnSync(
+      process.execPath,
+      ['-r', join(__dirname, '..', 'register.cjs'), '-e', "console.log('ran')"],
+      {
+        env: { PATH: process.env.PATH, SVCDISC_NAMSERVERS: '127.0.0.1' },
+        encoding: 'utf8',
+      },
+    );
+    assert.equal(preload.stdout, 'ran\n');
+    assert.equal(
+      preload.stderr,
+      'svcdisc: warning: SVCDISC_NAMSERVERS is not a svcdisc variable and is ignored: did you mean SVCDISC_NAMESERVERS?\n',
+    );
   });
 
   test('every variable has its documented default when the environment is empty', () => {

@@ -5,7 +5,12 @@
 import dns from 'node:dns';
 import { syncBuiltinESMExports } from 'node:module';
 import net from 'node:net';
-import { type Config, normalizeOptions, type SvcdiscOptions } from '../config.js';
+import {
+  type Config,
+  normalizeOptions,
+  type SvcdiscOptions,
+  unknownVariableWarnings,
+} from '../config.js';
 import { debug } from '../debug.js';
 import type * as ResolverModule from '../discovery/resolver.js';
 import type * as RegistrarModule from '../update/registrar.js';
@@ -36,6 +41,14 @@ export class AlreadyInstalledError extends Error {
   }
 }
 
+let warned = false;
+/** Misspelled SVCDISC_* variables: one line each on stderr, once per process. */
+function warnOnce(): void {
+  if (warned) return;
+  warned = true;
+  for (const line of unknownVariableWarnings()) process.stderr.write(`svcdisc: warning: ${line}\n`);
+}
+
 /**
  * Routes this process's connections to names under the configured domains through SRV.
  * Options override the SVCDISC_* environment; `disable: true` installs nothing.
@@ -44,6 +57,7 @@ export class AlreadyInstalledError extends Error {
 export function install(options: SvcdiscOptions = {}): boolean {
   if (current) throw new AlreadyInstalledError();
   const config = normalizeOptions(options);
+  warnOnce();
   if (config.disable) return false;
   let resolver: ResolverModule.Resolver | undefined;
   const getResolver = () => {
