@@ -1,8 +1,8 @@
 // Asks the nameservers in order until one gives a usable reply: attempts outer, servers inner,
 // as glibc and Go do (resolv.conf(5) `attempts`), so a dead first server costs one timeout.
 import type { Nameserver } from '../config.js';
-import { DnsError, type DnsErrorCode, formatServer } from './errors.js';
-import type { Question, Reply } from './message.js';
+import { DnsError, type DnsErrorCode, type DnsSyscall, formatServer } from './errors.js';
+import type { QueryType, Question, Reply } from './message.js';
 import { type Exchange, exchangeTcp, exchangeUdp, type Outcome } from './transport.js';
 
 export interface ClientSettings {
@@ -33,6 +33,16 @@ export interface WireStats {
 export function newWireStats(): WireStats {
   return { queries: 0, tcpQueries: 0, answers: 0, ignoredReplies: 0, truncated: 0 };
 }
+
+/** A failed query says which it was, as Node's does (`querySoa` when finding a zone). */
+const SYSCALL: Record<QueryType, DnsSyscall> = {
+  SRV: 'querySrv',
+  A: 'queryA',
+  AAAA: 'queryAaaa',
+  CNAME: 'queryCname',
+  SOA: 'querySoa',
+  TXT: 'queryTxt',
+};
 
 const RCODE_ERRORS: Record<string, DnsErrorCode> = {
   SERVFAIL: 'ESERVFAIL',
@@ -98,6 +108,7 @@ export class DnsClient {
       hostname,
       query: question.name,
       servers: this.servers,
+      syscall: SYSCALL[question.type],
       detail: `no usable reply after ${this.settings.attempts} attempt(s): ${detail}`,
     });
   }

@@ -29,11 +29,22 @@ export interface DnsErrorDetails {
   /** Detail appended to the message. */
   detail?: string;
   cause?: unknown;
+  /** The query that failed, as Node's `dns` names it. @default 'querySrv' */
+  syscall?: DnsSyscall;
 }
+
+/** Node's `syscall` names for the record types svcdisc asks for. */
+export type DnsSyscall =
+  | 'querySrv'
+  | 'queryA'
+  | 'queryAaaa'
+  | 'queryCname'
+  | 'querySoa'
+  | 'queryTxt';
 
 export class DnsError extends Error {
   readonly code: DnsErrorCode;
-  readonly syscall = 'querySrv';
+  readonly syscall: DnsSyscall;
   readonly hostname: string;
   readonly query: string;
   readonly servers: string[];
@@ -43,11 +54,13 @@ export class DnsError extends Error {
     const servers = details.servers ?? [];
     const asked = servers.length > 0 ? ` (asked ${servers.join(', ')})` : '';
     const detail = details.detail ? `: ${details.detail}` : '';
+    const syscall = details.syscall ?? 'querySrv';
     super(
-      `querySrv ${code} ${details.query}${detail}${asked}`,
+      `${syscall} ${code} ${details.query}${detail}${asked}`,
       details.cause === undefined ? undefined : { cause: details.cause },
     );
     this.name = 'DnsError';
+    this.syscall = syscall;
     this.code = code;
     this.hostname = details.hostname;
     this.query = details.query;

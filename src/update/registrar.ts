@@ -1,7 +1,8 @@
 // The preload's own registration (SVCDISC_ANNOUNCE): when the program listens, its instance
 // is announced; it is refreshed before its lease ends, and withdrawn when the server closes,
 // on SIGTERM and SIGINT, and when the program ends on its own. Failures never reach the
-// program: they are logged and retried with back-off.
+// program: they are retried with back-off, and said once on stderr (the first failure of an
+// instance, then its recovery); every attempt is a debug line and a diagnostics message.
 
 import type { Server } from 'node:net';
 import type { Announcement, SvcdiscOptions } from '../config.js';
@@ -20,6 +21,8 @@ interface Registered {
   server: Server;
   timer?: NodeJS.Timeout;
   failures: number;
+  /** An announcement succeeded once: a failed withdrawal leaves a record behind. */
+  announced: boolean;
   withdrawn: boolean;
 }
 
@@ -46,6 +49,7 @@ export class Registrar {
           request: boundAddress ? { name, port, boundAddress } : { name, port },
           server,
           failures: 0,
+          announced: false,
           withdrawn: false,
         };
         this.#registered.push(entry);
@@ -66,12 +70,23 @@ export class Registrar {
     const leaseUntil = Math.floor(Date.now() / 1000) + Math.ceil((3 * this.#refreshMs) / 1000);
     announce({ ...entry.request, leaseUntil }, this.options).then(
       (instance) => {
+        if (entry.failures > 0) {
+          warn(
+            `${describe(entry.request)} announced after ${entry.failures} failed attempt(s): ${instance.target}`,
+          );
+        }
         entry.failures = 0;
+        entry.announced = true;
         report(action, entry.request, { target: instance.target });
         this.#schedule(entry, this.#refreshMs, 'refresh');
       },
       (error: Error) => {
         entry.failures++;
+        if (entry.failures === 1) {
+          warn(
+            `${describe(entry.request)} could not be ${action === 'announce' ? 'announced' : 'refreshed'}: ${error.message}; retrying in the background (NODE_DEBUG=svcdisc shows each attempt)`,
+          );
+        }
         report(action, entry.request, { error });
         this.#schedule(
           entry,
@@ -94,7 +109,14 @@ export class Registrar {
     clearTimeout(entry.timer);
     return withdraw(entry.request, this.options).then(
       () => report('withdraw', entry.request, {}),
-      (error: Error) => report('withdraw', entry.request, { error }),
+      (error: Error) => {
+        if (entry.announced) {
+          warn(
+            `${describe(entry.request)} could not be withdrawn: ${error.message}; its record stays until its lease ends (svcdisc prune removes it then)`,
+          );
+        }
+        report('withdraw', entry.request, { error });
+      },
     );
   }
 
@@ -128,6 +150,15 @@ export class Registrar {
       this.withdrawAll();
     });
   }
+}
+
+/** One line on stderr, as a library warns: the program's own output is left alone. */
+function warn(line: string): void {
+  process.stderr.write(`svcdisc: ${line}\n`);
+}
+
+function describe(request: AnnounceRequest): string {
+  return `${request.name}:${request.port}`;
 }
 
 function report(

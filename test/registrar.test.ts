@@ -1,0 +1,85 @@
+// SVCDISC_ANNOUNCE when the DNS server is not there yet: the program serves on, one line on
+// stderr says the announcement failed and why, the retries are quiet, and one line says when
+// it was announced after all.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { createResolver } from '../src/index.js';
+import { DnsServer } from '../src/server/serve.js';
+import { closedPort } from './records.js';
+
+const REGISTER = join(__dirname, '..', 'register.cjs');
+const ZONE = join(__dirname, '..', 'fixtures', 'kw.zone');
+
+test('a failed announcement is said once on stderr, naming the SOA lookup; its recovery once', async () => {
+  const port = await closedPort();
+  const script =
+    "const s = require('http').createServer((q, r) => r.end('up')).listen(0, '127.0.0.1', () => console.log(s.address().port))";
+  const child = spawn(process.execPath, ['-r', REGISTER, '-e', script], {
+    env: {
+      PATH: process.env.PATH,
+      SVCDISC_NAMESERVERS: `127.0.0.1:${port}`,
+      SVCDISC_ANNOUNCE: 'late.prod.kw',
+      SVCDISC_TIMEOUT_MS: '200',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
+  let server: DnsServer | undefined;
+  try {
+    const appPort = Number(
+      await new Promise<string>((resolve) => child.stdout.once('data', (d) => resolve(String(d)))),
+    );
+    const lines = () => stderr.split('\n').filter(Boolean);
+    await until(() => lines().length >= 1);
+    assert.match(
+      lines()[0] ?? '',
+      new RegExp(
+        `^svcdisc: late\\.prod\\.kw:${appPort} could not be announced: querySoa ECONNREFUSED late\\.prod\\.kw: .*127\\.0\\.0\\.1:${port}.*; retrying in the background \\(NODE_DEBUG=svcdisc shows each attempt\\)$`,
+      ),
+    );
+    // Let a retry (after 1 s) fail too, quietly; then the server comes up.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    assert.equal(lines().length, 1, stderr);
+    server = await DnsServer.start({
+      zoneFile: ZONE,
+      host: '127.0.0.1',
+      port,
+      watchIntervalMs: 0,
+      updates: { allowUnsigned: true },
+    });
+    await until(() => lines().length >= 2);
+    assert.match(
+      lines()[1] ?? '',
+      new RegExp(
+        `^svcdisc: late\\.prod\\.kw:${appPort} announced after 2 failed attempt\\(s\\): \\S+\\.late\\.prod\\.kw$`,
+      ),
+    );
+    const resolved = await createResolver({ nameservers: [server.address] }).resolve(
+      'late.prod.kw',
+    );
+    assert.deepEqual(
+      resolved.endpoints.map((e) => e.port),
+      [appPort],
+    );
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+    assert.equal(lines().length, 2, stderr);
+  } finally {
+    child.kill('SIGKILL');
+    await server?.close();
+  }
+});
+
+async function until(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.fail('condition not reached in 10 s');
+}
