@@ -6,6 +6,7 @@ import { ConfigError, configFromEnv, normalizeOptions, unknownVariableWarnings }
 import { createResolver } from './discovery/resolver.js';
 import { DnsError, formatServer } from './dns/errors.js';
 import { DnsServer } from './server/serve.js';
+import type { AnnounceRequest } from './update/announce.js';
 
 /** The zone `serve` and `demo` use by default, shipped with the package. */
 export const DEMO_ZONE = join(__dirname, '..', 'fixtures', 'demo.zone');
@@ -45,13 +46,19 @@ changes; a file that does not load leaves the previous zone serving.
   --update-key KEY    accept RFC 2136 updates signed with this TSIG key (name:algorithm:base64secret);
                       they live in memory until the file reloads
   --allow-unsigned-updates  accept unsigned updates too (development only)`,
-  announce: `Usage: svcdisc announce NAME --port N [--target NAME] [--address IP[,IP]]
+  announce: `Usage: svcdisc announce NAME --port N [--target NAME] [--address IP[,IP]] [--ttl S | --keep]
 
 Publishes one instance of service NAME by RFC 2136 dynamic update at the zone's primary
 (SVCDISC_UPDATE_SERVER, else the first nameserver), signed with SVCDISC_TSIG_KEY or
 SVCDISC_TSIG_KEYFILE when set: an SRV record (SVCDISC_ANNOUNCE_PRIORITY, _WEIGHT, _TTL) for
---target (default <host>-<port>.NAME) and the target's address records (--address; default
-SVCDISC_ANNOUNCE_ADDRESS, else this host's first non-internal address).`,
+--target (default <host>-<port>.NAME), the target's address records (--address; default
+SVCDISC_ANNOUNCE_ADDRESS, else this host's first non-internal address) and its lease, after
+which "svcdisc prune" removes it.
+
+  --ttl S   the lease, in seconds (default 3600): run announce again within it; 0: no lease,
+            the instance stays until withdrawn and prune never touches it
+  --keep    stay in the foreground, refreshing the lease (3 x SVCDISC_ANNOUNCE_TTL, or --ttl S)
+            every third of it, until SIGTERM or SIGINT; then withdraw it and exit`,
   withdraw: `Usage: svcdisc withdraw NAME --port N [--target NAME]
 
 Removes the instance that "svcdisc announce NAME --port N" published: the SRV records of NAME
@@ -250,6 +257,7 @@ async function registrationCommand(
     target: 'value',
     address: 'value',
     help: 'flag',
+    ...(command === 'announce' ? ({ ttl: 'value', keep: 'flag' } as const) : {}),
   });
   if (flags.has('help')) return help(command, out);
   if (positional.length !== 1)
@@ -264,20 +272,14 @@ async function registrationCommand(
   }
   const target = flags.get('target');
   const address = flags.get('address');
-  const { announce, withdraw } = await import('./update/announce.js');
   const request = {
     name: positional[0] as string,
     port,
     target: typeof target === 'string' ? target : undefined,
     addresses: typeof address === 'string' ? address.split(',') : undefined,
   };
-  if (command === 'announce') {
-    const done = await announce(request);
-    out(
-      `announced ${done.name}: ${done.target}:${done.port} (${done.addresses.join(', ')}), zone ${done.zone}`,
-    );
-    return 0;
-  }
+  if (command === 'announce') return announceCommand(request, flags, out);
+  const { withdraw } = await import('./update/announce.js');
   const done = await withdraw(request);
   // Idempotent: nothing registered is no failure, but it is said.
   out(
@@ -285,6 +287,62 @@ async function registrationCommand(
       ? `withdrew ${done.name}: ${done.target}:${done.port}, zone ${done.zone}`
       : `not registered: ${done.name} has no ${done.target}:${done.port} in zone ${done.zone}; nothing to withdraw`,
   );
+  return 0;
+}
+
+/** Lease of a one-shot `svcdisc announce`, s: run it again within this time (cron). */
+const CLI_LEASE_S = 3600;
+
+/** announce, with a lease: `--ttl S` (0: none, permanent), or `--keep` in the foreground,
+ * refreshed until SIGTERM/SIGINT and then withdrawn. */
+async function announceCommand(
+  request: AnnounceRequest,
+  flags: Map<string, string | true>,
+  out: (line: string) => void,
+): Promise<number> {
+  const keep = flags.has('keep');
+  const ttlText = flags.get('ttl');
+  let ttl: number | undefined;
+  if (ttlText !== undefined) {
+    ttl = Number(ttlText);
+    if (!Number.isInteger(ttl) || ttl < (keep ? 15 : 0) || ttl > 2 ** 31 - 1) {
+      throw new UsageError(
+        `svcdisc announce: --ttl is the lease in seconds, ${keep ? '15 or more with --keep' : 'an integer ≥ 0 (0: no lease)'}, not "${ttlText === true ? '' : ttlText}"`,
+      );
+    }
+  }
+  const { announce } = await import('./update/announce.js');
+  const { Registrar } = await import('./update/registrar.js');
+  const config = normalizeOptions({});
+  // --keep refreshes every third of the lease, as the preload does.
+  const registrar = new Registrar([], {}, ttl === undefined ? config.announceTtl : ttl / 3);
+  const leaseUntil = keep
+    ? registrar.leaseUntil()
+    : ttl === 0
+      ? undefined
+      : Math.floor(Date.now() / 1000) + (ttl ?? CLI_LEASE_S);
+  const done = await announce({ ...request, leaseUntil });
+  const lease =
+    leaseUntil === undefined
+      ? 'no lease'
+      : keep
+        ? 'kept until SIGTERM'
+        : `lease until ${new Date(leaseUntil * 1000).toISOString()}`;
+  out(
+    `announced ${done.name}: ${done.target}:${done.port} (${done.addresses.join(', ')}), zone ${done.zone}, ${lease}`,
+  );
+  if (!keep) return 0;
+  registrar.keep({ ...request, target: done.target, addresses: done.addresses });
+  // The refresh timers do not hold the process; this does, until a signal.
+  const alive = setInterval(() => {}, 2 ** 30);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  clearInterval(alive);
+  // A failure was said on stderr; the record then stays until its lease ends.
+  if (!(await registrar.withdrawAll())) return 1;
+  out(`withdrew ${done.name}: ${done.target}:${done.port}, zone ${done.zone}`);
   return 0;
 }
 

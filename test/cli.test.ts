@@ -1,7 +1,8 @@
 // The svcdisc command as users run it (dist/cli.js, built by npm test): resolve, serve, demo.
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
+import { Resolver as DnsResolver } from 'node:dns/promises';
+import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
@@ -244,6 +245,154 @@ describe('svcdisc', () => {
       const run = await svcdisc(['serve', '--zone', __filename, '--listen', '127.0.0.1:0']);
       assert.equal(run.code, 1);
       assert.match(run.stderr, /cli\.test\.ts:\d+: /);
+    });
+  });
+
+  describe('announce leases', () => {
+    let zone: DnsServer;
+    let live: Server;
+    let livePort: number;
+    let leaseEnv: Record<string, string>;
+    before(async () => {
+      zone = await DnsServer.start({
+        zoneFile: join(__dirname, '..', 'fixtures', 'kw.zone'),
+        host: '127.0.0.1',
+        port: 0,
+        watchIntervalMs: 0,
+        updates: { allowUnsigned: true },
+      });
+      leaseEnv = { SVCDISC_NAMESERVERS: zone.address };
+      live = createServer((socket) => socket.end());
+      await new Promise<void>((resolve) => live.listen(0, '127.0.0.1', resolve));
+      livePort = (live.address() as { port: number }).port;
+    });
+    after(async () => {
+      live.close();
+      await zone.close();
+    });
+    const ports = (name: string) =>
+      createResolver({ nameservers: [zone.address] })
+        .resolve(name)
+        .then(
+          (r) => r.endpoints.map((e) => e.port).sort((x, y) => x - y),
+          (e: NodeJS.ErrnoException) => e.code,
+        );
+    const lease = async (target: string) => {
+      const resolver = new DnsResolver();
+      resolver.setServers([zone.address]);
+      return (await resolver.resolveTxt(target)).flat().join('');
+    };
+
+    test('bug fix: a CLI announcement has a lease (--ttl, default 1 h; 0: none), so prune can remove it', async () => {
+      const dead = await closedPort();
+      const announce = (port: number, ...more: string[]) =>
+        svcdisc(
+          ['announce', 'leased.prod.kw', '--port', String(port), '--address', '127.0.0.1', ...more],
+          leaseEnv,
+        );
+      const gone = await announce(dead);
+      assert.equal(gone.code, 0, gone.stderr);
+      const until = /lease until (\S+)\n$/.exec(gone.stdout)?.[1];
+      assert.ok(until, gone.stdout);
+      const hours = (Date.parse(until) - Date.now()) / 3_600_000;
+      assert.ok(hours > 0.99 && hours <= 1, `lease of ${hours} h`);
+      const permanent = await announce(livePort, '--ttl', '0', '--target', 'static.leased.prod.kw');
+      assert.match(permanent.stdout, /, no lease\n$/);
+      const short = await announce(livePort, '--ttl', '1');
+      assert.match(short.stdout, /, lease until /);
+      assert.deepEqual(
+        await ports('leased.prod.kw'),
+        [livePort, livePort, dead].sort((x, y) => x - y),
+      );
+
+      // The dead port goes at once (leased, refuses connections); the live one while leased stays.
+      const first = await svcdisc(['prune', 'leased.prod.kw'], leaseEnv);
+      assert.equal(first.code, 0, first.stderr);
+      assert.match(
+        first.stdout,
+        new RegExp(`^removed \\S+:${dead} \\(127\\.0\\.0\\.1:${dead} refuses connections\\)$`, 'm'),
+      );
+      assert.match(
+        first.stdout,
+        /^kept static\.leased\.prod\.kw:\d+ \(no lease: not registered by svcdisc\)$/m,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 2100));
+      const second = await svcdisc(['prune', 'leased.prod.kw'], leaseEnv);
+      assert.match(
+        second.stdout,
+        new RegExp(`^removed \\S+:${livePort} \\(lease expired at `, 'm'),
+      );
+      assert.deepEqual(await ports('leased.prod.kw'), [livePort]);
+
+      for (const [args, message] of [
+        [
+          ['--ttl', '-1'],
+          /--ttl is the lease in seconds, an integer ≥ 0 \(0: no lease\), not "-1"/,
+        ],
+        [
+          ['--ttl', '10', '--keep'],
+          /--ttl is the lease in seconds, 15 or more with --keep, not "10"/,
+        ],
+      ] as const) {
+        const run = await announce(livePort, ...args);
+        assert.equal(run.code, 1, run.stderr);
+        assert.match(run.stderr, message);
+      }
+      const withdraw = await svcdisc(
+        ['withdraw', 'leased.prod.kw', '--port', '1', '--ttl', '5'],
+        leaseEnv,
+      );
+      assert.match(withdraw.stderr, /svcdisc withdraw: unknown option --ttl/);
+    });
+
+    test('announce --keep refreshes its lease in the foreground and withdraws on SIGTERM', async () => {
+      const child = spawn(
+        process.execPath,
+        [
+          CLI,
+          'announce',
+          'kept.prod.kw',
+          '--port',
+          String(livePort),
+          '--address',
+          '127.0.0.1',
+          '--keep',
+          '--ttl',
+          '15',
+        ],
+        { env: { PATH: process.env.PATH, ...leaseEnv }, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      const lines: string[] = [];
+      let stderr = '';
+      child.stderr.on('data', (d) => {
+        stderr += d;
+      });
+      createInterface({ input: child.stdout }).on('line', (line) => lines.push(line));
+      try {
+        await until(() => lines.length > 0);
+        assert.match(
+          lines[0] ?? '',
+          new RegExp(
+            `^announced kept\\.prod\\.kw: (\\S+):${livePort} \\(127\\.0\\.0\\.1\\), zone kw, kept until SIGTERM$`,
+          ),
+        );
+        const target = /: (\S+):/.exec(lines[0] ?? '')?.[1] ?? '';
+        assert.deepEqual(await ports('kept.prod.kw'), [livePort]);
+        const before = await lease(target);
+        // Refreshed every third of the lease: 5 s.
+        await new Promise((resolve) => setTimeout(resolve, 6000));
+        const after = await lease(target);
+        assert.match(after, /^svcdisc-lease=\d+$/);
+        assert.ok(after > before, `${before} then ${after}`);
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        assert.equal(await exited, 0, stderr);
+        assert.equal(lines[1], `withdrew kept.prod.kw: ${target}:${livePort}, zone kw`);
+        assert.equal(await ports('kept.prod.kw'), 'ENOTFOUND');
+        assert.equal(stderr, '');
+      } finally {
+        child.kill('SIGKILL');
+      }
     });
   });
 

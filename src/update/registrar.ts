@@ -18,12 +18,12 @@ const RETRY_MAX_MS = 30_000;
 
 interface Registered {
   request: AnnounceRequest;
-  server: Server;
   timer?: NodeJS.Timeout;
   failures: number;
   /** An announcement succeeded once: a failed withdrawal leaves a record behind. */
   announced: boolean;
-  withdrawn: boolean;
+  /** Whether the withdrawal succeeded. */
+  withdrawal?: Promise<boolean>;
 }
 
 export class Registrar {
@@ -31,6 +31,7 @@ export class Registrar {
   #sawFirstServer = false;
   #hooked = false;
 
+  /** `ttl`: the refresh period, s (at least 5); each lease lasts three periods. */
   constructor(
     readonly announcements: readonly Announcement[],
     readonly options: SvcdiscOptions,
@@ -45,19 +46,31 @@ export class Registrar {
     this.#sawFirstServer = true;
     for (const { name, port: wanted } of this.announcements) {
       if (wanted === port || (wanted === undefined && first)) {
-        const entry: Registered = {
-          request: boundAddress ? { name, port, boundAddress } : { name, port },
-          server,
-          failures: 0,
-          announced: false,
-          withdrawn: false,
-        };
-        this.#registered.push(entry);
+        const entry = this.#add(boundAddress ? { name, port, boundAddress } : { name, port });
         server.once('close', () => this.#withdraw(entry));
         this.#announce(entry, 'announce');
       }
     }
     if (this.#registered.length > 0) this.#hookShutdown();
+  }
+
+  /** Keeps an instance that was just announced: refreshed before its lease ends, until
+   * withdrawAll(). The caller handles signals (svcdisc announce --keep). */
+  keep(request: AnnounceRequest): void {
+    const entry = this.#add(request);
+    entry.announced = true;
+    this.#schedule(entry, this.#refreshMs, 'refresh');
+  }
+
+  /** Until when a lease taken now holds (unix time, s). */
+  leaseUntil(): number {
+    return Math.floor(Date.now() / 1000) + Math.ceil((3 * this.#refreshMs) / 1000);
+  }
+
+  #add(request: AnnounceRequest): Registered {
+    const entry: Registered = { request, failures: 0, announced: false };
+    this.#registered.push(entry);
+    return entry;
   }
 
   /** Lease: three refresh periods; refreshed every TTL (at least 5 s). */
@@ -66,9 +79,8 @@ export class Registrar {
   }
 
   #announce(entry: Registered, action: 'announce' | 'refresh'): void {
-    if (entry.withdrawn) return;
-    const leaseUntil = Math.floor(Date.now() / 1000) + Math.ceil((3 * this.#refreshMs) / 1000);
-    announce({ ...entry.request, leaseUntil }, this.options).then(
+    if (entry.withdrawal) return;
+    announce({ ...entry.request, leaseUntil: this.leaseUntil() }, this.options).then(
       (instance) => {
         if (entry.failures > 0) {
           warn(
@@ -99,16 +111,18 @@ export class Registrar {
 
   #schedule(entry: Registered, delayMs: number, action: 'announce' | 'refresh'): void {
     clearTimeout(entry.timer);
-    if (entry.withdrawn) return;
+    if (entry.withdrawal) return;
     entry.timer = setTimeout(() => this.#announce(entry, action), delayMs).unref();
   }
 
-  #withdraw(entry: Registered): Promise<void> {
-    if (entry.withdrawn) return Promise.resolve();
-    entry.withdrawn = true;
+  /** Once per instance; a second call waits for the first. */
+  #withdraw(entry: Registered): Promise<boolean> {
     clearTimeout(entry.timer);
-    return withdraw(entry.request, this.options).then(
-      () => report('withdraw', entry.request, {}),
+    entry.withdrawal ??= withdraw(entry.request, this.options).then(
+      () => {
+        report('withdraw', entry.request, {});
+        return true;
+      },
       (error: Error) => {
         if (entry.announced) {
           warn(
@@ -116,16 +130,18 @@ export class Registrar {
           );
         }
         report('withdraw', entry.request, { error });
+        return false;
       },
     );
+    return entry.withdrawal;
   }
 
-  /** Withdraws every instance, waiting at most WITHDRAW_BOUND_MS. */
-  withdrawAll(): Promise<void> {
+  /** Withdraws every instance, waiting at most WITHDRAW_BOUND_MS; whether all went in time. */
+  withdrawAll(): Promise<boolean> {
     const all = Promise.all(this.#registered.map((entry) => this.#withdraw(entry)));
     return Promise.race([
-      all.then(() => {}),
-      new Promise<void>((resolve) => setTimeout(resolve, WITHDRAW_BOUND_MS).unref()),
+      all.then((done) => done.every(Boolean)),
+      new Promise<boolean>((resolve) => setTimeout(resolve, WITHDRAW_BOUND_MS, false).unref()),
     ]);
   }
 

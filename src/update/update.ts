@@ -111,10 +111,11 @@ export function addChanges(instance: Instance): Change[] {
       ttl,
       rdata: rdata('SRV', { priority, weight, port, target }),
     },
+    // The lease, replaced (or removed: an announcement without one is permanent).
+    { name: target, type: TYPE.TXT, class: CLASS.ANY, ttl: 0, rdata: u16(0) },
     ...(instance.leaseUntil === undefined
       ? []
       : [
-          { name: target, type: TYPE.TXT, class: CLASS.ANY, ttl: 0, rdata: u16(0) },
           {
             name: target,
             type: TYPE.TXT,
