@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import type * as packet from 'dns-packet';
 import { parseNameserver } from '../src/config.js';
 import { DnsClient, type WireStats } from '../src/dns/client.js';
 import { DnsError } from '../src/dns/errors.js';
+import type { Reply } from '../src/dns/message.js';
 import { FixtureServer } from './fixture-server.js';
 import { a, bigSet, closedPort, newStats, srv } from './records.js';
 
@@ -23,10 +23,8 @@ function clientFor(
 }
 
 const srvQuestion = (name = 'user.prod.kw') => ({ name, type: 'SRV' as const });
-const targets = (reply: packet.Packet) =>
-  (reply.answers ?? [])
-    .filter((r) => r.type === 'SRV')
-    .map((r) => (r as packet.SrvAnswer).data.target);
+const targets = (reply: Reply) =>
+  (reply.answers ?? []).flatMap((r) => (r.type === 'SRV' ? [r.data.target] : []));
 
 describe('DnsClient', () => {
   let server: FixtureServer;

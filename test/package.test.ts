@@ -2,7 +2,14 @@
 // import and the preload flags.
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -103,6 +110,63 @@ describe('the installed package', () => {
       env: { PATH: process.env.PATH, SVCDISC_NAMESERVERS: server.nameserver },
     });
     assert.equal(JSON.parse(resolved.stdout).chosen.port, 8080);
+  });
+
+  test('its types compile in a consumer with skipLibCheck false: CommonJS and ESM, nodenext and bundler', async () => {
+    // A consumer as users have one: typescript and @types/node, none of svcdisc's dev types.
+    const types = join(app, 'node_modules', '@types');
+    mkdirSync(types, { recursive: true });
+    symlinkSync(join(ROOT, 'node_modules', '@types', 'node'), join(types, 'node'));
+    assert.ok(!existsSync(join(types, 'dns-packet')));
+    const use = (
+      from: string,
+    ) => `import { createResolver, DnsError, install, type Resolution, type SvcdiscOptions } from ${from};
+const options: SvcdiscOptions = { domains: ['prod.kw'], nameservers: ['127.0.0.1:5300'] };
+export async function first(name: string): Promise<number | undefined> {
+  try {
+    const resolution: Resolution = await createResolver(options).resolve(name);
+    return resolution.endpoints[0]?.port;
+  } catch (error) {
+    if (error instanceof DnsError) return error.code === 'ENOTFOUND' ? undefined : -1;
+    throw error;
+  }
+}
+export const installed: boolean = install({ disable: true });
+`;
+    const consumers = {
+      'cjs-nodenext': { module: 'nodenext', moduleResolution: 'nodenext', file: 'index.cts' },
+      'esm-nodenext': { module: 'nodenext', moduleResolution: 'nodenext', file: 'index.mts' },
+      'esm-bundler': { module: 'esnext', moduleResolution: 'bundler', file: 'index.ts' },
+      'cjs-node16': { module: 'node16', moduleResolution: 'node16', file: 'index.ts' },
+    };
+    const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+    for (const [kind, { module, moduleResolution, file }] of Object.entries(consumers)) {
+      const dir = join(app, kind);
+      mkdirSync(dir);
+      writeFileSync(join(dir, file), use("'svcdisc'"));
+      writeFileSync(
+        join(dir, 'tsconfig.json'),
+        JSON.stringify({
+          compilerOptions: {
+            module,
+            moduleResolution,
+            target: 'es2022',
+            strict: true,
+            skipLibCheck: false,
+            noEmit: true,
+            types: ['node'],
+          },
+          files: [file],
+        }),
+      );
+      const run = await promisify(execFile)(process.execPath, [tsc, '-p', dir], {
+        cwd: dir,
+      }).then(
+        () => '',
+        (error: { stdout: string }) => error.stdout,
+      );
+      assert.equal(run, '', `${kind}: ${run}`);
+    }
   });
 
   test('-r and --import svcdisc/register load, and a bad variable stops the program', async () => {

@@ -1,10 +1,16 @@
 // From a service name to endpoints: the SRV query, CNAMEs, glue, and A/AAAA queries for the
 // targets that came without glue. Knows nothing of caching.
 import { isIP } from 'node:net';
-import type * as packet from 'dns-packet';
 import type { DnsClient } from '../dns/client.js';
 import { DnsError, type NegativeReason } from '../dns/errors.js';
-import type { QueryType, Reply } from '../dns/message.js';
+import type {
+  Answer,
+  QueryType,
+  Reply,
+  SoaAnswer,
+  SrvAnswer,
+  StringAnswer,
+} from '../dns/message.js';
 
 export interface Address {
   address: string;
@@ -61,7 +67,7 @@ const ttlOf = (record: { ttl?: number | undefined }): number => {
 };
 
 /** The records of `type` at the end of the CNAME chain that starts at `name`, in one reply. */
-function followChain<T extends packet.Answer>(
+function followChain<T extends Answer>(
   reply: Reply,
   name: string,
   type: QueryType,
@@ -77,7 +83,7 @@ function followChain<T extends packet.Answer>(
     if (records.length > 0) return { records: records as T[], reply, ttl, name: current };
     const cname = answers.find(
       (record) => record.type === 'CNAME' && lower(record.name) === current,
-    ) as packet.StringAnswer | undefined;
+    ) as StringAnswer | undefined;
     if (!cname || hops.left <= 0) return { records: [], reply, ttl, name: current };
     hops.left--;
     ttl = Math.min(ttl, ttlOf(cname));
@@ -88,13 +94,13 @@ function followChain<T extends packet.Answer>(
 /** Negative caching time (RFC 2308 5): the smaller of the SOA's TTL and its MINIMUM field. */
 function negativeTtl(reply: Reply): number | undefined {
   const soa = (reply.authorities ?? []).find((record) => record.type === 'SOA') as
-    | packet.SoaAnswer
+    | SoaAnswer
     | undefined;
   return soa ? Math.min(ttlOf(soa), ttlOf({ ttl: soa.data.minimum })) : undefined;
 }
 
 /** Queries `name`/`type` and follows CNAMEs, re-asking when the server stopped at one. */
-async function queryChain<T extends packet.Answer>(
+async function queryChain<T extends Answer>(
   client: DnsClient,
   hostname: string,
   name: string,
@@ -123,7 +129,7 @@ const FAMILY = { A: 4, AAAA: 6 } as const;
 
 /** Addresses of `target` found in a reply's answer and additional sections (glue). Records
  * for other names are not looked at: the server was not asked about them. */
-function glueFor(target: string, records: packet.Answer[]): { addresses: Address[]; ttl: number } {
+function glueFor(target: string, records: Answer[]): { addresses: Address[]; ttl: number } {
   const addresses: Address[] = [];
   let ttl = Number.POSITIVE_INFINITY;
   for (const record of records) {
@@ -146,7 +152,7 @@ async function queryAddresses(
 ): Promise<{ addresses: Address[]; ttl: number; error?: unknown }> {
   const results = await Promise.allSettled(
     (['A', 'AAAA'] as const).map((type) =>
-      queryChain<packet.StringAnswer>(client, hostname, target, type),
+      queryChain<StringAnswer>(client, hostname, target, type),
     ),
   );
   const addresses: Address[] = [];
@@ -171,7 +177,7 @@ export async function lookupService(
   name: string,
   query: string,
 ): Promise<Resolution> {
-  const chain = await queryChain<packet.SrvAnswer>(client, name, query, 'SRV');
+  const chain = await queryChain<SrvAnswer>(client, name, query, 'SRV');
   if (chain instanceof NegativeAnswer) throw chain;
   // A lone target "." means the service is decidedly not available (RFC 2782).
   const records = chain.records.filter((record) => record.data.target !== '.');

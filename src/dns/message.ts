@@ -26,10 +26,49 @@ export function buildQuery(id: number, question: Question): Buffer {
   });
 }
 
-/** A decoded reply; dns-packet also decodes these header fields, which its types omit. */
-export interface Reply extends packet.DecodedPacket {
+// What svcdisc reads of a decoded reply, in dns-packet's shapes. Declared here, not taken
+// from @types/dns-packet, so that the published declarations compile without those types.
+interface RecordBase {
+  name: string;
+  ttl?: number;
+  class?: string;
+}
+export interface SrvAnswer extends RecordBase {
+  type: 'SRV';
+  data: { port: number; target: string; priority?: number; weight?: number };
+}
+export interface SoaAnswer extends RecordBase {
+  type: 'SOA';
+  data: { mname: string; rname: string; serial?: number; minimum?: number };
+}
+export interface StringAnswer extends RecordBase {
+  type: 'A' | 'AAAA' | 'CNAME' | 'DNAME' | 'NS' | 'PTR';
+  data: string;
+}
+export interface TxtAnswer extends RecordBase {
+  type: 'TXT';
+  data: Buffer | string | (Buffer | string)[];
+}
+/** Records of types svcdisc does not read (OPT, RRSIG…): kept, never looked into. */
+export interface OtherAnswer extends RecordBase {
+  type: 'OPT' | 'RRSIG' | 'NSEC' | 'DS' | 'DNSKEY' | 'CAA' | 'HINFO' | 'MX' | 'NAPTR';
+  data?: unknown;
+}
+export type Answer = SrvAnswer | SoaAnswer | StringAnswer | TxtAnswer | OtherAnswer;
+
+/** A decoded reply: the header fields and sections svcdisc reads. */
+export interface Reply {
+  id?: number;
+  type?: 'query' | 'response';
+  flags?: number;
+  /** TC: the reply was truncated (RFC 1035 4.1.1). */
+  flag_tc?: boolean;
   opcode: string;
   rcode: string;
+  questions?: { name: string; type: string; class?: string }[];
+  answers?: Answer[];
+  authorities?: Answer[];
+  additionals?: Answer[];
 }
 
 export type ReplyCheck =
@@ -53,7 +92,7 @@ export function checkReply(bytes: Buffer, id: number, question: Question): Reply
   if (bytes.readUInt16BE(0) !== id) return { kind: 'ignored', why: 'wrong ID' };
   let message: Reply;
   try {
-    message = packet.decode(bytes) as Reply;
+    message = packet.decode(bytes) as unknown as Reply;
   } catch (error) {
     return { kind: 'malformed', why: (error as Error).message };
   }

@@ -3,7 +3,6 @@
 import { readFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { hostname, networkInterfaces } from 'node:os';
-import type * as packet from 'dns-packet';
 import {
   type Config,
   type Nameserver,
@@ -14,6 +13,7 @@ import {
   withSystemDefaults,
 } from '../config.js';
 import { DnsClient, newWireStats } from '../dns/client.js';
+import type { SrvAnswer, StringAnswer } from '../dns/message.js';
 import { readResolvConf } from '../dns/resolv-conf.js';
 import {
   addChanges,
@@ -149,7 +149,7 @@ export async function withdraw(
   const { instance, zone, server, primary, key } = await plan(request, options);
   const reply = await primary.query({ name: instance.name, type: 'SRV' }, instance.name);
   const mine = (reply.answers ?? []).filter(
-    (r): r is packet.SrvAnswer =>
+    (r): r is SrvAnswer =>
       r.type === 'SRV' &&
       r.data.target.toLowerCase() === instance.target &&
       r.data.port === instance.port,
@@ -199,9 +199,7 @@ export async function prune(
   const service = instance.name;
   const reply = await client.query({ name: service, type: 'SRV' }, service);
   const decisions: PruneDecision[] = [];
-  for (const record of (reply.answers ?? []).filter(
-    (r): r is packet.SrvAnswer => r.type === 'SRV',
-  )) {
+  for (const record of (reply.answers ?? []).filter((r): r is SrvAnswer => r.type === 'SRV')) {
     const target = record.data.target.toLowerCase();
     const { port } = record.data;
     const txt = await client.query({ name: target, type: 'TXT' }, service).catch(() => undefined);
@@ -224,7 +222,7 @@ export async function prune(
         .query({ name: target, type: 'A' }, service)
         .catch(() => undefined);
       const found = (addresses?.answers ?? []).find((r) => r.type === 'A') as
-        | packet.StringAnswer
+        | StringAnswer
         | undefined;
       const address = found?.data;
       if (address && (await refuses(address, port))) why = `${address}:${port} refuses connections`;
