@@ -16,6 +16,7 @@ import type * as ResolverModule from '../discovery/resolver.js';
 import type * as RegistrarModule from '../update/registrar.js';
 import { poolAdoption } from './adopt.js';
 import { createConnectPatch } from './connect.js';
+import { patchPromisesLookup } from './dns-promises.js';
 import { EndpointHealth } from './health.js';
 import { createLookupPatch, createPromisesLookupPatch } from './lookup.js';
 import { createMatcher } from './match.js';
@@ -86,7 +87,6 @@ export function install(options: SvcdiscOptions = {}): boolean {
   const originals = {
     connect: net.Socket.prototype.connect,
     lookup: dns.lookup,
-    promisesLookup: dns.promises.lookup,
     listen: net.Server.prototype.listen,
   };
   if (config.announce.length > 0) {
@@ -99,10 +99,9 @@ export function install(options: SvcdiscOptions = {}): boolean {
   }
   net.Socket.prototype.connect = createConnectPatch(originals.connect as never, context) as never;
   dns.lookup = createLookupPatch(originals.lookup, context) as typeof dns.lookup;
-  dns.promises.lookup = createPromisesLookupPatch(
-    originals.promisesLookup,
-    context,
-  ) as typeof dns.promises.lookup;
+  const promisesLookup = patchPromisesLookup((original) =>
+    createPromisesLookupPatch(original, context),
+  );
   // ESM named imports (`import { lookup } from 'node:dns'`) are copies: refresh them.
   syncBuiltinESMExports();
   // A program that loaded http before the preload ran (install() from code) is adopted now.
@@ -115,7 +114,7 @@ export function install(options: SvcdiscOptions = {}): boolean {
       net.Socket.prototype.connect = originals.connect;
       net.Server.prototype.listen = originals.listen;
       dns.lookup = originals.lookup;
-      dns.promises.lookup = originals.promisesLookup;
+      promisesLookup.undo();
       syncBuiltinESMExports();
       resolver?.clear();
     },
