@@ -173,19 +173,28 @@ async function resolveCommand(args: string[], out: (line: string) => void): Prom
   };
   if (flags.has('json')) {
     out(
-      JSON.stringify({ name: resolution.name, query: resolution.query, records, chosen: choice }),
+      JSON.stringify({
+        name: resolution.name,
+        query: resolution.query,
+        ...(resolution.fallback ? { fallback: true } : {}),
+        records,
+        chosen: choice,
+      }),
     );
     return 0;
   }
+  const source = resolution.fallback
+    ? `no SRV records at ${resolution.query}: its own addresses, at the program's port (RFC 2782 fallback)`
+    : `SRV ${resolution.query}`;
   out(
-    `${resolution.name} (SRV ${resolution.query}), ttl ${resolution.ttl}s, asked ${resolver.settings.nameservers.map(formatServer).join(', ')}`,
+    `${resolution.name} (${source}), ttl ${resolution.ttl}s, asked ${resolver.settings.nameservers.map(formatServer).join(', ')}`,
   );
   const rows = [
     ['priority', 'weight', 'port', 'target', 'addresses'],
     ...records.map((r) => [
       String(r.priority),
       String(r.weight),
-      String(r.port),
+      r.port === 0 ? "program's" : String(r.port),
       r.target,
       r.addresses.join(' '),
     ]),
@@ -199,7 +208,10 @@ async function resolveCommand(args: string[], out: (line: string) => void): Prom
         .join('  ')
         .trimEnd(),
     );
-  if (choice) out(`a connection now would go to ${choice.target} ${choice.address}:${choice.port}`);
+  if (choice)
+    out(
+      `a connection now would go to ${choice.target} ${choice.port === 0 ? `${choice.address} at the program's port` : `${choice.address}:${choice.port}`}`,
+    );
   return 0;
 }
 

@@ -42,6 +42,9 @@ export interface SvcdiscOptions {
   /** Always query over TCP (for servers that truncate without setting TC). `SVCDISC_TCP`.
    * @default false */
   tcp?: boolean;
+  /** A name without SRV records is reached at its own A/AAAA records and the program's port
+   * (RFC 2782); false: ENOTFOUND. `SVCDISC_FALLBACK`. @default true */
+  fallback?: boolean;
   /** Lower clamp of record TTLs, s. `SVCDISC_MIN_TTL`. @default 0 (TTL 0 is honoured) */
   minTtl?: number;
   /** Upper clamp of record TTLs, s. `SVCDISC_MAX_TTL`. @default 3600 */
@@ -86,6 +89,7 @@ export interface Config {
   timeoutMs: number | undefined;
   attempts: number | undefined;
   tcp: boolean;
+  fallback: boolean;
   minTtl: number;
   maxTtl: number;
   staleTtl: number;
@@ -306,6 +310,7 @@ const FIELDS: { [K in keyof Config]: Field<K> } = {
     default: undefined,
   },
   tcp: { env: 'SVCDISC_TCP', parse: flag, default: false },
+  fallback: { env: 'SVCDISC_FALLBACK', parse: flag, default: true },
   minTtl: { env: 'SVCDISC_MIN_TTL', parse: integer(0, MAX_TTL, 'seconds'), default: 0 },
   maxTtl: { env: 'SVCDISC_MAX_TTL', parse: integer(0, MAX_TTL, 'seconds'), default: 3600 },
   staleTtl: { env: 'SVCDISC_STALE_TTL', parse: integer(0, MAX_TTL, 'seconds'), default: 3600 },

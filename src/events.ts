@@ -20,6 +20,8 @@ export interface ResolveMessage {
   endpoints?: number;
   ttl?: number;
   error?: Error;
+  /** No SRV records: the name's own addresses, at the program's port (RFC 2782). */
+  fallback?: boolean;
 }
 
 export interface ConnectMessage {
@@ -73,7 +75,14 @@ function event<M>(name: string, line: (message: M) => unknown[]): (make: () => M
 export const resolved = event<ResolveMessage>(CHANNELS.resolve, (m) =>
   m.error
     ? ['resolve %s (%s) failed: %s', m.name, m.query, m.error.message]
-    : ['resolve %s (%s): %d endpoint(s), ttl %ds', m.name, m.query, m.endpoints, m.ttl],
+    : m.fallback
+      ? [
+          "resolve %s (%s): no SRV records, the name's own address(es) at the program's port (RFC 2782 fallback), ttl %ds",
+          m.name,
+          m.query,
+          m.ttl,
+        ]
+      : ['resolve %s (%s): %d endpoint(s), ttl %ds', m.name, m.query, m.endpoints, m.ttl],
 );
 
 export const connecting = event<ConnectMessage>(CHANNELS.connect, (m) => [

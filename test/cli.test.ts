@@ -168,8 +168,22 @@ describe('svcdisc', () => {
       nx.stderr,
       /^svcdisc resolve: querySrv ENOTFOUND gone\.prod\.kw: no such name \(NXDOMAIN\)/,
     );
-    const nodata = await svcdisc(['resolve', 'ns.kw'], env);
+    const nodata = await svcdisc(['resolve', 'ns.kw'], { ...env, SVCDISC_FALLBACK: '0' });
     assert.equal(nodata.code, 2);
+    assert.match(nodata.stderr, /querySrv ENOTFOUND ns\.kw: no SRV records \(NODATA\)/);
+    // RFC 2782's fallback: the name's own address, at the port the program connects to.
+    const fallback = await svcdisc(['resolve', 'ns.kw'], env);
+    assert.equal(fallback.code, 0, fallback.stderr);
+    const lines = fallback.stdout.trim().split('\n');
+    assert.match(
+      lines[0] ?? '',
+      /^ns\.kw \(no SRV records at ns\.kw: its own addresses, at the program's port \(RFC 2782 fallback\)\), ttl \d+s, asked /,
+    );
+    assert.match(lines[2] ?? '', /^0 +0 +program's +ns\.kw +127\.0\.0\.1$/);
+    assert.equal(lines[3], "a connection now would go to ns.kw 127.0.0.1 at the program's port");
+    const json = JSON.parse((await svcdisc(['resolve', 'ns.kw', '--json'], env)).stdout);
+    assert.equal(json.fallback, true);
+    assert.deepEqual(json.chosen, { target: 'ns.kw', address: '127.0.0.1', port: 0 });
     const dead = await svcdisc(['resolve', 'user.prod.kw'], {
       SVCDISC_NAMESERVERS: `127.0.0.1:${await closedPort()}`,
       SVCDISC_ATTEMPTS: '1',

@@ -38,6 +38,13 @@ export const cname = (name: string, target: string, ttl = 30): packet.Answer => 
   data: target,
 });
 
+export const txt = (name: string, text: string, ttl = 30): packet.Answer => ({
+  type: 'TXT',
+  name,
+  ttl,
+  data: text,
+});
+
 export const soa = (zone: string, ttl: number, minimum: number): packet.Answer => ({
   type: 'SOA',
   name: zone,

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { ConfigError, createResolver, DnsError, type ResolverOptions } from '../src/index.js';
 import { FixtureServer } from './fixture-server.js';
-import { a, aaaa, cname, newStats, soa, srv } from './records.js';
+import { a, aaaa, cname, newStats, soa, srv, txt } from './records.js';
 
 describe('createResolver().resolve', () => {
   let server: FixtureServer;
@@ -226,9 +226,62 @@ describe('createResolver().resolve', () => {
     );
   });
 
-  test('a name with records but no SRV is ENOTFOUND (NODATA)', async () => {
+  test("RFC 2782 fallback: a name with addresses but no SRV is its own endpoint, at the program's port", async () => {
+    server.records = [
+      a('web.prod.kw', '127.0.0.2', 40),
+      aaaa('web.prod.kw', '::1', 50),
+      soa('kw', 30, 30),
+    ];
+    assert.deepEqual(await resolver().resolve('web.prod.kw'), {
+      name: 'web.prod.kw',
+      query: 'web.prod.kw',
+      // The smallest of the addresses' TTLs and the SRV answer's negative TTL.
+      ttl: 30,
+      endpoints: [
+        {
+          target: 'web.prod.kw',
+          port: 0,
+          priority: 0,
+          weight: 0,
+          addresses: [
+            { address: '127.0.0.2', family: 4 },
+            { address: '::1', family: 6 },
+          ],
+        },
+      ],
+      fallback: true,
+    });
+    assert.deepEqual(server.queries.map((q) => `${q.name} ${q.type}`).sort(), [
+      'web.prod.kw A',
+      'web.prod.kw AAAA',
+      'web.prod.kw SRV',
+    ]);
+    // A templated SRV name that does not exist (NXDOMAIN) falls back too.
+    const templated = await resolver({ srvName: '_http._tcp.{host}' }).resolve('web.prod.kw');
+    assert.equal(templated.fallback, true);
+    assert.equal(templated.query, '_http._tcp.web.prod.kw');
+  });
+
+  test('no fallback with SVCDISC_FALLBACK=0, for a name that does not exist, or one without addresses', async () => {
     server.records = [a('web.prod.kw', '127.0.0.2'), soa('kw', 30, 30)];
-    await assert.rejects(resolver().resolve('web.prod.kw'), {
+    await assert.rejects(resolver({ fallback: false }).resolve('web.prod.kw'), {
+      code: 'ENOTFOUND',
+      reason: 'NODATA',
+    });
+    server.queries.length = 0;
+    // NXDOMAIN for the name itself: not there at all, nothing more is asked.
+    await assert.rejects(resolver().resolve('gone.prod.kw'), {
+      code: 'ENOTFOUND',
+      reason: 'NXDOMAIN',
+      message: /^querySrv ENOTFOUND gone\.prod\.kw: no such name/,
+    });
+    assert.deepEqual(
+      server.queries.map((q) => `${q.name} ${q.type}`),
+      ['gone.prod.kw SRV'],
+    );
+    // A name with other records only (a TXT): the SRV answer's NODATA stands.
+    server.records = [txt('text.prod.kw', 'hello'), soa('kw', 30, 30)];
+    await assert.rejects(resolver().resolve('text.prod.kw'), {
       code: 'ENOTFOUND',
       reason: 'NODATA',
     });

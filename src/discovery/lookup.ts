@@ -20,6 +20,7 @@ export interface Address {
 export interface Endpoint {
   /** The SRV target, lower case, without a trailing dot. */
   target: string;
+  /** 0 for the RFC 2782 fallback: the port the program connects to. */
   port: number;
   priority: number;
   weight: number;
@@ -34,6 +35,8 @@ export interface Resolution {
   /** Seconds the answer may be used: the smallest TTL of the records used, clamped. */
   ttl: number;
   endpoints: Endpoint[];
+  /** The name has no SRV records: its own A/AAAA, at the program's port (RFC 2782). */
+  fallback?: boolean;
 }
 
 /** Longest CNAME chain followed, across queries (RFC 1034 3.6.2 chains; loops end here). */
@@ -45,6 +48,8 @@ export class NegativeAnswer {
     readonly reason: NegativeReason,
     /** Seconds, from the SOA of the authority section; undefined without one. */
     readonly ttl: number | undefined,
+    /** The CNAME chain was too long (a loop): asking for other types would end the same. */
+    readonly loop = false,
   ) {}
 }
 
@@ -119,6 +124,7 @@ async function queryChain<T extends Answer>(
       return new NegativeAnswer(
         reply.rcode === 'NXDOMAIN' ? 'NXDOMAIN' : 'NODATA',
         negativeTtl(reply),
+        hops.left <= 0,
       );
     }
     current = chain.name;
@@ -176,9 +182,15 @@ export async function lookupService(
   client: DnsClient,
   name: string,
   query: string,
+  fallback = false,
 ): Promise<Resolution> {
   const chain = await queryChain<SrvAnswer>(client, name, query, 'SRV');
-  if (chain instanceof NegativeAnswer) throw chain;
+  if (chain instanceof NegativeAnswer) {
+    // RFC 2782: "If no SRV RRs are found, do a lookup for address records for the original
+    // name." Not when the name itself does not exist (NXDOMAIN for the name queried as is).
+    if (!fallback || chain.loop || (chain.reason === 'NXDOMAIN' && query === name)) throw chain;
+    return addressFallback(client, name, query, chain);
+  }
   // A lone target "." means the service is decidedly not available (RFC 2782).
   const records = chain.records.filter((record) => record.data.target !== '.');
   if (records.length === 0)
@@ -224,4 +236,23 @@ export async function lookupService(
     throw new NegativeAnswer('NO_ADDRESS', undefined);
   }
   return { name, query, ttl, endpoints };
+}
+
+/** The name's own A/AAAA as one endpoint at the program's port (port 0); the SRV answer's
+ * negative when it has none, a DnsError when those queries failed. */
+async function addressFallback(
+  client: DnsClient,
+  name: string,
+  query: string,
+  negative: NegativeAnswer,
+): Promise<Resolution> {
+  const found = await queryAddresses(client, name, name);
+  if (found.addresses.length === 0) {
+    if (found.error instanceof DnsError) throw found.error;
+    throw negative;
+  }
+  // Asked again when either answer may have changed: SRV records may appear.
+  const ttl = Math.min(found.ttl, negative.ttl ?? found.ttl);
+  const endpoint = { target: name, port: 0, priority: 0, weight: 0, addresses: found.addresses };
+  return { name, query, ttl, endpoints: [endpoint], fallback: true };
 }

@@ -192,7 +192,7 @@ class ServiceResolver implements Resolver {
   async #query(key: string): Promise<Resolution> {
     const query = this.settings.srvName.replaceAll('{host}', key);
     try {
-      const found = await lookupService(this.#client, key, query);
+      const found = await lookupService(this.#client, key, query, this.settings.fallback);
       const resolution = deepFreeze({ ...found, ttl: this.#clampTtl(found.ttl) });
       const previous = this.#cache.peek(key)?.resolution;
       this.#store(key, resolution);
@@ -202,6 +202,7 @@ class ServiceResolver implements Resolver {
         query,
         endpoints: resolution.endpoints.length,
         ttl: resolution.ttl,
+        ...(resolution.fallback ? { fallback: true } : {}),
       }));
       return resolution;
     } catch (thrown) {

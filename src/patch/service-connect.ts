@@ -131,7 +131,7 @@ export class ServiceConnect {
   #attempt(now: boolean, callback: Normalized[1] = null): void {
     const endpoint = this.#endpoints[this.#endpoint] as Endpoint;
     const address = this.#addresses[this.#address] as Address;
-    const { port } = endpoint;
+    const port = this.#portOf(endpoint);
     connecting(() => ({
       name: this.name,
       target: endpoint.target,
@@ -190,10 +190,16 @@ export class ServiceConnect {
     }) as Socket['destroy'];
   }
 
+  /** The SRV port; for the RFC 2782 fallback (port 0), the port the program asked for. */
+  #portOf(endpoint: Endpoint): number {
+    return endpoint.port || Number(this.options.port);
+  }
+
   #attemptFailed(error: Error): void {
     clearTimeout(this.#timer);
     const endpoint = this.#endpoints[this.#endpoint] as Endpoint;
-    const { target, port } = endpoint;
+    const { target } = endpoint;
+    const port = this.#portOf(endpoint);
     // Every attempt that ends here failed: the list is what the final error reports.
     this.#tried.push(formatAddress((this.#addresses[this.#address] as Address).address, port));
     const sameEndpoint = ++this.#address < this.#addresses.length;

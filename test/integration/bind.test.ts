@@ -63,8 +63,11 @@ describe('against BIND 9', { skip: missing('named', 'bind9 bind9utils') }, () =>
     assert.equal(r.stats().cacheHits, 0);
   });
 
-  test('NODATA and a lone target "." are ENOTFOUND', async () => {
-    await assert.rejects(fresh().resolve('plain.prod.kw'), { code: 'ENOTFOUND', reason: 'NODATA' });
+  test('NODATA (with SVCDISC_FALLBACK=0) and a lone target "." are ENOTFOUND', async () => {
+    await assert.rejects(fresh({ fallback: false }).resolve('plain.prod.kw'), {
+      code: 'ENOTFOUND',
+      reason: 'NODATA',
+    });
     await assert.rejects(fresh().resolve('none.prod.kw'), {
       code: 'ENOTFOUND',
       reason: 'NO_SERVICE',
