@@ -10,6 +10,15 @@ export interface Nameserver {
   family: 4 | 6;
 }
 
+/** A nameserver given by host name (a compose service, `dns:53`): its addresses are found
+ * with the system resolver when the resolver first needs them. */
+export interface NamedServer {
+  host: string;
+  port: number;
+}
+
+export type NameserverSpec = Nameserver | NamedServer;
+
 /** A service this program announces; without a port, its first TCP server's. */
 export interface Announcement {
   name: string;
@@ -84,7 +93,7 @@ export interface SvcdiscOptions {
  * network interfaces), so that reading the environment never touches a file. */
 export interface Config {
   domains: string[];
-  nameservers: Nameserver[] | undefined;
+  nameservers: NameserverSpec[] | undefined;
   srvName: string;
   timeoutMs: number | undefined;
   attempts: number | undefined;
@@ -96,7 +105,7 @@ export interface Config {
   connectTimeoutMs: number;
   disable: boolean;
   announce: Announcement[];
-  updateServer: Nameserver | undefined;
+  updateServer: NameserverSpec | undefined;
   tsigKey: TsigKey | undefined;
   tsigKeyFile: string | undefined;
   announcePriority: number;
@@ -215,9 +224,19 @@ export function parseNameserver(entry: string, defaultPort = 53): Nameserver | u
   return { address, port: portNumber, family: family as 4 | 6 };
 }
 
-function nameserver(entry: string): Nameserver {
-  const server = parseNameserver(entry);
-  if (!server) throw new Expected('ip, ip:port or [ipv6]:port (port 1-65535)');
+/** `host` or `host:port`, host a DNS name (not an address). */
+function parseNamedServer(entry: string, defaultPort = 53): NamedServer | undefined {
+  const [name = '', port, ...rest] = entry.trim().split(':');
+  const host = normalizeName(name);
+  const number = port === undefined ? defaultPort : /^\d{1,5}$/.test(port) ? Number(port) : 0;
+  if (host === undefined || rest.length > 0 || number < 1 || number > 65535) return undefined;
+  if (/^[\d.]+$/.test(host)) return undefined; // a malformed IPv4 address, not a name
+  return { host, port: number };
+}
+
+function nameserver(entry: string): NameserverSpec {
+  const server = parseNameserver(entry) ?? parseNamedServer(entry);
+  if (!server) throw new Expected('ip, ip:port, [ipv6]:port, host or host:port (port 1-65535)');
   return server;
 }
 
@@ -295,7 +314,7 @@ const FIELDS: { [K in keyof Config]: Field<K> } = {
   },
   nameservers: {
     env: 'SVCDISC_NAMESERVERS',
-    parse: list(nameserver, 'ip, ip:port or [ipv6]:port'),
+    parse: list(nameserver, 'ip, ip:port, [ipv6]:port, host or host:port'),
     default: undefined,
   },
   srvName: { env: 'SVCDISC_SRV_NAME', parse: srvTemplate, default: '{host}' },
@@ -417,6 +436,21 @@ function checkCombinations(config: Config, settingOf: (key: keyof Config) => str
       `at most ${settingOf('maxTtl')} (${config.maxTtl})`,
     );
   }
+  // A nameserver under the intercepted domains would need svcdisc itself to be found.
+  const intercepted = [...(config.nameservers ?? []), config.updateServer].find(
+    (server) =>
+      server &&
+      'host' in server &&
+      config.domains.some((d) => server.host === d || server.host.endsWith(`.${d}`)),
+  );
+  if (intercepted && 'host' in intercepted) {
+    const key = config.nameservers?.includes(intercepted) ? 'nameservers' : 'updateServer';
+    throw new ConfigError(
+      settingOf(key),
+      intercepted.host,
+      `a nameserver name outside ${settingOf('domains')} (${config.domains.join(',')}), or its address`,
+    );
+  }
   if (config.tsigKey && config.tsigKeyFile) {
     throw new ConfigError(
       settingOf('tsigKeyFile'),
@@ -464,7 +498,7 @@ export interface ResolvConf {
 
 /** The settings a resolver needs, with the system's defaults filled in. */
 export interface ResolverSettings extends Config {
-  nameservers: Nameserver[];
+  nameservers: NameserverSpec[];
   timeoutMs: number;
   attempts: number;
 }

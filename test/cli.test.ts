@@ -161,6 +161,32 @@ describe('svcdisc', () => {
     );
   });
 
+  test('a nameserver given by host name (from /etc/hosts) is found with the system resolver', async () => {
+    const port = dns.address.split(':')[1];
+    const run = await svcdisc(['resolve', 'user.prod.kw'], {
+      SVCDISC_NAMESERVERS: `localhost:${port}`,
+    });
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(
+      run.stdout,
+      new RegExp(
+        `^user\\.prod\\.kw \\(SRV user\\.prod\\.kw\\), ttl \\d+s, asked localhost:${port}\\n`,
+      ),
+    );
+    // Through the preload too: a connection to a service name.
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [
+        '-r',
+        join(__dirname, '..', 'register.cjs'),
+        '-e',
+        "require('dns').lookup('user.prod.kw', (e, a) => console.log(e ? e.code : a.startsWith('198.18.') ? 'synthetic' : a))",
+      ],
+      { env: { PATH: process.env.PATH, SVCDISC_NAMESERVERS: `localhost:${port}` } },
+    );
+    assert.equal(stdout, 'synthetic\n');
+  });
+
   test('resolve exits 2 for no such service, 1 for other failures, the reason on stderr', async () => {
     const nx = await svcdisc(['resolve', 'gone.prod.kw'], env);
     assert.equal(nx.code, 2);

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import dns from 'node:dns';
+import { isIP } from 'node:net';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { parseNameserver } from '../src/config.js';
 import { DnsClient, type WireStats } from '../src/dns/client.js';
@@ -300,5 +302,93 @@ describe('DnsClient', () => {
     assert.equal(replies.length, 40);
     assert.equal(server.queries.length, 40);
     assert.equal(server.maxPending, 4);
+  });
+
+  describe('nameservers by host name', () => {
+    const port = () => Number(server.nameserver.split(':')[1]);
+    const named = (host: string, more: Partial<{ attempts: number }> = {}) =>
+      new DnsClient(
+        { nameservers: [{ host, port: port() }], timeoutMs: 300, attempts: 1, tcp: false, ...more },
+        newStats(),
+      );
+
+    test('a name from /etc/hosts is resolved by the system resolver, once', async () => {
+      server.records = USER;
+      const client = named('localhost');
+      assert.deepEqual(client.servers, [`localhost:${port()}`]);
+      const reply = await client.query(srvQuestion(), 'user.prod.kw');
+      assert.deepEqual(targets(reply), ['a.kw']);
+      assert.ok(client.servers.includes(`127.0.0.1:${port()}`), client.servers.join(' '));
+      await client.query(srvQuestion(), 'user.prod.kw');
+      assert.equal(server.queries.length, 2);
+    });
+
+    // The system resolver replaced by one the test controls: a name that does not resolve,
+    // then a server that moves. (Real getaddrinfo would ask the host's DNS for them.)
+    async function withLookup<T>(
+      answer: (host: string) => string | undefined,
+      run: (calls: string[]) => Promise<T>,
+    ): Promise<T> {
+      const original = dns.lookup;
+      const calls: string[] = [];
+      dns.lookup = ((host: string, options: unknown, callback: (...args: unknown[]) => void) => {
+        // Sockets look up their own addresses (dgram binds 0.0.0.0): Node's answer for those.
+        if (isIP(host)) return Reflect.apply(original, dns, [host, options, callback]);
+        calls.push(host);
+        const address = answer(host);
+        if (address) process.nextTick(callback, null, [{ address, family: 4 }]);
+        else
+          process.nextTick(
+            callback,
+            Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' }),
+          );
+      }) as typeof dns.lookup;
+      try {
+        return await run(calls);
+      } finally {
+        dns.lookup = original;
+      }
+    }
+
+    test('a name that does not resolve is ECONNREFUSED ("could not contact DNS servers"), naming it', async () => {
+      await withLookup(
+        () => undefined,
+        async () => {
+          const error = await named('nowhere')
+            .query(srvQuestion(), 'user.prod.kw')
+            .catch((e: unknown) => e);
+          assert.ok(error instanceof DnsError);
+          assert.equal(error.code, 'ECONNREFUSED');
+          assert.equal(
+            error.message,
+            `querySrv ECONNREFUSED user.prod.kw: no nameserver to ask: nowhere:${port()} host name not found by the system resolver (ENOTFOUND) (asked nowhere:${port()})`,
+          );
+        },
+      );
+    });
+
+    test('when every server fails, the names are resolved again (at most once a second)', async () => {
+      server.records = USER;
+      let address = '127.0.0.9'; // where nothing answers
+      await withLookup(
+        () => address,
+        async (calls) => {
+          const client = named('dns');
+          await assert.rejects(client.query(srvQuestion(), 'user.prod.kw'), {
+            servers: [`127.0.0.9:${port()}`],
+          });
+          address = '127.0.0.1'; // the server moved
+          // Within a second of the lookup: not asked again.
+          await assert.rejects(client.query(srvQuestion(), 'user.prod.kw'));
+          assert.deepEqual(calls, ['dns']);
+          await new Promise((resolve) => setTimeout(resolve, 1000));
+          await assert.rejects(client.query(srvQuestion(), 'user.prod.kw'));
+          const reply = await client.query(srvQuestion(), 'user.prod.kw');
+          assert.deepEqual(targets(reply), ['a.kw']);
+          assert.deepEqual(calls, ['dns', 'dns']);
+          assert.deepEqual(client.servers, [`127.0.0.1:${port()}`]);
+        },
+      );
+    });
   });
 });

@@ -22,7 +22,15 @@ const ROOT = join(__dirname, '..');
 const BAD: [string, string, RegExp, string?][] = [
   ['SVCDISC_DOMAINS', 'kw,-bad-', /domain names/],
   ['SVCDISC_DOMAINS', ',,', /at least one of domain names/],
-  ['SVCDISC_NAMESERVERS', 'dns.example', /ip, ip:port or \[ipv6\]:port/],
+  ['SVCDISC_NAMESERVERS', 'dns example', /ip, ip:port, \[ipv6\]:port, host or host:port/],
+  ['SVCDISC_NAMESERVERS', 'dns:', /host or host:port \(port 1-65535\)/],
+  ['SVCDISC_NAMESERVERS', '10.0.0.300', /ip, ip:port/],
+  // A nameserver named under the intercepted domains would need svcdisc to find it.
+  [
+    'SVCDISC_NAMESERVERS',
+    'ns.kw',
+    /a nameserver name outside SVCDISC_DOMAINS \(kw\), or its address/,
+  ],
   ['SVCDISC_NAMESERVERS', '10.0.0.1:0', /port 1-65535/],
   ['SVCDISC_NAMESERVERS', '[::1]:70000', /port 1-65535/],
   ['SVCDISC_SRV_NAME', '_http._tcp.example', /containing \{host\}/],
@@ -39,7 +47,8 @@ const BAD: [string, string, RegExp, string?][] = [
   ['SVCDISC_DISABLE', '2', /1 or 0/],
   ['SVCDISC_ANNOUNCE', 'user..kw', /service names/],
   ['SVCDISC_ANNOUNCE', 'user.prod.kw:0', /name or name:port/],
-  ['SVCDISC_UPDATE_SERVER', 'primary.kw', /ip, ip:port/],
+  ['SVCDISC_UPDATE_SERVER', 'primary.kw', /a nameserver name outside SVCDISC_DOMAINS/],
+  ['SVCDISC_UPDATE_SERVER', 'primary:x', /ip, ip:port/],
   // A TSIG key is shown without its secret.
   [
     'SVCDISC_TSIG_KEY',
@@ -181,7 +190,7 @@ describe('config', () => {
   test('good values of every variable are parsed', () => {
     const config = configFromEnv({
       SVCDISC_DOMAINS: 'KW, prod.Example.',
-      SVCDISC_NAMESERVERS: '10.0.0.1,10.0.0.2:5353,[::1]:53,fe80::1%eth0',
+      SVCDISC_NAMESERVERS: '10.0.0.1,10.0.0.2:5353,[::1]:53,fe80::1%eth0,dns,Bind.Local:5300',
       SVCDISC_SRV_NAME: '_http._tcp.{host}',
       SVCDISC_TIMEOUT_MS: '500',
       SVCDISC_ATTEMPTS: '3',
@@ -205,6 +214,8 @@ describe('config', () => {
       { address: '10.0.0.2', port: 5353, family: 4 },
       { address: '::1', port: 53, family: 6 },
       { address: 'fe80::1', port: 53, family: 6 },
+      { host: 'dns', port: 53 },
+      { host: 'bind.local', port: 5300 },
     ]);
     assert.equal(config.srvName, '_http._tcp.{host}');
     assert.equal(config.timeoutMs, 500);

@@ -50,6 +50,18 @@ describe('nameservers without a route (network namespace)', { skip: unavailable(
     );
   });
 
+  test('a nameserver name the system resolver cannot find is an error naming it', async () => {
+    const program = `fetch('http://user.prod.kw/').then(() => console.log('answered'), (e) => console.log(e.cause.message))`;
+    const { code, stdout, stderr } = await inNamespace(
+      `SVCDISC_NAMESERVERS=nowhere.invalid node -r ./register.cjs -e "${program.replaceAll('"', '\\"')}"`,
+    );
+    assert.equal(code, 0, stderr);
+    assert.match(
+      stdout,
+      /^querySrv ECONNREFUSED user\.prod\.kw: no nameserver to ask: nowhere\.invalid:53 host name not found by the system resolver \(E\w+\) \(asked nowhere\.invalid:53\)$/m,
+    );
+  });
+
   test('the unreachable servers count as failed and the next one answers (IPv4, IPv6, link-local)', async () => {
     // svcdisc serve on the namespace's loopback is the last server asked.
     const { code, stdout, stderr } = await inNamespace(

@@ -21,13 +21,13 @@ describe('createResolver().resolve', () => {
 
   test('bad options are rejected with ERR_SVCDISC_CONFIG before anything is sent', () => {
     assert.throws(
-      () => createResolver({ nameservers: ['dns.example'] }),
+      () => createResolver({ nameservers: ['dns example'] }),
       (error: unknown) => {
         assert.ok(error instanceof ConfigError);
         assert.equal(error.code, 'ERR_SVCDISC_CONFIG');
         assert.match(
           error.message,
-          /^options\.nameservers=\["dns\.example"\] is not valid: expected ip, ip:port/,
+          /^options\.nameservers=\["dns example"\] is not valid: expected ip, ip:port, \[ipv6\]:port, host or host:port/,
         );
         return true;
       },

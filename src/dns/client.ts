@@ -1,12 +1,15 @@
 // Asks the nameservers in order until one gives a usable reply: attempts outer, servers inner,
 // as glibc and Go do (resolv.conf(5) `attempts`), so a dead first server costs one timeout.
-import type { Nameserver } from '../config.js';
+import dns, { type LookupAddress } from 'node:dns';
+import type { Nameserver, NameserverSpec } from '../config.js';
 import { DnsError, type DnsErrorCode, type DnsSyscall, formatServer } from './errors.js';
 import type { QueryType, Question, Reply } from './message.js';
 import { type Exchange, exchangeTcp, exchangeUdp, type Outcome } from './transport.js';
 
 export interface ClientSettings {
-  nameservers: Nameserver[];
+  /** Named servers are resolved with the system resolver on first use, and again after a
+   * query that every server failed. */
+  nameservers: NameserverSpec[];
   timeoutMs: number;
   attempts: number;
   /** Skip UDP: for servers that truncate without setting TC (Consul). */
@@ -67,8 +70,50 @@ function failureOf(
   }
 }
 
+/** Re-resolving named servers after a total failure: at most this often, ms. */
+const RERESOLVE_MS = 1000;
+/** dns.lookup as Node has it: the preload's patch keeps the original under this key. */
+const UNPATCHED = Symbol.for('svcdisc.unpatchedLookup');
+
+/** The addresses of the named servers among `specs` (every address of each name), found with
+ * the system resolver (getaddrinfo: /etc/hosts, Docker's DNS), never through svcdisc.
+ * Names that do not resolve are reported in `failures` and left out. */
+export async function resolveNameservers(
+  specs: readonly NameserverSpec[],
+): Promise<{ servers: Nameserver[]; failures: Map<string, string> }> {
+  const lookup = ((dns.lookup as unknown as Record<symbol, unknown>)[UNPATCHED] ??
+    dns.lookup) as typeof dns.lookup;
+  const failures = new Map<string, string>();
+  const found = await Promise.all(
+    specs.map(async (spec): Promise<Nameserver[]> => {
+      if (!('host' in spec)) return [spec];
+      try {
+        const addresses = await new Promise<LookupAddress[]>((resolve, reject) =>
+          lookup(spec.host, { all: true }, (error, list) =>
+            error ? reject(error) : resolve(list),
+          ),
+        );
+        return addresses.map(({ address, family }) => ({
+          address,
+          port: spec.port,
+          family: family === 6 ? 6 : 4,
+        }));
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+        failures.set(formatServer(spec), `host name not found by the system resolver (${code})`);
+        return [];
+      }
+    }),
+  );
+  return { servers: found.flat(), failures };
+}
+
 export class DnsClient {
-  readonly servers: string[];
+  #servers: Nameserver[] | undefined;
+  #serverNames: string[];
+  #resolving: Promise<Map<string, string>> | undefined;
+  #resolvedAt = 0;
+  readonly #named: boolean;
   #inFlight = 0;
   readonly #waiting: (() => void)[] = [];
   readonly #maxInFlight: number;
@@ -77,16 +122,53 @@ export class DnsClient {
     readonly settings: ClientSettings,
     readonly stats: WireStats,
   ) {
-    this.servers = settings.nameservers.map(formatServer);
+    this.#named = settings.nameservers.some((server) => 'host' in server);
+    this.#servers = this.#named ? undefined : (settings.nameservers as Nameserver[]);
+    this.#serverNames = settings.nameservers.map(formatServer);
     this.#maxInFlight = settings.maxInFlight ?? 256;
+  }
+
+  /** The nameservers asked, as `address:port` (`host:port` before a name is resolved). */
+  get servers(): string[] {
+    return this.#serverNames;
+  }
+
+  /** The named servers' addresses: one lookup at a time, shared by the queries waiting. */
+  #resolveNamed(): Promise<Map<string, string>> {
+    this.#resolving ??= resolveNameservers(this.settings.nameservers).then(
+      ({ servers, failures }) => {
+        this.#resolving = undefined;
+        this.#resolvedAt = Date.now();
+        if (servers.length > 0) {
+          this.#servers = servers;
+          this.#serverNames = servers.map(formatServer);
+        }
+        return failures;
+      },
+    );
+    return this.#resolving;
   }
 
   /** A reply with rcode NOERROR or NXDOMAIN; any other end is thrown as a DnsError. */
   async query(question: Question, hostname: string): Promise<Reply> {
     const failures = new Map<string, string>();
     let code: DnsErrorCode = 'ETIMEOUT';
+    if (!this.#servers) {
+      for (const [server, words] of await this.#resolveNamed()) failures.set(server, words);
+    }
+    const servers = this.#servers;
+    if (!servers) {
+      // Not one name resolved: "could not contact DNS servers", as Node says ECONNREFUSED.
+      throw new DnsError('ECONNREFUSED', {
+        hostname,
+        query: question.name,
+        servers: this.servers,
+        syscall: SYSCALL[question.type],
+        detail: `no nameserver to ask: ${[...failures].map(([server, words]) => `${server} ${words}`).join(', ')}`,
+      });
+    }
     for (let attempt = 0; attempt < this.settings.attempts; attempt++) {
-      for (const server of this.settings.nameservers) {
+      for (const server of servers) {
         const outcome = await this.#ask(server, question);
         if (outcome.kind === 'reply') {
           const { rcode } = outcome.message;
@@ -104,6 +186,8 @@ export class DnsClient {
       }
     }
     const detail = [...failures].map(([server, words]) => `${server} ${words}`).join(', ');
+    // Every server failed: a named one may have moved (a container restarted elsewhere).
+    if (this.#named && Date.now() - this.#resolvedAt >= RERESOLVE_MS) this.#servers = undefined;
     throw new DnsError(code, {
       hostname,
       query: question.name,

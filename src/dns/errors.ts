@@ -1,6 +1,6 @@
 // Errors shaped like Node's own DNS errors (code, syscall, hostname), so that programs which
 // already branch on `err.code === 'ENOTFOUND'` keep working.
-import type { Nameserver } from '../config.js';
+import type { NameserverSpec } from '../config.js';
 
 /** The codes svcdisc reports; the same strings as Node's `dns` module constants. */
 export type DnsErrorCode =
@@ -69,8 +69,9 @@ export class DnsError extends Error {
   }
 }
 
-/** `address:port`, with brackets around IPv6 addresses. */
-export function formatServer(server: Nameserver): string {
+/** `address:port`, with brackets around IPv6 addresses; `host:port` for a named server. */
+export function formatServer(server: NameserverSpec): string {
+  if ('host' in server) return `${server.host}:${server.port}`;
   return server.family === 6
     ? `[${server.address}]:${server.port}`
     : `${server.address}:${server.port}`;

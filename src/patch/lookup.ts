@@ -13,6 +13,8 @@ export interface LookupContext {
   resolver: () => Resolver;
 }
 
+const UNPATCHED = Symbol.for('svcdisc.unpatchedLookup');
+
 type LookupOptions = (LookupOneOptions | LookupAllOptions) & { family?: number | string };
 type Callback = (error: Error | null, address?: string | LookupAddress[], family?: number) => void;
 // biome-ignore lint/suspicious/noExplicitAny: dns.lookup's overloads take any argument list
@@ -58,12 +60,17 @@ export function createLookupPatch(original: AnyFunction, context: LookupContext)
   }
   // util.promisify(dns.lookup) relies on the original's symbols (customPromisifyArgs).
   for (const symbol of Object.getOwnPropertySymbols(original)) {
+    if (symbol === UNPATCHED) continue;
     Object.defineProperty(
       lookup,
       symbol,
       Object.getOwnPropertyDescriptor(original, symbol) as PropertyDescriptor,
     );
   }
+  // The resolver finds nameservers given by name with Node's own lookup (src/dns/client.ts),
+  // the first one when lookups are wrapped again.
+  const unpatched = (original as unknown as Record<symbol, AnyFunction | undefined>)[UNPATCHED];
+  Object.defineProperty(lookup, UNPATCHED, { value: unpatched ?? original });
   return lookup;
 }
 

@@ -6,13 +6,14 @@ import { hostname, networkInterfaces } from 'node:os';
 import {
   type Config,
   type Nameserver,
+  type NameserverSpec,
   normalizeName,
   normalizeOptions,
   type SvcdiscOptions,
   type TsigKey,
   withSystemDefaults,
 } from '../config.js';
-import { DnsClient, newWireStats } from '../dns/client.js';
+import { DnsClient, newWireStats, resolveNameservers } from '../dns/client.js';
 import type { SrvAnswer, StringAnswer } from '../dns/message.js';
 import { readResolvConf } from '../dns/resolv-conf.js';
 import {
@@ -46,7 +47,7 @@ export function instanceLabel(port: number, host = hostname()): string {
 /** The zone a name belongs to: the owner of the SOA in the answer or authority section. */
 export async function findZone(
   name: string,
-  nameservers: Nameserver[],
+  nameservers: NameserverSpec[],
   timeoutMs: number,
   attempts: number,
 ): Promise<string> {
@@ -103,10 +104,21 @@ function dnsName(text: string, what: string): string {
   return name;
 }
 
+/** The zone's primary, by address: a named one resolved with the system resolver. */
+async function primaryServer(spec: NameserverSpec): Promise<Nameserver> {
+  if (!('host' in spec)) return spec;
+  const { servers, failures } = await resolveNameservers([spec]);
+  const [server] = servers;
+  if (!server) throw new Error(`update server ${[...failures].map((f) => f.join(' ')).join(', ')}`);
+  return server;
+}
+
 async function plan(request: AnnounceRequest, options: SvcdiscOptions): Promise<Plan> {
   const config: Config = normalizeOptions(options);
   const settings = withSystemDefaults(config, () => readResolvConf());
-  const server = config.updateServer ?? (settings.nameservers[0] as Nameserver);
+  const server = await primaryServer(
+    config.updateServer ?? (settings.nameservers[0] as NameserverSpec),
+  );
   const name = dnsName(request.name, 'the service name');
   const zone = await findZone(name, settings.nameservers, settings.timeoutMs, settings.attempts);
   const key = config.tsigKey ?? (config.tsigKeyFile ? readKeyFile(config.tsigKeyFile) : undefined);

@@ -100,11 +100,12 @@ describe('svcdisc resolve against BIND 9', { skip: missing('named', 'bind9 bind9
 
   test('prints the endpoints BIND publishes, as JSON', async () => {
     const [server] = fresh().settings.nameservers;
+    assert.ok(server && 'address' in server);
     const { stdout } = await promisify(execFile)(
       process.execPath,
       [join(__dirname, '..', '..', 'dist', 'cli.js'), 'resolve', 'user.prod.kw', '--json'],
       {
-        env: { PATH: process.env.PATH, SVCDISC_NAMESERVERS: `${server?.address}:${server?.port}` },
+        env: { PATH: process.env.PATH, SVCDISC_NAMESERVERS: `${server.address}:${server.port}` },
       },
     );
     const result = JSON.parse(stdout);
