@@ -37,7 +37,8 @@ export interface SvcdiscOptions {
   /** Domains whose names are intercepted: the name itself and every name under it.
    * `SVCDISC_DOMAINS`. @default ['kw'] */
   domains?: readonly string[] | string;
-  /** `ip`, `ip:port` or `[ipv6]:port`. `SVCDISC_NAMESERVERS`.
+  /** `ip`, `ip:port`, `[ipv6]:port`, or `host`/`host:port` found with the system resolver.
+   * `SVCDISC_NAMESERVERS`.
    * @default the nameservers of /etc/resolv.conf, port 53 (127.0.0.1 if it lists none) */
   nameservers?: readonly string[] | string;
   /** Template of the SRV query name; `{host}` is the name connected to. `SVCDISC_SRV_NAME`.
@@ -68,7 +69,7 @@ export interface SvcdiscOptions {
   /** This program's service name(s), announced by RFC 2136 when it listens: `name` (the port of
    * its first TCP server) or `name:port`. `SVCDISC_ANNOUNCE`. @default [] */
   announce?: readonly string[] | string;
-  /** `ip[:port]` of the zone's primary for updates. `SVCDISC_UPDATE_SERVER`.
+  /** `ip[:port]` or `host[:port]` of the zone's primary for updates. `SVCDISC_UPDATE_SERVER`.
    * @default the first nameserver */
   updateServer?: string;
   /** `name:algorithm:base64secret`. `SVCDISC_TSIG_KEY`. @default unsigned */
