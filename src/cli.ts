@@ -16,7 +16,7 @@ const USAGE: Record<string, string> = {
   main: `Usage: svcdisc <command> [options]
 
 Commands:
-  resolve NAME [--json]                       query NAME as the preload does and print its endpoints
+  resolve NAME [--port N] [--json]            query NAME as the preload does and print its endpoints
   serve [--zone FILE] [--listen HOST:PORT]    serve a zone file over DNS (UDP and TCP)
   announce NAME --port N                      publish an instance of NAME (RFC 2136 dynamic update)
   withdraw NAME --port N                      remove it
@@ -25,12 +25,13 @@ Commands:
 
 svcdisc <command> --help (or -h) for its options; svcdisc --version (or -v) for the version.
 Settings come from the SVCDISC_* environment.`,
-  resolve: `Usage: svcdisc resolve NAME [--json]
+  resolve: `Usage: svcdisc resolve NAME [--port N] [--json]
 
 Queries the SRV records of NAME (SVCDISC_SRV_NAME applied) at SVCDISC_NAMESERVERS (or
 resolv.conf's), as the preload does, and prints every endpoint and the one a connection made
 now would choose. Exit status: 0 found, 2 no such service (NXDOMAIN, NODATA), 1 other failure.
 
+  --port N the port a program would connect to, for SVCDISC_SRV_NAME's {port} and per-port entries
   --json   print {"name","query","records":[{"target","port","priority","weight","ttl","addresses"}],"chosen":{"target","address","port"}}`,
   serve: `Usage: svcdisc serve [--zone FILE] [--listen HOST:PORT] [--origin NAME] [--log-queries]
                      [--update-key KEY | --allow-unsigned-updates]
@@ -145,18 +146,26 @@ function serviceName(text: string): string {
   const port = /^([^:[\]]+):\d+$/.exec(name);
   if (port)
     throw new UsageError(
-      `svcdisc resolve: give the name without a port (the SRV record gives it): svcdisc resolve ${port[1]}`,
+      `svcdisc resolve: give the name without a port (the SRV record gives it): svcdisc resolve ${port[1]}\n(--port N says which port a program connects to, where SVCDISC_SRV_NAME depends on it)`,
     );
   return name;
 }
 
 async function resolveCommand(args: string[], out: (line: string) => void): Promise<number> {
-  const { positional, flags } = parseArgs('resolve', args, { json: 'flag', help: 'flag' });
+  const { positional, flags } = parseArgs('resolve', args, {
+    json: 'flag',
+    port: 'value',
+    help: 'flag',
+  });
   if (flags.has('help')) return help('resolve', out);
   if (positional.length !== 1)
     throw new UsageError('svcdisc resolve: give one NAME, e.g. svcdisc resolve user.prod.kw');
+  const portText = flags.get('port');
+  const port = portText === undefined ? undefined : Number(portText);
+  if (port !== undefined && !(Number.isInteger(port) && port >= 1 && port <= 65535))
+    throw new UsageError(`svcdisc resolve: --port must be 1-65535, not "${portText}"`);
   const resolver = createResolver();
-  const resolution = await resolver.resolve(serviceName(positional[0] as string));
+  const resolution = await resolver.resolve(serviceName(positional[0] as string), port);
   const chosen = resolver.order(resolution.endpoints)[0];
   const records = resolution.endpoints.map((e) => ({
     target: e.target,

@@ -5,8 +5,11 @@ import { LRUCache } from 'lru-cache';
 import {
   normalizeName,
   normalizeOptions,
+  parseSrvTemplates,
   type ResolverSettings,
+  type SrvTemplates,
   type SvcdiscOptions,
+  serviceKey,
   withSystemDefaults,
 } from '../config.js';
 import { debug } from '../debug.js';
@@ -51,10 +54,17 @@ export interface ResolverOptions extends SvcdiscOptions {
 export interface Resolver {
   /** The settings in use, system defaults filled in. */
   readonly settings: ResolverSettings;
-  /** The endpoints of a service name, from the cache or DNS. */
-  resolve(name: string): Promise<Resolution>;
-  /** The fresh cached answer for a normalised name, synchronously, or undefined: the
-   * preload's path for a warm cache. */
+  /** The endpoints of a service name, from the cache or DNS. With `port` (the port the
+   * program connects to), SVCDISC_SRV_NAME's `{port}` and per-port entries apply; the name
+   * may also be a key, `name:port`. */
+  resolve(name: string, port?: number): Promise<Resolution>;
+  /** The key of `name` at `port` for cached() and latest(): the name, or `name:port` where
+   * the SRV query depends on the port. */
+  key(name: string, port?: number): string;
+  /** Whether the SRV query of a name needs the port (the default template has `{port}`). */
+  readonly needsPort: boolean;
+  /** The fresh cached answer for a normalised name (or key), synchronously, or undefined:
+   * the preload's path for a warm cache. */
   cached(name: string): Resolution | undefined;
   /** The endpoints in RFC 2782 order for one new connection. */
   order<T extends Endpoint>(endpoints: readonly T[]): T[];
@@ -105,11 +115,15 @@ class ServiceResolver implements Resolver {
   readonly #now: () => number;
   readonly #random: Random;
   readonly #onChange: ResolverOptions['onChange'];
+  readonly #templates: SrvTemplates;
+  readonly needsPort: boolean;
 
   constructor(options: ResolverOptions) {
     const { now, random, onChange, ...rest } = options;
     this.#onChange = onChange;
     this.settings = withSystemDefaults(normalizeOptions(rest), () => readResolvConf());
+    this.#templates = parseSrvTemplates(this.settings.srvName) as SrvTemplates;
+    this.needsPort = this.#templates.fallback.includes('{port}');
     this.#client = new DnsClient(this.settings, this.#stats);
     this.#now = now ?? (() => performance.now());
     this.#random = random ?? Math.random;
@@ -152,14 +166,30 @@ class ServiceResolver implements Resolver {
     return entry.resolution;
   }
 
-  async resolve(name: string): Promise<Resolution> {
-    const key = typeof name === 'string' ? normalizeName(name) : undefined;
+  key(name: string, port?: number): string {
+    return serviceKey(this.#templates, name, port);
+  }
+
+  /** `name` or `name:port`, normalised; undefined when it is neither. */
+  #keyOf(name: unknown, port: number | undefined): string | undefined {
+    if (typeof name !== 'string') return undefined;
+    const colon = name.indexOf(':');
+    const host = normalizeName(colon < 0 ? name : name.slice(0, colon));
+    const given = colon < 0 ? port : Number(name.slice(colon + 1));
+    if (host === undefined) return undefined;
+    if (given !== undefined && !(Number.isInteger(given) && given > 0 && given < 65536))
+      return undefined;
+    return colon < 0 ? this.key(host, given) : `${host}:${given}`;
+  }
+
+  async resolve(name: string, port?: number): Promise<Resolution> {
+    const key = this.#keyOf(name, port);
     if (key === undefined) {
       this.#stats.errors++;
       throw new DnsError('EBADNAME', {
         hostname: String(name),
         query: String(name),
-        detail: 'not a valid DNS name',
+        detail: 'not a valid DNS name (or name:port)',
       });
     }
     const entry = this.#cache.get(key);
@@ -189,16 +219,35 @@ class ServiceResolver implements Resolver {
     return pending;
   }
 
+  /** The SRV name to ask for a key: its port's template, else the default. */
+  #queryName(host: string, port: number | undefined): string | undefined {
+    const template =
+      (port === undefined ? undefined : this.#templates.byPort.get(port)) ??
+      this.#templates.fallback;
+    if (template.includes('{port}') && port === undefined) return undefined;
+    return template.replaceAll('{host}', host).replaceAll('{port}', String(port));
+  }
+
   async #query(key: string): Promise<Resolution> {
-    const query = this.settings.srvName.replaceAll('{host}', key);
+    const colon = key.indexOf(':');
+    const host = colon < 0 ? key : key.slice(0, colon);
+    const port = colon < 0 ? undefined : Number(key.slice(colon + 1));
+    const query = this.#queryName(host, port);
+    if (query === undefined) {
+      throw new DnsError('EBADNAME', {
+        hostname: host,
+        query: this.settings.srvName,
+        detail: 'SVCDISC_SRV_NAME has {port} and no port was given',
+      });
+    }
     try {
-      const found = await lookupService(this.#client, key, query, this.settings.fallback);
+      const found = await lookupService(this.#client, host, query, this.settings.fallback);
       const resolution = deepFreeze({ ...found, ttl: this.#clampTtl(found.ttl) });
       const previous = this.#cache.peek(key)?.resolution;
       this.#store(key, resolution);
       if (previous) this.#changed(key, previous, resolution);
       resolved(() => ({
-        name: key,
+        name: host,
         query,
         endpoints: resolution.endpoints.length,
         ttl: resolution.ttl,
@@ -210,7 +259,7 @@ class ServiceResolver implements Resolver {
       const entry = this.#cache.get(key);
       if (thrown instanceof NegativeAnswer) {
         // The service is gone or never was: forget any old answer (no stale use).
-        const error = this.#notFound(key, query, thrown);
+        const error = this.#notFound(host, query, thrown);
         const ttl = Math.min(thrown.ttl ?? ERROR_BACKOFF_MS / 1000, MAX_NEGATIVE_TTL);
         if (entry?.resolution) this.#changed(key, entry.resolution, undefined);
         this.#cache.set(key, {
@@ -219,14 +268,14 @@ class ServiceResolver implements Resolver {
           used: false,
           failure: { error, until: now + ttl * 1000 },
         });
-        resolved(() => ({ name: key, query, error }));
+        resolved(() => ({ name: host, query, error }));
         throw error;
       }
       const error =
         thrown instanceof DnsError
           ? thrown
           : new DnsError('EBADRESP', {
-              hostname: key,
+              hostname: host,
               query,
               servers: this.#client.servers,
               cause: thrown,
@@ -235,7 +284,7 @@ class ServiceResolver implements Resolver {
       const failure = { error, until: now + ERROR_BACKOFF_MS };
       if (entry) entry.failure = failure;
       else this.#cache.set(key, { expiresAt: 0, staleUntil: 0, used: false, failure });
-      resolved(() => ({ name: key, query, error }));
+      resolved(() => ({ name: host, query, error }));
       throw error;
     }
   }
@@ -261,7 +310,7 @@ class ServiceResolver implements Resolver {
     throw error;
   }
 
-  #notFound(key: string, query: string, negative: NegativeAnswer): DnsError {
+  #notFound(host: string, query: string, negative: NegativeAnswer): DnsError {
     const detail = {
       NXDOMAIN: 'no such name (NXDOMAIN)',
       NODATA: 'no SRV records (NODATA)',
@@ -269,7 +318,7 @@ class ServiceResolver implements Resolver {
       NO_ADDRESS: 'no address for any SRV target',
     }[negative.reason];
     return new DnsError('ENOTFOUND', {
-      hostname: key,
+      hostname: host,
       query,
       servers: this.#client.servers,
       reason: negative.reason,

@@ -37,7 +37,7 @@ export function patchAgent(proto: AgentPrototype, pools: Pools, matcher: Matcher
     // per connection, and a failure shows on that connection as for any.
     let endpoint: Endpoint | undefined;
     try {
-      endpoint = pools.choose(name);
+      endpoint = pools.choose(pools.key(name, Number(options?.port) || undefined));
     } catch (error) {
       debug('no endpoint chosen for %s: %s', name, (error as Error).message);
     }

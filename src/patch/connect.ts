@@ -64,17 +64,20 @@ export function createConnectPatch(original: ConnectFn, context: ConnectContext)
     const preferred = (options[CHOICE as never] ?? tlsConnectOptions(socket)?.[CHOICE]) as
       | Endpoint
       | undefined;
+    // The resolver's key: the name, or name:port where SVCDISC_SRV_NAME depends on the port.
+    const key = context.pools.key(name, Number(options.port) || undefined);
     const service = new ServiceConnect(
       socket,
       (next, callback = null) => original.call(socket, tagNormalized([next, callback])),
       context,
       name,
+      key,
       options,
       preferred,
     );
     // A pool's endpoint needs no fresh answer: it was chosen from one a moment ago.
     const warm =
-      context.resolver().cached(name) ??
+      context.resolver().cached(key) ??
       (preferred && { name, query: name, ttl: 0, endpoints: [preferred] });
     if (warm) {
       // A warm cache: Node's connect, at once, to the chosen endpoint's address.

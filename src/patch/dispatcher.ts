@@ -62,6 +62,18 @@ function hostnameOf(origin: unknown): string | undefined {
   return origin instanceof URL ? origin.hostname : undefined;
 }
 
+/** The port of a dispatch origin, the scheme's default when it has none. */
+function portOf(origin: unknown): number | undefined {
+  let url = origin;
+  try {
+    if (typeof origin === 'string') url = new URL(origin); // URL.parse is Node ≥ 20.18
+  } catch {
+    return undefined;
+  }
+  if (!(url instanceof URL)) return undefined;
+  return Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
+}
+
 const sameAddresses = (a: Endpoint, b: Endpoint) =>
   a.addresses.length === b.addresses.length &&
   a.addresses.every((address, i) => address.address === b.addresses[i]?.address);
@@ -138,13 +150,15 @@ export function adoptGlobalDispatcher(pools: Pools, matcher: Matcher): (() => vo
     if (byEndpoint.size === 0) agents.delete(name);
   });
 
-  /** The service name of an origin, null for any other; origins seen are remembered. */
+  /** The service of an origin (its resolver key: the name, or name:port where the SRV name
+   * depends on the port), null for any other; origins seen are remembered. */
   const names = new Map<string, string | null>();
   const serviceOf = (origin: unknown): string | null => {
     const seen = typeof origin === 'string' ? names.get(origin) : undefined;
     if (seen !== undefined) return seen;
     const host = hostnameOf(origin);
-    const name = (host === undefined ? undefined : matcher(host)) ?? null;
+    const service = host === undefined ? undefined : matcher(host);
+    const name = service === undefined ? null : pools.key(service, portOf(origin));
     if (typeof origin === 'string') {
       if (names.size >= 1000) names.clear();
       names.set(origin, name);

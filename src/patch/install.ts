@@ -8,7 +8,10 @@ import net from 'node:net';
 import {
   type Config,
   normalizeOptions,
+  parseSrvTemplates,
+  type SrvTemplates,
   type SvcdiscOptions,
+  serviceKey,
   unknownVariableWarnings,
 } from '../config.js';
 import { debug } from '../debug.js';
@@ -73,7 +76,8 @@ export function install(options: SvcdiscOptions = {}): boolean {
   };
   const matcher = createMatcher(config.domains);
   const health = new EndpointHealth();
-  const pools = new Pools(getResolver, health);
+  const templates = parseSrvTemplates(config.srvName) as SrvTemplates;
+  const pools = new Pools(getResolver, health, (name, port) => serviceKey(templates, name, port));
   const adoption = poolAdoption(pools, matcher);
   const context = {
     matcher,

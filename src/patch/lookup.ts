@@ -33,7 +33,9 @@ async function answer(
   name: string,
   options: LookupOptions,
 ): Promise<LookupAddress | LookupAddress[]> {
-  await context.resolver().resolve(name);
+  // With `{port}` in the default SRV template, the query waits for the connect's port.
+  const resolver = context.resolver();
+  if (!resolver.needsPort) await resolver.resolve(name);
   const { v4, v6 } = context.synthetic.addressesOf(name);
   const wantsV6 = options.family === 6 || options.family === 'IPv6';
   const address: LookupAddress = wantsV6 ? { address: v6, family: 6 } : { address: v4, family: 4 };

@@ -79,6 +79,9 @@ export class Pools {
   constructor(
     readonly resolver: () => Resolver,
     readonly health: EndpointHealth,
+    /** The resolver's key of a name at a port (SVCDISC_SRV_NAME per port), without loading
+     * the resolver: the name itself unless the SRV query depends on the port. */
+    readonly key: (name: string, port: number | undefined) => string = (name) => name,
   ) {}
 
   /** The endpoint for one request to `name`, from a fresh cached answer; undefined while the

@@ -64,6 +64,8 @@ export class ServiceConnect {
     readonly connect: (options: Normalized[0], callback?: Normalized[1]) => void,
     readonly context: ConnectContext,
     readonly name: string,
+    /** The resolver's key of the name at the program's port (SVCDISC_SRV_NAME per port). */
+    readonly key: string,
     readonly options: Normalized[0],
     /** The endpoint of the pool the connection is for: tried first. */
     readonly preferred?: Endpoint,
@@ -72,7 +74,7 @@ export class ServiceConnect {
   /** A cold cache: the socket is prepared; connect once the SRV answer is there. */
   start(): void {
     const resolver = this.context.resolver();
-    resolver.resolve(this.name).then(
+    resolver.resolve(this.key).then(
       (resolution) => {
         if (this.#gone) return;
         try {
@@ -223,7 +225,7 @@ export class ServiceConnect {
       this.context.health.restore(endpointKey(endpoint));
       this.context.pools.connected(
         this.socket,
-        this.name,
+        this.key,
         endpoint,
         address.address,
         this.preferred,
