@@ -41,7 +41,8 @@ export interface SvcdiscOptions {
    * `SVCDISC_NAMESERVERS`.
    * @default the nameservers of /etc/resolv.conf, port 53 (127.0.0.1 if it lists none) */
   nameservers?: readonly string[] | string;
-  /** Template of the SRV query name; `{host}` is the name connected to. `SVCDISC_SRV_NAME`.
+  /** Template of the SRV query name; `{host}` is the name connected to, `{port}` the port; or
+   * a per-port list `5432=_postgresql._tcp.{host},_http._tcp.{host}`. `SVCDISC_SRV_NAME`.
    * @default '{host}' */
   srvName?: string;
   /** Time to wait for one query attempt, ms. `SVCDISC_TIMEOUT_MS`.

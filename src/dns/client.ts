@@ -113,6 +113,8 @@ export class DnsClient {
   #serverNames: string[];
   #resolving: Promise<Map<string, string>> | undefined;
   #resolvedAt = 0;
+  /** What the last lookup said when it found no server at all. */
+  #unresolved: Map<string, string> | undefined;
   readonly #named: boolean;
   #inFlight = 0;
   readonly #waiting: (() => void)[] = [];
@@ -133,12 +135,16 @@ export class DnsClient {
     return this.#serverNames;
   }
 
-  /** The named servers' addresses: one lookup at a time, shared by the queries waiting. */
+  /** The named servers' addresses: one lookup at a time, shared by the queries waiting; a
+   * lookup that found none is not repeated for RERESOLVE_MS. */
   #resolveNamed(): Promise<Map<string, string>> {
+    if (this.#unresolved && Date.now() - this.#resolvedAt < RERESOLVE_MS)
+      return Promise.resolve(this.#unresolved);
     this.#resolving ??= resolveNameservers(this.settings.nameservers).then(
       ({ servers, failures }) => {
         this.#resolving = undefined;
         this.#resolvedAt = Date.now();
+        this.#unresolved = servers.length > 0 ? undefined : failures;
         if (servers.length > 0) {
           this.#servers = servers;
           this.#serverNames = servers.map(formatServer);
