@@ -12,6 +12,8 @@ const ROOT = join(__dirname, '..');
 const REGISTER = join(ROOT, 'register.cjs');
 /** Not in the demo zone: it exists only while the backends announce it. */
 const SERVICE = 'api.prod.kw';
+/** TTL of the records the backends publish, s: how soon clients see one leave. */
+const ANNOUNCE_TTL = 1;
 
 interface Backend {
   label: string;
@@ -21,6 +23,8 @@ interface Backend {
   /** Requests answered before and after the stop halfway. */
   requests: [number, number];
   stoppedAt?: number;
+  /** When it answered its last request, s from the start. */
+  lastAt?: number;
 }
 
 const BACKENDS: Omit<Backend, 'requests'>[] = [
@@ -122,7 +126,7 @@ export async function demoCommand(
             SVCDISC_ANNOUNCE_ADDRESS: '127.0.0.1',
             SVCDISC_ANNOUNCE_PRIORITY: String(b.priority),
             SVCDISC_ANNOUNCE_WEIGHT: String(b.weight),
-            SVCDISC_ANNOUNCE_TTL: '2',
+            SVCDISC_ANNOUNCE_TTL: String(ANNOUNCE_TTL),
           },
           stdio: 'inherit',
         },
@@ -180,8 +184,10 @@ async function runClient(
   createInterface({ input: client.stdout }).on('line', (line) => {
     const [status, value = ''] = line.split(' ');
     const backend = backends.find((b) => b.label === value);
-    if (status === 'ok' && backend) backend.requests[victim?.stoppedAt === undefined ? 0 : 1]++;
-    else {
+    if (status === 'ok' && backend) {
+      backend.requests[victim?.stoppedAt === undefined ? 0 : 1]++;
+      backend.lastAt = (Date.now() - started) / 1000;
+    } else {
       screen.failed++;
       failures.set(value, (failures.get(value) ?? 0) + 1);
     }
@@ -189,18 +195,21 @@ async function runClient(
   const refresh = setInterval(() => {
     if (tty) process.stdout.write(`\x1b[H\x1b[2J${draw()}\n`);
   }, 250);
+  let watcher: NodeJS.Timeout | undefined;
   const stopper = setTimeout(
     () => {
       if (!victim?.process) return;
       victim.stoppedAt = (Date.now() - started) / 1000;
       const before = registered(dns);
-      victim.process.once('exit', () => {
-        const withdrew = registered(dns) < before;
-        events.push(
-          `${victim.label} stopped at ${victim.stoppedAt?.toFixed(1)} s${withdrew ? ' and withdrew its record' : ''}: its share moves to the others, and no request fails`,
-        );
-      });
       victim.process.kill('SIGTERM');
+      // Its record goes at once; it serves on until clients have moved (demo-backend.js).
+      watcher = setInterval(() => {
+        if (registered(dns) >= before) return;
+        clearInterval(watcher);
+        events.push(
+          `${victim.label} was stopped at ${victim.stoppedAt?.toFixed(1)} s and withdrew its record: clients move to the others within its TTL (${ANNOUNCE_TTL} s), and no request fails`,
+        );
+      }, 50);
     },
     (seconds * 1000) / 2,
   );
@@ -208,7 +217,13 @@ async function runClient(
     client.on('exit', (status) => resolve(status ?? 1)),
   );
   clearInterval(refresh);
+  clearInterval(watcher);
   clearTimeout(stopper);
+  if (victim?.stoppedAt !== undefined && victim.lastAt !== undefined) {
+    events.push(
+      `${victim.label} answered its last request ${Math.max(0, victim.lastAt - victim.stoppedAt).toFixed(1)} s after the stop`,
+    );
+  }
   if (tty) process.stdout.write(`\x1b[H\x1b[2J${draw()}\n`);
   else out(draw());
   if (failures.size > 0)

@@ -83,3 +83,56 @@ async function until(check: () => boolean): Promise<void> {
   }
   assert.fail('condition not reached in 10 s');
 }
+
+test('bug fix: a program that handles SIGTERM itself (process.once) is not killed by the withdrawal', async () => {
+  const server = await DnsServer.start({
+    zoneFile: ZONE,
+    host: '127.0.0.1',
+    port: 0,
+    watchIntervalMs: 0,
+    updates: { allowUnsigned: true },
+  });
+  const script = `const s = require('http').createServer((q, r) => r.end('up')).listen(0, '127.0.0.1', () => console.log(s.address().port));
+    process.once('SIGTERM', () => { console.log('draining'); setTimeout(() => { console.log('closed'); s.close(); }, 1000); });`;
+  const child = spawn(process.execPath, ['-r', REGISTER, '-e', script], {
+    env: {
+      PATH: process.env.PATH,
+      SVCDISC_NAMESERVERS: server.address,
+      SVCDISC_ANNOUNCE: 'graceful.prod.kw',
+      SVCDISC_ANNOUNCE_ADDRESS: '127.0.0.1',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let stdout = '';
+  child.stdout.on('data', (d) => {
+    stdout += d;
+  });
+  const resolver = () =>
+    createResolver({ nameservers: [server.address] })
+      .resolve('graceful.prod.kw')
+      .then(
+        (r) => r.endpoints.length,
+        (e: NodeJS.ErrnoException) => e.code,
+      );
+  try {
+    await until(() => stdout.length > 0);
+    for (let i = 0; i < 50 && (await resolver()) !== 1; i++)
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(await resolver(), 1);
+    const exited = new Promise<[number | null, string | null]>((resolve) =>
+      child.once('exit', (code, signal) => resolve([code, signal])),
+    );
+    child.kill('SIGTERM');
+    await until(() => stdout.includes('draining'));
+    // Withdrawn at once, and the program still runs its own shutdown.
+    for (let i = 0; i < 20 && (await resolver()) !== 'ENOTFOUND'; i++)
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(await resolver(), 'ENOTFOUND');
+    assert.equal(child.exitCode, null);
+    assert.deepEqual(await exited, [0, null]);
+    assert.match(stdout, /draining\nclosed\n$/);
+  } finally {
+    child.kill('SIGKILL');
+    await server.close();
+  }
+});

@@ -153,6 +153,8 @@ export class Registrar {
     this.#hooked = true;
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       const onSignal = () => {
+        // Counted before the program's listeners run: a `process.once` listener is removed
+        // as it is called, and the program that handles the signal must not be killed.
         const alone = process.listenerCount(signal) === 1;
         this.withdrawAll().finally(() => {
           process.off(signal, onSignal);
@@ -160,7 +162,7 @@ export class Registrar {
           if (alone) process.kill(process.pid, signal);
         });
       };
-      process.on(signal, onSignal);
+      process.prependListener(signal, onSignal);
     }
     process.once('beforeExit', () => {
       this.withdrawAll();
