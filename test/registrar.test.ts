@@ -7,13 +7,32 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { createResolver } from '../src/index.js';
 import { DnsServer } from '../src/server/serve.js';
-import { closedPort } from './records.js';
 
 const REGISTER = join(__dirname, '..', 'register.cjs');
 const ZONE = join(__dirname, '..', 'fixtures', 'kw.zone');
 
+/** A port free for UDP and TCP now, below the ephemeral range (32768 and up on Linux), so
+ * that no socket of a test running alongside takes it before the server comes up there. */
+async function reservedPort(): Promise<number> {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    try {
+      const probe = await DnsServer.start({
+        zoneFile: ZONE,
+        host: '127.0.0.1',
+        port,
+        watchIntervalMs: 0,
+      });
+      await probe.close();
+      return port;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    }
+  }
+}
+
 test('a failed announcement is said once on stderr, naming the SOA lookup; its recovery once', async () => {
-  const port = await closedPort();
+  const port = await reservedPort();
   const script =
     "const s = require('http').createServer((q, r) => r.end('up')).listen(0, '127.0.0.1', () => console.log(s.address().port))";
   const child = spawn(process.execPath, ['-r', REGISTER, '-e', script], {
