@@ -11,18 +11,23 @@ import { DnsServer } from '../src/server/serve.js';
 const REGISTER = join(__dirname, '..', 'register.cjs');
 const ZONE = join(__dirname, '..', 'fixtures', 'kw.zone');
 
+/** svcdisc serve with the kw zone, taking unsigned updates, on `port` (0: any). */
+const serve = (port: number) =>
+  DnsServer.start({
+    zoneFile: ZONE,
+    host: '127.0.0.1',
+    port,
+    watchIntervalMs: 0,
+    updates: { allowUnsigned: true },
+  });
+
 /** A port free for UDP and TCP now, below the ephemeral range (32768 and up on Linux), so
  * that no socket of a test running alongside takes it before the server comes up there. */
 async function reservedPort(): Promise<number> {
   for (;;) {
     const port = 20_000 + Math.floor(Math.random() * 12_000);
     try {
-      const probe = await DnsServer.start({
-        zoneFile: ZONE,
-        host: '127.0.0.1',
-        port,
-        watchIntervalMs: 0,
-      });
+      const probe = await serve(port);
       await probe.close();
       return port;
     } catch (error) {
@@ -64,13 +69,7 @@ test('a failed announcement is said once on stderr, naming the SOA lookup; its r
     // Let a retry (after 1 s) fail too, quietly; then the server comes up.
     await new Promise((resolve) => setTimeout(resolve, 1500));
     assert.equal(lines().length, 1, stderr);
-    server = await DnsServer.start({
-      zoneFile: ZONE,
-      host: '127.0.0.1',
-      port,
-      watchIntervalMs: 0,
-      updates: { allowUnsigned: true },
-    });
+    server = await serve(port);
     await until(() => lines().length >= 2);
     assert.match(
       lines()[1] ?? '',
@@ -104,13 +103,7 @@ async function until(check: () => boolean): Promise<void> {
 }
 
 test('bug fix: a program that handles SIGTERM itself (process.once) is not killed by the withdrawal', async () => {
-  const server = await DnsServer.start({
-    zoneFile: ZONE,
-    host: '127.0.0.1',
-    port: 0,
-    watchIntervalMs: 0,
-    updates: { allowUnsigned: true },
-  });
+  const server = await serve(0);
   const script = `const s = require('http').createServer((q, r) => r.end('up')).listen(0, '127.0.0.1', () => console.log(s.address().port));
     process.once('SIGTERM', () => { console.log('draining'); setTimeout(() => { console.log('closed'); s.close(); }, 1000); });`;
   const child = spawn(process.execPath, ['-r', REGISTER, '-e', script], {
