@@ -82,7 +82,8 @@ describe('load', () => {
       assert.ok(results.every((r, i) => r.name === `n${i}.prod.kw` && r.endpoints.length === 1));
       // The client's bound (256 sockets at once), seen at the server as replies pending at once.
       assert.ok(dns.maxPending <= 256, `${dns.maxPending} queries in flight at once`);
-      assert.ok(dns.maxPending >= 100, `${dns.maxPending}: the bound was not even reached`);
+      // Far above one at a time, so the bound was pressed on (96 seen on a loaded CI machine).
+      assert.ok(dns.maxPending >= 50, `${dns.maxPending}: the bound was not even neared`);
     } finally {
       dns.behave = () => undefined;
     }
