@@ -4,7 +4,8 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, configFromEnv, normalizeOptions, unknownVariableWarnings } from './config.js';
 import { createResolver } from './discovery/resolver.js';
-import { DnsError, formatServer } from './dns/errors.js';
+import { DnsError } from './dns/errors.js';
+import { formatServer, hostPort } from './dns/names.js';
 import { DnsServer } from './server/serve.js';
 import type { AnnounceRequest } from './update/announce.js';
 
@@ -219,7 +220,7 @@ async function resolveCommand(args: string[], out: (line: string) => void): Prom
     );
   if (choice)
     out(
-      `a connection now would go to ${choice.target} ${choice.port === 0 ? `${choice.address} at the program's port` : `${choice.address}:${choice.port}`}`,
+      `a connection now would go to ${choice.target} ${choice.port === 0 ? `${choice.address} at the program's port` : hostPort(choice.address ?? choice.target, choice.port)}`,
     );
   return 0;
 }

@@ -2,34 +2,24 @@
 // Environment variables and API options go through the same field table, so both give
 // the same messages for the same mistakes.
 import { isIP } from 'node:net';
+import {
+  type NamedServer,
+  type Nameserver,
+  type NameserverSpec,
+  normalizeName,
+  parseNamedServer,
+  parseNameserver,
+  parsePort,
+} from './dns/names.js';
+import { type ResolvConf, systemSettings } from './dns/resolv-conf.js';
+import { parseTsigKey, TSIG_ALGORITHM_NAMES, type TsigKey } from './dns/tsig-key.js';
 
-/** A DNS server to ask. */
-export interface Nameserver {
-  address: string;
-  port: number;
-  family: 4 | 6;
-}
-
-/** A nameserver given by host name (a compose service, `dns:53`): its addresses are found
- * with the system resolver when the resolver first needs them. */
-export interface NamedServer {
-  host: string;
-  port: number;
-}
-
-export type NameserverSpec = Nameserver | NamedServer;
+export type { NamedServer, Nameserver, NameserverSpec, TsigKey };
 
 /** A service this program announces; without a port, its first TCP server's. */
 export interface Announcement {
   name: string;
   port?: number;
-}
-
-/** A TSIG key for signed dynamic updates (RFC 8945). */
-export interface TsigKey {
-  name: string;
-  algorithm: string;
-  secret: string;
 }
 
 /** Options of `createResolver()` and `install()`; each mirrors one `SVCDISC_*` variable. */
@@ -117,11 +107,6 @@ export interface Config {
   cacheSize: number;
 }
 
-/** Upper bound of the default query timeout taken from resolv.conf, ms. */
-export const MAX_DEFAULT_TIMEOUT_MS = 2000;
-/** glibc's defaults when resolv.conf says nothing (resolv.conf(5)). */
-export const RESOLV_CONF_DEFAULTS = { timeoutS: 5, attempts: 2 };
-
 /** Thrown for a bad setting: names the variable (or option), the value and what is expected. */
 export class ConfigError extends Error {
   readonly code = 'ERR_SVCDISC_CONFIG';
@@ -140,14 +125,14 @@ export class ConfigError extends Error {
   }
 }
 
-/** A field's parser: the raw value (a string from the environment, or an API value) in,
- * the normalised value out; throws `Expected` with a description of what is valid. */
-class Expected extends Error {}
+/** Thrown by a field's parser: the raw value (a string from the environment, or an API
+ * value) is not valid; the message says what is expected. */
+class InvalidValue extends Error {}
 
 type Parse<T> = (raw: unknown) => T;
 
 const text: Parse<string> = (raw) => {
-  if (typeof raw !== 'string') throw new Expected('a string');
+  if (typeof raw !== 'string') throw new InvalidValue('a string');
   return raw.trim();
 };
 
@@ -160,7 +145,7 @@ function integer(min: number, max: number, unit: string): Parse<number> {
         : typeof raw === 'string' && /^\d+$/.test(raw.trim())
           ? Number(raw)
           : Number.NaN;
-    if (!Number.isInteger(value) || value < min || value > max) throw new Expected(expected);
+    if (!Number.isInteger(value) || value < min || value > max) throw new InvalidValue(expected);
     return value;
   };
 }
@@ -170,84 +155,45 @@ const flag: Parse<boolean> = (raw) => {
   const value = typeof raw === 'string' ? raw.trim().toLowerCase() : raw;
   if (value === '1' || value === 'true') return true;
   if (value === '0' || value === 'false') return false;
-  throw new Expected('1 or 0 (true or false)');
+  throw new InvalidValue('1 or 0 (true or false)');
 };
 
 function list<T>(item: (entry: string) => T, expected: string): Parse<T[]> {
   return (raw) => {
     const entries =
       typeof raw === 'string' ? raw.split(',') : Array.isArray(raw) ? raw : Number.NaN;
-    if (!Array.isArray(entries)) throw new Expected(`a comma-separated list of ${expected}`);
+    if (!Array.isArray(entries)) throw new InvalidValue(`a comma-separated list of ${expected}`);
     const values: T[] = [];
     for (const entry of entries) {
-      if (typeof entry !== 'string') throw new Expected(`a list of ${expected}`);
+      if (typeof entry !== 'string') throw new InvalidValue(`a list of ${expected}`);
       if (entry.trim() === '') continue;
       values.push(item(entry.trim()));
     }
-    if (values.length === 0) throw new Expected(`at least one of ${expected}`);
+    if (values.length === 0) throw new InvalidValue(`at least one of ${expected}`);
     return values;
   };
-}
-
-const LABEL = /^(?!-)[a-z0-9_-]{1,63}$/;
-
-/** Lower-cases a domain name and drops a trailing dot; undefined if it is not a valid name. */
-export function normalizeName(name: string): string | undefined {
-  const lower = name.toLowerCase().replace(/\.$/, '');
-  if (lower.length === 0 || lower.length > 253) return undefined;
-  return lower.split('.').every((label) => LABEL.test(label)) ? lower : undefined;
 }
 
 function dnsName(expected: string): (entry: string) => string {
   return (entry) => {
     const name = normalizeName(entry.replace(/^\./, ''));
-    if (name === undefined) throw new Expected(expected);
+    if (name === undefined) throw new InvalidValue(expected);
     return name;
   };
 }
 
-/** Parses `ip`, `ip:port`, `[ipv6]` or `[ipv6]:port`; an IPv6 zone id (`%eth0`) is dropped. */
-export function parseNameserver(entry: string, defaultPort = 53): Nameserver | undefined {
-  let host = entry.trim();
-  let port = String(defaultPort);
-  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(host);
-  if (bracketed) {
-    host = bracketed[1] ?? '';
-    port = bracketed[2] ?? port;
-  } else if (host.indexOf(':') === host.lastIndexOf(':') && host.includes(':')) {
-    [host = '', port = ''] = host.split(':');
-  }
-  host = host.replace(/%.*$/, '');
-  const family = isIP(host);
-  const portNumber = /^\d{1,5}$/.test(port) ? Number(port) : 0;
-  if (family === 0 || portNumber < 1 || portNumber > 65535) return undefined;
-  // The canonical text (RFC 5952), as replies report their source address.
-  const address = family === 6 ? new URL(`http://[${host}]/`).hostname.slice(1, -1) : host;
-  return { address, port: portNumber, family: family as 4 | 6 };
-}
-
-/** `host` or `host:port`, host a DNS name (not an address). */
-function parseNamedServer(entry: string, defaultPort = 53): NamedServer | undefined {
-  const [name = '', port, ...rest] = entry.trim().split(':');
-  const host = normalizeName(name);
-  const number = port === undefined ? defaultPort : /^\d{1,5}$/.test(port) ? Number(port) : 0;
-  if (host === undefined || rest.length > 0 || number < 1 || number > 65535) return undefined;
-  if (/^[\d.]+$/.test(host)) return undefined; // a malformed IPv4 address, not a name
-  return { host, port: number };
-}
-
 function nameserver(entry: string): NameserverSpec {
   const server = parseNameserver(entry) ?? parseNamedServer(entry);
-  if (!server) throw new Expected('ip, ip:port, [ipv6]:port, host or host:port (port 1-65535)');
+  if (!server) throw new InvalidValue('ip, ip:port, [ipv6]:port, host or host:port (port 1-65535)');
   return server;
 }
 
 function announcement(entry: string): Announcement {
   const [name = '', port, ...rest] = entry.split(':');
   const normalized = normalizeName(name);
-  const number = port === undefined ? undefined : /^\d{1,5}$/.test(port) ? Number(port) : 0;
-  if (normalized === undefined || rest.length > 0 || number === 0 || (number ?? 1) > 65535) {
-    throw new Expected(
+  const number = port === undefined ? undefined : (parsePort(port) ?? 0);
+  if (normalized === undefined || rest.length > 0 || number === 0) {
+    throw new InvalidValue(
       'service names, each name or name:port, such as user.prod.kw or user.prod.kw:8080',
     );
   }
@@ -307,44 +253,32 @@ export function serviceKey(
 
 function srvTemplate(raw: unknown): string {
   const template = text(raw);
-  if (!parseSrvTemplates(template)) throw new Expected(SRV_NAME_EXPECTED);
+  if (!parseSrvTemplates(template)) throw new InvalidValue(SRV_NAME_EXPECTED);
   return template
     .split(',')
     .map((entry) => entry.trim())
     .join(',');
 }
 
-const TSIG_ALGORITHMS = [
-  'hmac-md5',
-  'hmac-sha1',
-  'hmac-sha224',
-  'hmac-sha256',
-  'hmac-sha384',
-  'hmac-sha512',
-];
-
 function tsigKey(raw: unknown): TsigKey {
-  const [name = '', algorithm = '', secret = '', ...rest] = text(raw).split(':');
-  const keyName = normalizeName(name);
-  const canonical = algorithm.toLowerCase().replace(/\.sig-alg\.reg\.int\.?$/, '');
-  const base64 = /^[A-Za-z0-9+/]+={0,2}$/.test(secret) && secret.length % 4 === 0;
-  if (keyName === undefined || !TSIG_ALGORITHMS.includes(canonical) || !base64 || rest.length > 0) {
-    throw new Expected(
-      `name:algorithm:base64secret with algorithm one of ${TSIG_ALGORITHMS.join(', ')}`,
+  const key = parseTsigKey(text(raw));
+  if (!key) {
+    throw new InvalidValue(
+      `name:algorithm:base64secret with algorithm one of ${TSIG_ALGORITHM_NAMES.join(', ')}`,
     );
   }
-  return { name: keyName, algorithm: canonical, secret };
+  return key;
 }
 
 function ipAddress(raw: unknown): string {
   const address = text(raw);
-  if (isIP(address) === 0) throw new Expected('an IPv4 or IPv6 address');
+  if (isIP(address) === 0) throw new InvalidValue('an IPv4 or IPv6 address');
   return address;
 }
 
 function path(raw: unknown): string {
   const value = text(raw);
-  if (value === '') throw new Expected('a file path');
+  if (value === '') throw new InvalidValue('a file path');
   return value;
 }
 
@@ -472,7 +406,7 @@ function parseField<K extends keyof Config>(key: K, raw: unknown, setting: strin
   try {
     return FIELDS[key].parse(raw);
   } catch (error) {
-    if (error instanceof Expected) {
+    if (error instanceof InvalidValue) {
       const shown = FIELDS[key].secret ? withoutSecret(raw) : raw;
       throw new ConfigError(setting, shown, error.message);
     }
@@ -542,13 +476,6 @@ export function normalizeOptions(options: SvcdiscOptions = {}, base?: Config): C
   return checkCombinations(config as Config, (key) => `options.${key}`);
 }
 
-/** What resolv.conf(5) contributes: nameservers and `options timeout:N attempts:N`. */
-export interface ResolvConf {
-  nameservers: Nameserver[];
-  timeoutS?: number;
-  attempts?: number;
-}
-
 /** The settings a resolver needs, with the system's defaults filled in. */
 export interface ResolverSettings extends Config {
   nameservers: NameserverSpec[];
@@ -561,17 +488,11 @@ export function withSystemDefaults(config: Config, resolvConf: () => ResolvConf)
   if (config.nameservers && config.timeoutMs !== undefined && config.attempts !== undefined) {
     return config as ResolverSettings;
   }
-  const system = resolvConf();
-  const timeoutS = system.timeoutS ?? RESOLV_CONF_DEFAULTS.timeoutS;
+  const system = systemSettings(resolvConf());
   return {
     ...config,
-    // glibc falls back to the local host when resolv.conf names no server.
-    nameservers:
-      config.nameservers ??
-      (system.nameservers.length > 0
-        ? system.nameservers
-        : [{ address: '127.0.0.1', port: 53, family: 4 }]),
-    timeoutMs: config.timeoutMs ?? Math.min(timeoutS * 1000, MAX_DEFAULT_TIMEOUT_MS),
-    attempts: config.attempts ?? system.attempts ?? RESOLV_CONF_DEFAULTS.attempts,
+    nameservers: config.nameservers ?? system.nameservers,
+    timeoutMs: config.timeoutMs ?? system.timeoutMs,
+    attempts: config.attempts ?? system.attempts,
   };
 }

@@ -10,7 +10,6 @@ export {
   type TsigKey,
   unknownVariableWarnings,
 } from './config.js';
-export type { Address, Endpoint, Resolution } from './discovery/lookup.js';
 export { orderEndpoints as order, type Random, type Weighted } from './discovery/order.js';
 export {
   createResolver,
@@ -18,6 +17,7 @@ export {
   type ResolverOptions,
   type ResolverStats,
 } from './discovery/resolver.js';
+export type { Address, Endpoint, Resolution } from './discovery/service.js';
 export { DnsError, type DnsErrorCode, type NegativeReason } from './dns/errors.js';
 export { parseResolvConf, readResolvConf } from './dns/resolv-conf.js';
 export { CHANNELS, type DrainMessage } from './events.js';

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import dns from 'node:dns';
 import { isIP } from 'node:net';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { parseNameserver } from '../src/config.js';
 import { DnsClient, type WireStats } from '../src/dns/client.js';
 import { DnsError } from '../src/dns/errors.js';
-import type { Reply } from '../src/dns/message.js';
+import { parseNameserver } from '../src/dns/names.js';
+import type { Reply } from '../src/dns/packet.js';
 import { FixtureServer } from './fixture-server.js';
 import { a, bigSet, closedPort, newStats, srv } from './records.js';
 

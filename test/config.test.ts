@@ -9,10 +9,10 @@ import {
   configFromEnv,
   ENV_VARIABLES,
   normalizeOptions,
-  parseNameserver,
   unknownVariableWarnings,
   withSystemDefaults,
 } from '../src/config.js';
+import { parseNameserver } from '../src/dns/names.js';
 import { parseResolvConf, readResolvConf } from '../src/dns/resolv-conf.js';
 
 const ROOT = join(__dirname, '..');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { sign, verify } from '../src/update/tsig.js';
+import { sign, verify } from '../src/dns/tsig.js';
 
 const KEY = {
   name: 'svcdisc-test',

@@ -3,7 +3,6 @@
 // background refresh of names in use.
 import { LRUCache } from 'lru-cache';
 import {
-  normalizeName,
   normalizeOptions,
   parseSrvTemplates,
   type ResolverSettings,
@@ -15,10 +14,11 @@ import {
 import { debug } from '../debug.js';
 import { DnsClient, newWireStats, type WireStats } from '../dns/client.js';
 import { DnsError } from '../dns/errors.js';
+import { normalizeName } from '../dns/names.js';
 import { readResolvConf } from '../dns/resolv-conf.js';
 import { resolved } from '../events.js';
-import { type Endpoint, lookupService, NegativeAnswer, type Resolution } from './lookup.js';
 import { orderEndpoints, pickEndpoint, type Random } from './order.js';
+import { type Endpoint, lookupService, NegativeAnswer, type Resolution } from './service.js';
 
 /** Longest time a negative answer is kept, s, whatever the SOA says. */
 export const MAX_NEGATIVE_TTL = 60;

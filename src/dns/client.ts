@@ -1,9 +1,10 @@
 // Asks the nameservers in order until one gives a usable reply: attempts outer, servers inner,
 // as glibc and Go do (resolv.conf(5) `attempts`), so a dead first server costs one timeout.
 import dns, { type LookupAddress } from 'node:dns';
-import type { Nameserver, NameserverSpec } from '../config.js';
-import { DnsError, type DnsErrorCode, type DnsSyscall, formatServer } from './errors.js';
-import type { QueryType, Question, Reply } from './message.js';
+import { DnsError, type DnsErrorCode, type DnsSyscall } from './errors.js';
+import type { QueryType, Question } from './message.js';
+import { formatServer, type Nameserver, type NameserverSpec } from './names.js';
+import type { Reply } from './packet.js';
 import { type Exchange, exchangeTcp, exchangeUdp, type Outcome } from './transport.js';
 
 export interface ClientSettings {

@@ -1,6 +1,5 @@
 // Errors shaped like Node's own DNS errors (code, syscall, hostname), so that programs which
 // already branch on `err.code === 'ENOTFOUND'` keep working.
-import type { NameserverSpec } from '../config.js';
 
 /** The codes svcdisc reports; the same strings as Node's `dns` module constants. */
 export type DnsErrorCode =
@@ -67,12 +66,4 @@ export class DnsError extends Error {
     this.servers = servers;
     this.reason = details.reason;
   }
-}
-
-/** `address:port`, with brackets around IPv6 addresses; `host:port` for a named server. */
-export function formatServer(server: NameserverSpec): string {
-  if ('host' in server) return `${server.host}:${server.port}`;
-  return server.family === 6
-    ? `[${server.address}]:${server.port}`
-    : `${server.address}:${server.port}`;
 }

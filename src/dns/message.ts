@@ -1,6 +1,7 @@
-// Building queries and deciding what a reply is worth. dns-packet does the wire format; this
-// file decides which bytes to trust.
-import * as packet from 'dns-packet';
+// Building queries and deciding what a reply is worth. dns-packet (through packet.ts) does the
+// wire format; this file decides which bytes to trust.
+import { canonicalName } from './names.js';
+import { decode, encode, FLAGS, optRecord, type Reply } from './packet.js';
 
 export type QueryType = 'SRV' | 'A' | 'AAAA' | 'CNAME' | 'SOA' | 'TXT';
 
@@ -14,61 +15,13 @@ export const EDNS_UDP_PAYLOAD = 1232;
 
 /** A recursive query for one name and type, advertising EDNS0. */
 export function buildQuery(id: number, question: Question): Buffer {
-  return packet.encode({
+  return encode({
     type: 'query',
     id,
-    flags: packet.RECURSION_DESIRED,
+    flags: FLAGS.RECURSION_DESIRED,
     questions: [{ name: question.name, type: question.type, class: 'IN' }],
-    additionals: [
-      // dns-packet's OPT typing lacks the EDNS fields it encodes.
-      { type: 'OPT', name: '.', udpPayloadSize: EDNS_UDP_PAYLOAD, flags: 0, options: [] } as never,
-    ],
+    additionals: [optRecord(EDNS_UDP_PAYLOAD)],
   });
-}
-
-// What svcdisc reads of a decoded reply, in dns-packet's shapes. Declared here, not taken
-// from @types/dns-packet, so that the published declarations compile without those types.
-interface RecordBase {
-  name: string;
-  ttl?: number;
-  class?: string;
-}
-export interface SrvAnswer extends RecordBase {
-  type: 'SRV';
-  data: { port: number; target: string; priority?: number; weight?: number };
-}
-export interface SoaAnswer extends RecordBase {
-  type: 'SOA';
-  data: { mname: string; rname: string; serial?: number; minimum?: number };
-}
-export interface StringAnswer extends RecordBase {
-  type: 'A' | 'AAAA' | 'CNAME' | 'DNAME' | 'NS' | 'PTR';
-  data: string;
-}
-export interface TxtAnswer extends RecordBase {
-  type: 'TXT';
-  data: Buffer | string | (Buffer | string)[];
-}
-/** Records of types svcdisc does not read (OPT, RRSIG…): kept, never looked into. */
-export interface OtherAnswer extends RecordBase {
-  type: 'OPT' | 'RRSIG' | 'NSEC' | 'DS' | 'DNSKEY' | 'CAA' | 'HINFO' | 'MX' | 'NAPTR';
-  data?: unknown;
-}
-export type Answer = SrvAnswer | SoaAnswer | StringAnswer | TxtAnswer | OtherAnswer;
-
-/** A decoded reply: the header fields and sections svcdisc reads. */
-export interface Reply {
-  id?: number;
-  type?: 'query' | 'response';
-  flags?: number;
-  /** TC: the reply was truncated (RFC 1035 4.1.1). */
-  flag_tc?: boolean;
-  opcode: string;
-  rcode: string;
-  questions?: { name: string; type: string; class?: string }[];
-  answers?: Answer[];
-  authorities?: Answer[];
-  additionals?: Answer[];
 }
 
 export type ReplyCheck =
@@ -78,12 +31,6 @@ export type ReplyCheck =
   | { kind: 'malformed'; why: string }
   | { kind: 'reply'; message: Reply };
 
-function sameName(a: string | undefined, b: string): boolean {
-  return (
-    a !== undefined && a.toLowerCase().replace(/\.$/, '') === b.toLowerCase().replace(/\.$/, '')
-  );
-}
-
 /** Checks a reply against the query it should answer. Never throws. */
 export function checkReply(bytes: Buffer, id: number, question: Question): ReplyCheck {
   // Replies that don't match are skipped, not errors: they may be forgery attempts and the
@@ -92,7 +39,7 @@ export function checkReply(bytes: Buffer, id: number, question: Question): Reply
   if (bytes.readUInt16BE(0) !== id) return { kind: 'ignored', why: 'wrong ID' };
   let message: Reply;
   try {
-    message = packet.decode(bytes) as unknown as Reply;
+    message = decode(bytes) as Reply;
   } catch (error) {
     return { kind: 'malformed', why: (error as Error).message };
   }
@@ -103,8 +50,9 @@ export function checkReply(bytes: Buffer, id: number, question: Question): Reply
   const first = asked[0];
   if (
     asked.length !== 1 ||
-    !sameName(first?.name, question.name) ||
-    first?.type !== question.type ||
+    first === undefined ||
+    canonicalName(first.name) !== canonicalName(question.name) ||
+    first.type !== question.type ||
     first.class !== 'IN'
   ) {
     return { kind: 'ignored', why: 'wrong question' };

@@ -1,6 +1,40 @@
 // resolv.conf(5): the nameservers and the `options timeout:N attempts:N` that glibc uses.
 import { readFileSync } from 'node:fs';
-import { parseNameserver, type ResolvConf } from '../config.js';
+import { type Nameserver, parseNameserver } from './names.js';
+
+/** What resolv.conf(5) contributes: nameservers and `options timeout:N attempts:N`. */
+export interface ResolvConf {
+  nameservers: Nameserver[];
+  timeoutS?: number;
+  attempts?: number;
+}
+
+/** Upper bound of the default query timeout taken from resolv.conf, ms. */
+export const MAX_DEFAULT_TIMEOUT_MS = 2000;
+/** glibc's defaults when resolv.conf says nothing (resolv.conf(5)). */
+export const RESOLV_CONF_DEFAULTS = { timeoutS: 5, attempts: 2 };
+
+/** What the system's resolver settings amount to for svcdisc's queries. */
+export interface SystemSettings {
+  nameservers: Nameserver[];
+  timeoutMs: number;
+  attempts: number;
+}
+
+/** The settings glibc would use with this resolv.conf; the timeout at most
+ * MAX_DEFAULT_TIMEOUT_MS, since svcdisc fails over to the next server sooner than glibc. */
+export function systemSettings(conf: ResolvConf): SystemSettings {
+  const timeoutS = conf.timeoutS ?? RESOLV_CONF_DEFAULTS.timeoutS;
+  return {
+    // glibc falls back to the local host when resolv.conf names no server.
+    nameservers:
+      conf.nameservers.length > 0
+        ? conf.nameservers
+        : [{ address: '127.0.0.1', port: 53, family: 4 }],
+    timeoutMs: Math.min(timeoutS * 1000, MAX_DEFAULT_TIMEOUT_MS),
+    attempts: conf.attempts ?? RESOLV_CONF_DEFAULTS.attempts,
+  };
+}
 
 /** Parses the text of a resolv.conf; unknown lines and bad entries are skipped, as glibc does. */
 export function parseResolvConf(text: string): ResolvConf {

@@ -2,9 +2,10 @@
 import { randomInt } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
-import type { Nameserver } from '../config.js';
 import { lengthPrefixed, messageReader } from './framing.js';
-import { buildQuery, checkReply, type Question, type Reply } from './message.js';
+import { buildQuery, checkReply, type Question } from './message.js';
+import type { Nameserver } from './names.js';
+import type { Reply } from './packet.js';
 
 export type Outcome =
   | { kind: 'reply'; message: Reply }

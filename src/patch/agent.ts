@@ -6,7 +6,7 @@
 // of it calls getName(B) again. The key is kept on A, so B (and the socket) carries it, and
 // the choice reaches the connect through B (net.createConnection(B), tls.connect(B)).
 import { debug } from '../debug.js';
-import type { Endpoint } from '../discovery/lookup.js';
+import type { Endpoint } from '../discovery/service.js';
 import type { Matcher } from './match.js';
 import { CHOICE, endpointKey, type IdlePools, type Pools } from './pools.js';
 import type { Socket } from './socket.js';

@@ -3,8 +3,8 @@
 // Node's connect after a string check. A service connect is made by service-connect.ts: at
 // once from a warm cache, else once the SRV answer is there.
 import * as net from 'node:net';
-import type { Endpoint } from '../discovery/lookup.js';
 import type { Resolver } from '../discovery/resolver.js';
+import type { Endpoint } from '../discovery/service.js';
 import type { EndpointHealth } from './health.js';
 import type { Matcher } from './match.js';
 import { CHOICE, type Pools } from './pools.js';

@@ -9,7 +9,7 @@
 // connections are still redirected, chosen per connection).
 
 import { debug } from '../debug.js';
-import type { Endpoint, Resolution } from '../discovery/lookup.js';
+import type { Endpoint, Resolution } from '../discovery/service.js';
 import type { Matcher } from './match.js';
 import { CHOICE, endpointKey, type Pools } from './pools.js';
 

@@ -3,8 +3,9 @@
 // svcdisc connected, and their drain when an endpoint leaves the SRV set: idle ones closed at
 // once, busy ones not reused after their response. Sockets of other clients (http2 sessions,
 // gRPC channels, WebSocket, database drivers) are never touched here.
-import type { Endpoint, Resolution } from '../discovery/lookup.js';
+
 import type { Resolver } from '../discovery/resolver.js';
+import type { Endpoint, Resolution } from '../discovery/service.js';
 import { drained } from '../events.js';
 import type { EndpointHealth } from './health.js';
 import type { Socket } from './socket.js';

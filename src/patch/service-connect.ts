@@ -5,15 +5,13 @@
 // is caught before the program sees it and the next address, then the next endpoint, is tried
 // on the same socket.
 import * as net from 'node:net';
-import type { Address, Endpoint, Resolution } from '../discovery/lookup.js';
 import type { Resolver } from '../discovery/resolver.js';
+import type { Address, Endpoint, Resolution } from '../discovery/service.js';
+import { hostPort } from '../dns/names.js';
 import { connecting, ejected, failedOver } from '../events.js';
 import type { ConnectContext } from './connect.js';
 import { endpointKey } from './pools.js';
 import { freshHandle, type Normalized, type Socket } from './socket.js';
-
-const formatAddress = (address: string, port: number) =>
-  address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 
 /** Addresses in the order Node's happy eyeballs tries them: the first family, then alternating. */
 function interleave(addresses: readonly Address[]): readonly Address[] {
@@ -37,7 +35,7 @@ function isConnectFailure(error: unknown): boolean {
 }
 
 function connectTimeoutError(address: string, port: number, timeoutMs: number): Error {
-  const where = formatAddress(address, port);
+  const where = hostPort(address, port);
   const error = new Error(`connect ETIMEDOUT ${where} (no answer within ${timeoutMs} ms)`);
   return Object.assign(error, {
     code: 'ETIMEDOUT',
@@ -203,7 +201,7 @@ export class ServiceConnect {
     const { target } = endpoint;
     const port = this.#portOf(endpoint);
     // Every attempt that ends here failed: the list is what the final error reports.
-    this.#tried.push(formatAddress((this.#addresses[this.#address] as Address).address, port));
+    this.#tried.push(hostPort((this.#addresses[this.#address] as Address).address, port));
     const sameEndpoint = ++this.#address < this.#addresses.length;
     if (!sameEndpoint) {
       const coolDownMs = this.context.health.eject(endpointKey(endpoint));

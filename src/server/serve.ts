@@ -5,10 +5,11 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { basename } from 'node:path';
-import * as packet from 'dns-packet';
 import { lengthPrefixed, messageReader } from '../dns/framing.js';
+import { hostPort } from '../dns/names.js';
+import { decode } from '../dns/packet.js';
+import { applyUpdate, type UpdatePolicy } from './accept-update.js';
 import { answer } from './authority.js';
-import { applyUpdate, type UpdatePolicy } from './update.js';
 import { parseZone, type Zone } from './zone.js';
 
 export interface ServeOptions {
@@ -47,7 +48,7 @@ export class DnsServer {
     this.#udp = udp;
     this.#tcp = tcp;
     udp.on('message', (query, from) => {
-      const reply = this.#answer(query, 'udp', `${from.address}:${from.port}`);
+      const reply = this.#answer(query, 'udp', hostPort(from.address, from.port));
       if (reply) udp.send(reply, from.port, from.address);
     });
     tcp.on('connection', (socket) => this.#serveTcp(socket));
@@ -71,7 +72,7 @@ export class DnsServer {
   /** `host:port`, `[v6]:port` for IPv6. */
   get address(): string {
     const { address, port } = this.#udp.address();
-    return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+    return hostPort(address, port);
   }
 
   get port(): number {
@@ -132,7 +133,11 @@ export class DnsServer {
     socket.on(
       'data',
       messageReader((query) => {
-        const reply = this.#answer(query, 'tcp', `${socket.remoteAddress}:${socket.remotePort}`);
+        const reply = this.#answer(
+          query,
+          'tcp',
+          hostPort(socket.remoteAddress ?? '?', socket.remotePort ?? 0),
+        );
         if (reply) socket.write(lengthPrefixed(reply));
         return undefined;
       }),
@@ -204,7 +209,7 @@ async function listen(
     );
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const where = `${options.host}:${options.port}`;
+    const where = hostPort(options.host, options.port);
     const hint =
       code === 'EADDRINUSE'
         ? 'is in use: choose another with --listen HOST:PORT'
@@ -217,7 +222,7 @@ async function listen(
 
 function questionOf(query: Buffer): string {
   try {
-    const { questions } = packet.decode(query);
+    const { questions } = decode(query);
     return questions?.[0] ? `${questions[0].name} ${questions[0].type}` : '-';
   } catch {
     return '?';

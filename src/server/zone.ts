@@ -2,13 +2,14 @@
 // relative and absolute names, omitted owner/TTL/class, parentheses across lines, comments,
 // quoted strings; records SOA, NS, SRV, A, AAAA, CNAME, TXT.
 import { isIP } from 'node:net';
-import type * as packet from 'dns-packet';
+import { isLabel } from '../dns/names.js';
+import type { Answer, SoaAnswer } from '../dns/packet.js';
 
 export interface Zone {
   /** The zone's apex, lower case, without the trailing dot. */
   origin: string;
-  soa: packet.SoaAnswer;
-  records: packet.Answer[];
+  soa: SoaAnswer;
+  records: Answer[];
 }
 
 /** A master file that cannot be loaded: `file:line: reason`. */
@@ -27,7 +28,6 @@ export class ZoneError extends Error {
 const TYPES = new Set(['SOA', 'NS', 'SRV', 'A', 'AAAA', 'CNAME', 'TXT']);
 const CLASSES = new Set(['IN']);
 const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
-const LABEL = /^(?:\*|[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)$/;
 
 /** A logical entry: the tokens of one record (parentheses joined), where it starts, and
  * whether it began with blank space (owner omitted). */
@@ -124,9 +124,9 @@ export function parseZone(text: string, options: ParseOptions = {}): Zone {
   let defaultTtl: number | undefined;
   let lastTtl: number | undefined;
   let lastOwner: string | undefined;
-  const records: packet.Answer[] = [];
+  const records: Answer[] = [];
   /** The line of each record, for errors found once the whole file is read. */
-  const lineOf = new Map<packet.Answer, number>();
+  const lineOf = new Map<Answer, number>();
 
   for (const entry of entries(text, fail)) {
     const tokens = entry.tokens;
@@ -173,11 +173,11 @@ export function parseZone(text: string, options: ParseOptions = {}): Zone {
     lineOf.set(parsed, at);
   }
 
-  const soas = records.filter((r): r is packet.SoaAnswer => r.type === 'SOA');
+  const soas = records.filter((r): r is SoaAnswer => r.type === 'SOA');
   if (soas.length === 0) fail(1, 'the zone has no SOA record');
   if (soas.length > 1)
-    fail(lineOf.get(soas[1] as packet.Answer) ?? 1, 'the zone has more than one SOA record');
-  const soa = soas[0] as packet.SoaAnswer;
+    fail(lineOf.get(soas[1] as Answer) ?? 1, 'the zone has more than one SOA record');
+  const soa = soas[0] as SoaAnswer;
   for (const r of records) {
     if (r.name !== soa.name && !r.name.endsWith(`.${soa.name}`)) {
       fail(lineOf.get(r) ?? 1, `${r.name} is outside the zone ${soa.name || '.'}`);
@@ -199,7 +199,10 @@ function absolute(
   else if (origin === undefined) fail(line, `"${name}" is relative but there is no $ORIGIN`);
   else full = origin === '' ? name : `${name}.${origin}`;
   full = full.toLowerCase();
-  if (full.length > 253 || (full !== '' && !full.split('.').every((label) => LABEL.test(label)))) {
+  if (
+    full.length > 253 ||
+    (full !== '' && !full.split('.').every((label) => label === '*' || isLabel(label)))
+  ) {
     fail(line, `"${name}" is not a valid domain name`);
   }
   return full;
@@ -213,7 +216,7 @@ function record(
   origin: string | undefined,
   line: number,
   fail: (line: number, reason: string) => never,
-): packet.Answer {
+): Answer {
   const count = (n: number, shape: string) => {
     if (data.length !== n) fail(line, `${type} needs ${shape}, got ${data.length} field(s)`);
   };

@@ -5,17 +5,16 @@ import { createConnection } from 'node:net';
 import { hostname, networkInterfaces } from 'node:os';
 import {
   type Config,
-  type Nameserver,
-  type NameserverSpec,
-  normalizeName,
+  ConfigError,
   normalizeOptions,
   type SvcdiscOptions,
-  type TsigKey,
   withSystemDefaults,
 } from '../config.js';
 import { DnsClient, newWireStats, resolveNameservers } from '../dns/client.js';
-import type { SrvAnswer, StringAnswer } from '../dns/message.js';
+import { type Nameserver, type NameserverSpec, normalizeName } from '../dns/names.js';
+import type { SrvAnswer, StringAnswer } from '../dns/packet.js';
 import { readResolvConf } from '../dns/resolv-conf.js';
+import { parseKeyFile, type TsigKey } from '../dns/tsig-key.js';
 import {
   addChanges,
   deleteChanges,
@@ -23,7 +22,7 @@ import {
   LEASE_PREFIX,
   sendUpdate,
   updateMessage,
-} from './update.js';
+} from './dynamic-update.js';
 
 /** The first non-internal address of this host (IPv4 first), else the loopback. */
 export function defaultAddress(): string {
@@ -63,15 +62,15 @@ export async function findZone(
 
 /** Reads a BIND key file (`key "name" { algorithm hmac-sha256; secret "..."; };`). */
 export function readKeyFile(path: string): TsigKey {
-  const text = readFileSync(path, 'utf8');
-  const name = /key\s+"?([^"\s{]+)"?\s*\{/.exec(text)?.[1];
-  const algorithm = /algorithm\s+"?([a-z0-9-]+)"?\s*;/i.exec(text)?.[1]?.toLowerCase();
-  const secret = /secret\s+"([^"]+)"\s*;/.exec(text)?.[1];
-  if (!name || !algorithm || !secret)
-    throw new Error(
-      `${path} is not a BIND key file (key "name" { algorithm ...; secret "..."; };)`,
+  const key = parseKeyFile(readFileSync(path, 'utf8'));
+  if (!key) {
+    throw new ConfigError(
+      'SVCDISC_TSIG_KEYFILE',
+      path,
+      'a BIND key file (key "name" { algorithm hmac-sha256; secret "..."; };) with a supported algorithm',
     );
-  return { name: name.toLowerCase().replace(/\.$/, ''), algorithm, secret };
+  }
+  return key;
 }
 
 export interface AnnounceRequest {

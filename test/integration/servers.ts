@@ -8,9 +8,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
-import { parseNameserver } from '../../src/config.js';
-import type { Endpoint } from '../../src/discovery/lookup.js';
+import type { Endpoint } from '../../src/discovery/service.js';
 import { DnsClient } from '../../src/dns/client.js';
+import { parseNameserver } from '../../src/dns/names.js';
 import { createResolver, type Resolver, type ResolverOptions } from '../../src/index.js';
 import { newStats } from '../records.js';
 

@@ -1,31 +1,16 @@
 // RFC 2136 dynamic updates: add this instance's SRV record and its target's address, or delete
 // exactly those, at the zone's primary, signed with TSIG when a key is configured.
 import { randomInt } from 'node:crypto';
-import * as packet from 'dns-packet';
-import type { Nameserver, TsigKey } from '../config.js';
+import { hostPort, type Nameserver } from '../dns/names.js';
+import { CLASS, encodeName, encodeRdata, rcodeName, TYPE } from '../dns/packet.js';
 import { tcpRoundTrip } from '../dns/transport.js';
-import { sign, verify, wireName } from './tsig.js';
+import { sign, verify } from '../dns/tsig.js';
+import type { TsigKey } from '../dns/tsig-key.js';
 
 const OPCODE_UPDATE = 5;
-const CLASS = { IN: 1, NONE: 254, ANY: 255 } as const;
-const TYPE = { SOA: 6, A: 1, AAAA: 28, SRV: 33, TXT: 16 } as const;
 /** The TXT record beside an instance's target that says until when it is valid (unix time,
  * s), for `svcdisc prune`. */
 export const LEASE_PREFIX = 'svcdisc-lease=';
-const RCODES = [
-  'NOERROR',
-  'FORMERR',
-  'SERVFAIL',
-  'NXDOMAIN',
-  'NOTIMP',
-  'REFUSED',
-  'YXDOMAIN',
-  'YXRRSET',
-  'NXRRSET',
-  'NOTAUTH',
-  'NOTZONE',
-];
-
 /** One instance of a service, as published. */
 export interface Instance {
   /** The service name, e.g. user.prod.kw. */
@@ -56,20 +41,11 @@ const u16 = (n: number) => {
   return b;
 };
 
-/** RDATA (with its length) of a record, encoded by dns-packet's encoder for the type. */
-function rdata(type: 'SRV' | 'A' | 'AAAA' | 'TXT', data: unknown): Buffer {
-  const encoder = (packet as unknown as Record<string, { encode(data: unknown): Buffer }>)[
-    type.toLowerCase()
-  ];
-  if (!encoder) throw new Error(`no encoder for ${type}`);
-  return Buffer.from(encoder.encode(data));
-}
-
 function record(change: Change): Buffer {
   const ttl = Buffer.alloc(4);
   ttl.writeUInt32BE(change.ttl);
   return Buffer.concat([
-    wireName(change.name),
+    encodeName(change.name),
     u16(change.type),
     u16(change.class),
     ttl,
@@ -84,7 +60,7 @@ export function updateMessage(zone: string, changes: Change[], id = randomInt(0x
   header.writeUInt16BE(OPCODE_UPDATE << 11, 2);
   header.writeUInt16BE(1, 4); // ZOCOUNT
   header.writeUInt16BE(changes.length, 8); // UPCOUNT
-  const zoneSection = Buffer.concat([wireName(zone), u16(TYPE.SOA), u16(CLASS.IN)]);
+  const zoneSection = Buffer.concat([encodeName(zone), u16(TYPE.SOA), u16(CLASS.IN)]);
   return Buffer.concat([header, zoneSection, ...changes.map(record)]);
 }
 
@@ -102,14 +78,14 @@ export function addChanges(instance: Instance): Change[] {
       type: TYPE[addressType(address)],
       class: CLASS.IN,
       ttl,
-      rdata: rdata(addressType(address), address),
+      rdata: encodeRdata(addressType(address), address),
     })),
     {
       name,
       type: TYPE.SRV,
       class: CLASS.IN,
       ttl,
-      rdata: rdata('SRV', { priority, weight, port, target }),
+      rdata: encodeRdata('SRV', { priority, weight, port, target }),
     },
     // The lease, replaced (or removed: an announcement without one is permanent).
     { name: target, type: TYPE.TXT, class: CLASS.ANY, ttl: 0, rdata: u16(0) },
@@ -121,7 +97,7 @@ export function addChanges(instance: Instance): Change[] {
             type: TYPE.TXT,
             class: CLASS.IN,
             ttl,
-            rdata: rdata('TXT', `${LEASE_PREFIX}${instance.leaseUntil}`),
+            rdata: encodeRdata('TXT', `${LEASE_PREFIX}${instance.leaseUntil}`),
           },
         ]),
   ];
@@ -139,7 +115,7 @@ export function deleteChanges(
       type: TYPE.SRV,
       class: CLASS.NONE,
       ttl: 0,
-      rdata: rdata('SRV', { priority, weight, port, target }),
+      rdata: encodeRdata('SRV', { priority, weight, port, target }),
     },
     { name: target, type: TYPE.A, class: CLASS.ANY, ttl: 0, rdata: u16(0) },
     { name: target, type: TYPE.AAAA, class: CLASS.ANY, ttl: 0, rdata: u16(0) },
@@ -167,7 +143,7 @@ export async function sendUpdate(
   timeoutMs = 5000,
 ): Promise<void> {
   const { signed, mac } = key ? sign(message, key) : { signed: message, mac: undefined };
-  const where = `${server.address}:${server.port}`;
+  const where = hostPort(server.address, server.port);
   const reply = await tcpRoundTrip<Buffer | UpdateError>(
     server,
     signed,
@@ -181,7 +157,7 @@ export async function sendUpdate(
   if (reply.length < 12 || reply.readUInt16BE(0) !== message.readUInt16BE(0)) {
     throw new UpdateError('EBADRESP', `update to ${where}: the reply does not answer the update`);
   }
-  const rcode = RCODES[reply.readUInt16BE(2) & 0xf] ?? String(reply.readUInt16BE(2) & 0xf);
+  const rcode = rcodeName(reply.readUInt16BE(2) & 0xf);
   if (key && mac) {
     const verdict = verify(reply, key, mac);
     if (!verdict.ok && rcode === 'NOERROR')

@@ -3,14 +3,8 @@
 import { isIP } from 'node:net';
 import type { DnsClient } from '../dns/client.js';
 import { DnsError, type NegativeReason } from '../dns/errors.js';
-import type {
-  Answer,
-  QueryType,
-  Reply,
-  SoaAnswer,
-  SrvAnswer,
-  StringAnswer,
-} from '../dns/message.js';
+import type { QueryType } from '../dns/message.js';
+import type { Answer, Reply, SoaAnswer, SrvAnswer, StringAnswer } from '../dns/packet.js';
 
 export interface Address {
   address: string;

@@ -1,9 +1,18 @@
 // RFC 2136 dynamic updates for `svcdisc serve`: add and delete records of the zone in memory,
 // accepted when signed with the configured TSIG key (or, for development, unsigned when
 // allowed). Prerequisites are not supported (NOTIMP). Changes live until the file reloads.
-import * as packet from 'dns-packet';
-import type { TsigKey } from '../config.js';
-import { sign, verify } from '../update/tsig.js';
+import {
+  type Answer,
+  CLASS,
+  decodeName,
+  decodeRdata,
+  type RcodeName,
+  type RdataType,
+  rcodeValue,
+  typeName,
+} from '../dns/packet.js';
+import { sign, verify } from '../dns/tsig.js';
+import type { TsigKey } from '../dns/tsig-key.js';
 import type { Zone } from './zone.js';
 
 export interface UpdatePolicy {
@@ -13,19 +22,16 @@ export interface UpdatePolicy {
   allowUnsigned?: boolean;
 }
 
-const RCODE = { NOERROR: 0, FORMERR: 1, NOTIMP: 4, REFUSED: 5, NOTAUTH: 9, NOTZONE: 10 } as const;
-const TYPES: Record<number, string> = {
-  1: 'A',
-  28: 'AAAA',
-  33: 'SRV',
-  16: 'TXT',
-  5: 'CNAME',
-  2: 'NS',
-  255: 'ANY',
-};
-const CLASS_IN = 1;
-const CLASS_NONE = 254;
-const CLASS_ANY = 255;
+/** The record types an update may add or delete. */
+const UPDATABLE: ReadonlySet<string> = new Set<RdataType | 'ANY'>([
+  'A',
+  'AAAA',
+  'SRV',
+  'TXT',
+  'CNAME',
+  'NS',
+  'ANY',
+]);
 
 interface UpdateRecord {
   name: string;
@@ -36,26 +42,10 @@ interface UpdateRecord {
   data: unknown;
 }
 
-/** Reads a name, following compression pointers backwards only; throws when out of bounds. */
+/** A name as the zone keeps it: lower case. */
 function readName(bytes: Buffer, offset: number): [string, number] {
-  const labels: string[] = [];
-  let at = offset;
-  let end = -1;
-  for (let guard = 0; guard < 128; guard++) {
-    const length = bytes[at];
-    if (length === undefined) throw new Error('name beyond the message');
-    if (length === 0) return [labels.join('.').toLowerCase(), end === -1 ? at + 1 : end];
-    if ((length & 0xc0) === 0xc0) {
-      const pointer = bytes.readUInt16BE(at) & 0x3fff;
-      if (pointer >= at) throw new Error('bad pointer');
-      if (end === -1) end = at + 2;
-      at = pointer;
-      continue;
-    }
-    labels.push(bytes.toString('latin1', at + 1, at + 1 + length));
-    at += 1 + length;
-  }
-  throw new Error('name too long');
+  const [name, end] = decodeName(bytes, offset);
+  return [name === '.' ? '' : name.toLowerCase(), end];
 }
 
 /** The update section of an UPDATE message (RFC 2136 2.5). */
@@ -72,15 +62,10 @@ function parse(bytes: Buffer): { zone: string; prerequisites: number; updates: U
     const ttl = bytes.readUInt32BE(end + 4);
     const length = bytes.readUInt16BE(end + 8);
     if (end + 10 + length > bytes.length) throw new Error('rdata beyond the message');
-    const type = TYPES[typeCode];
-    if (!type) throw new Error(`type ${typeCode} is not supported`);
-    let data: unknown;
-    if (length > 0) {
-      const decoder = (
-        packet as unknown as Record<string, { decode(b: Buffer, o: number): unknown }>
-      )[type.toLowerCase()];
-      data = decoder?.decode(bytes, end + 8);
-    }
+    const type = typeName(typeCode);
+    if (!type || !UPDATABLE.has(type)) throw new Error(`type ${typeCode} is not supported`);
+    const data =
+      length > 0 && type !== 'ANY' ? decodeRdata(type as RdataType, bytes, end + 8) : undefined;
     if (i >= prerequisites) updates.push({ name, type, class: klass, ttl, data });
     at = end + 10 + length;
   }
@@ -100,18 +85,18 @@ function apply(zone: Zone, updates: UpdateRecord[]): Zone {
             target: String((u.data as { target: string }).target).toLowerCase(),
           }
         : u.data;
-    if (u.class === CLASS_IN) {
+    if (u.class === CLASS.IN) {
       const exists = records.some(
         (r) =>
           r.name === u.name && r.type === u.type && same((r as { data: unknown }).data, normalized),
       );
       if (!exists)
-        records.push({ type: u.type, name: u.name, ttl: u.ttl, data: normalized } as packet.Answer);
-    } else if (u.class === CLASS_ANY) {
+        records.push({ type: u.type, name: u.name, ttl: u.ttl, data: normalized } as Answer);
+    } else if (u.class === CLASS.ANY) {
       records = records.filter(
         (r) => !(r.name === u.name && (u.type === 'ANY' || r.type === u.type) && r.type !== 'SOA'),
       );
-    } else if (u.class === CLASS_NONE) {
+    } else if (u.class === CLASS.NONE) {
       records = records.filter(
         (r) =>
           !(
@@ -138,10 +123,10 @@ export function applyUpdate(
   let requestMac: Buffer | undefined;
   /** The reply with this rcode (signed when the request was, RFC 8945 5.3); `detail` is for
    * the log line only. */
-  const reply = (rcode: keyof typeof RCODE, detail = '') => {
+  const reply = (rcode: RcodeName, detail = '') => {
     const header = Buffer.alloc(12);
     header.writeUInt16BE(query.readUInt16BE(0), 0);
-    header.writeUInt16BE(0x8000 | (5 << 11) | RCODE[rcode], 2);
+    header.writeUInt16BE(0x8000 | (5 << 11) | rcodeValue(rcode), 2);
     const bytes =
       policy.key && requestMac ? sign(header, policy.key, Date.now(), requestMac).signed : header;
     return { reply: bytes, rcode: detail ? `${rcode} (${detail})` : rcode };

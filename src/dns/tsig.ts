@@ -1,30 +1,10 @@
 // TSIG (RFC 8945): HMAC signatures of DNS messages with a shared key, for dynamic updates.
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { TsigKey } from '../config.js';
-
-/** Node's digest name and the algorithm's domain name on the wire (RFC 8945 6). */
-const ALGORITHMS: Record<string, { digest: string; name: string }> = {
-  'hmac-md5': { digest: 'md5', name: 'hmac-md5.sig-alg.reg.int' },
-  'hmac-sha1': { digest: 'sha1', name: 'hmac-sha1' },
-  'hmac-sha224': { digest: 'sha224', name: 'hmac-sha224' },
-  'hmac-sha256': { digest: 'sha256', name: 'hmac-sha256' },
-  'hmac-sha384': { digest: 'sha384', name: 'hmac-sha384' },
-  'hmac-sha512': { digest: 'sha512', name: 'hmac-sha512' },
-};
+import { CLASS, decodeName, encodeName, TSIG_ERRORS, TYPE } from './packet.js';
+import { TSIG_ALGORITHMS, type TsigKey } from './tsig-key.js';
 
 /** Allowed clock difference, s (the RFC's recommended 300). */
 export const FUDGE = 300;
-const TYPE_TSIG = 250;
-const CLASS_ANY = 255;
-
-/** A domain name in canonical wire format: lower case, uncompressed. */
-export function wireName(name: string): Buffer {
-  const labels = name.toLowerCase().replace(/\.$/, '').split('.').filter(Boolean);
-  return Buffer.concat([
-    ...labels.map((label) => Buffer.concat([Buffer.from([label.length]), Buffer.from(label)])),
-    Buffer.from([0]),
-  ]);
-}
 
 const u16 = (n: number) => {
   const b = Buffer.alloc(2);
@@ -46,12 +26,11 @@ interface Variables {
 
 /** The TSIG variables that follow the message in the digest (RFC 8945 4.3.3). */
 function variables(key: TsigKey, v: Variables): Buffer {
-  const algorithm = ALGORITHMS[key.algorithm] ?? ALGORITHMS['hmac-sha256'];
   return Buffer.concat([
-    wireName(key.name),
-    u16(CLASS_ANY),
+    encodeName(key.name),
+    u16(CLASS.ANY),
     Buffer.alloc(4), // TTL 0
-    wireName(algorithm?.name ?? ''),
+    encodeName(algorithmOf(key).wireName),
     u48(v.time),
     u16(v.fudge),
     u16(v.error),
@@ -60,10 +39,15 @@ function variables(key: TsigKey, v: Variables): Buffer {
   ]);
 }
 
-function hmac(key: TsigKey, ...parts: Buffer[]): Buffer {
-  const algorithm = ALGORITHMS[key.algorithm];
+/** The key's algorithm; keys are checked when they are read (tsig-key.ts). */
+function algorithmOf(key: TsigKey): { digest: string; wireName: string } {
+  const algorithm = TSIG_ALGORITHMS[key.algorithm];
   if (!algorithm) throw new Error(`TSIG algorithm ${key.algorithm} is not supported`);
-  const mac = createHmac(algorithm.digest, Buffer.from(key.secret, 'base64'));
+  return algorithm;
+}
+
+function hmac(key: TsigKey, ...parts: Buffer[]): Buffer {
+  const mac = createHmac(algorithmOf(key).digest, Buffer.from(key.secret, 'base64'));
   for (const part of parts) mac.update(part);
   return mac.digest();
 }
@@ -83,9 +67,8 @@ export function sign(
     message,
     variables(key, { time, fudge: FUDGE, error: 0, other: Buffer.alloc(0) }),
   );
-  const algorithm = ALGORITHMS[key.algorithm]?.name ?? '';
   const rdata = Buffer.concat([
-    wireName(algorithm),
+    encodeName(algorithmOf(key).wireName),
     u48(time),
     u16(FUDGE),
     u16(mac.length),
@@ -95,9 +78,9 @@ export function sign(
     u16(0),
   ]);
   const record = Buffer.concat([
-    wireName(key.name),
-    u16(TYPE_TSIG),
-    u16(CLASS_ANY),
+    encodeName(key.name),
+    u16(TYPE.TSIG),
+    u16(CLASS.ANY),
     Buffer.alloc(4),
     u16(rdata.length),
     rdata,
@@ -107,25 +90,8 @@ export function sign(
   return { signed, mac };
 }
 
-/** Reads a name at `offset` (uncompressed or compressed); returns its end. Never trusts a
- * length: throws on anything out of bounds. */
-function skipName(bytes: Buffer, offset: number): number {
-  let at = offset;
-  for (let guard = 0; guard < 128; guard++) {
-    const length = bytes[at];
-    if (length === undefined) throw new Error('name beyond the message');
-    if (length === 0) return at + 1;
-    if ((length & 0xc0) === 0xc0) return at + 2;
-    at += 1 + length;
-  }
-  throw new Error('name too long');
-}
-
-/** The uncompressed, lower-case wire form of the (uncompressed) name at `offset`. */
-function canonical(bytes: Buffer, offset: number): Buffer {
-  const end = skipName(bytes, offset);
-  return Buffer.from(bytes.subarray(offset, end).toString('latin1').toLowerCase(), 'latin1');
-}
+/** The end of the name at `offset`; throws when it does not fit the message. */
+const skipName = (bytes: Buffer, offset: number): number => decodeName(bytes, offset)[1];
 
 /** Where each record of the message starts, and the message's own ID. */
 function recordOffsets(bytes: Buffer): number[] {
@@ -158,13 +124,12 @@ export function verify(
     const start = offsets.at(-1);
     if (start === undefined) return { ok: false, why: 'the message is not signed' };
     let at = skipName(response, start);
-    if (response.readUInt16BE(at) !== TYPE_TSIG)
+    if (response.readUInt16BE(at) !== TYPE.TSIG)
       return { ok: false, why: 'the message is not signed' };
-    if (!wireName(key.name).equals(canonical(response, start)))
+    if (!encodeName(key.name).equals(encodeName(decodeName(response, start)[0])))
       return { ok: false, why: 'signed with another key' };
     at += 10; // type, class, TTL, rdlength
-    const algorithmEnd = skipName(response, at);
-    at = algorithmEnd;
+    at = skipName(response, at); // the algorithm
     const time = response.readUIntBE(at, 6);
     const fudge = response.readUInt16BE(at + 6);
     const macLength = response.readUInt16BE(at + 8);
@@ -177,7 +142,7 @@ export function verify(
     if (error !== 0)
       return {
         ok: false,
-        why: `the server answered TSIG error ${error === 16 ? 'BADSIG' : error === 17 ? 'BADKEY' : error === 18 ? 'BADTIME' : error}`,
+        why: `the server answered TSIG error ${TSIG_ERRORS[error] ?? error}`,
       };
     const unsigned = Buffer.from(response.subarray(0, start));
     unsigned.writeUInt16BE(originalId, 0);

@@ -1,0 +1,86 @@
+// Domain names and server addresses as svcdisc reads and writes them: one label rule, one
+// parser of `ip:port`, one way to print `address:port`. A leaf: it imports only Node.
+import { isIP } from 'node:net';
+
+/** A DNS server to ask, by address. */
+export interface Nameserver {
+  address: string;
+  port: number;
+  family: 4 | 6;
+}
+
+/** A nameserver given by host name (a compose service, `dns:53`): its addresses are found
+ * with the system resolver when the resolver first needs them. */
+export interface NamedServer {
+  host: string;
+  port: number;
+}
+
+export type NameserverSpec = Nameserver | NamedServer;
+
+/** A host name label (RFC 1123 2.1, with the `_` of service labels, RFC 2782): letters,
+ * digits, `_` and inner hyphens, 1 to 63 characters. Names are compared in lower case. */
+const LABEL = /^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/;
+
+/** Whether `label` (lower case) is a valid label. */
+export function isLabel(label: string): boolean {
+  return LABEL.test(label);
+}
+
+/** A name as compared: lower case, without the trailing dot. */
+export function canonicalName(name: string): string {
+  return name.toLowerCase().replace(/\.$/, '');
+}
+
+/** Lower-cases a domain name and drops a trailing dot; undefined if it is not a valid name. */
+export function normalizeName(name: string): string | undefined {
+  const lower = canonicalName(name);
+  if (lower.length === 0 || lower.length > 253) return undefined;
+  return lower.split('.').every(isLabel) ? lower : undefined;
+}
+
+/** `address:port`, with brackets around an IPv6 address (RFC 3986 3.2.2). */
+export function hostPort(address: string, port: number): string {
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+/** A server as it is shown: `address:port`, or `host:port` for a named one. */
+export function formatServer(server: NameserverSpec): string {
+  return 'host' in server ? `${server.host}:${server.port}` : hostPort(server.address, server.port);
+}
+
+/** Parses `ip`, `ip:port`, `[ipv6]` or `[ipv6]:port`; an IPv6 zone id (`%eth0`) is dropped. */
+export function parseNameserver(entry: string, defaultPort = 53): Nameserver | undefined {
+  let host = entry.trim();
+  let port = String(defaultPort);
+  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(host);
+  if (bracketed) {
+    host = bracketed[1] ?? '';
+    port = bracketed[2] ?? port;
+  } else if (host.indexOf(':') === host.lastIndexOf(':') && host.includes(':')) {
+    [host = '', port = ''] = host.split(':');
+  }
+  host = host.replace(/%.*$/, '');
+  const family = isIP(host);
+  const portNumber = parsePort(port);
+  if (family === 0 || portNumber === undefined) return undefined;
+  // The canonical text (RFC 5952), as replies report their source address.
+  const address = family === 6 ? new URL(`http://[${host}]/`).hostname.slice(1, -1) : host;
+  return { address, port: portNumber, family: family as 4 | 6 };
+}
+
+/** `host` or `host:port`, host a DNS name (not an address). */
+export function parseNamedServer(entry: string, defaultPort = 53): NamedServer | undefined {
+  const [name = '', port, ...rest] = entry.trim().split(':');
+  const host = normalizeName(name);
+  const number = port === undefined ? defaultPort : parsePort(port);
+  if (host === undefined || rest.length > 0 || number === undefined) return undefined;
+  if (/^[\d.]+$/.test(host)) return undefined; // a malformed IPv4 address, not a name
+  return { host, port: number };
+}
+
+/** A TCP/UDP port, 1 to 65535, written in decimal; undefined otherwise. */
+export function parsePort(text: string): number | undefined {
+  const number = /^\d{1,5}$/.test(text) ? Number(text) : 0;
+  return number >= 1 && number <= 65535 ? number : undefined;
+}
