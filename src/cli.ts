@@ -2,10 +2,10 @@
 import { statSync } from 'node:fs';
 // svcdisc resolve | serve | demo: look at what the preload sees, serve a zone file, show it all.
 import { join } from 'node:path';
-import { ConfigError, configFromEnv, normalizeOptions, unknownVariableWarnings } from './config.js';
+import { configFromEnv, normalizeOptions, unknownVariableWarnings } from './config.js';
 import { createResolver } from './discovery/resolver.js';
-import { DnsError } from './dns/errors.js';
 import { formatServer, hostPort } from './dns/names.js';
+import { ConfigError, DnsError, UsageError } from './errors.js';
 import { DnsServer } from './server/serve.js';
 import type { AnnounceRequest } from './update/announce.js';
 
@@ -79,8 +79,6 @@ went against the SRV weights. Halfway through one backend stops: requests fail o
 
   --seconds N   how long the client runs (default 14)`,
 };
-
-class UsageError extends Error {}
 
 interface Parsed {
   positional: string[];

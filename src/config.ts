@@ -13,6 +13,7 @@ import {
 } from './dns/names.js';
 import { type ResolvConf, systemSettings } from './dns/resolv-conf.js';
 import { parseTsigKey, TSIG_ALGORITHM_NAMES, type TsigKey } from './dns/tsig-key.js';
+import { ConfigError } from './errors.js';
 
 export type { NamedServer, Nameserver, NameserverSpec, TsigKey };
 
@@ -105,24 +106,6 @@ export interface Config {
   announceTtl: number;
   announceAddress: string | undefined;
   cacheSize: number;
-}
-
-/** Thrown for a bad setting: names the variable (or option), the value and what is expected. */
-export class ConfigError extends Error {
-  readonly code = 'ERR_SVCDISC_CONFIG';
-  /** The preload carries its own copy of this module (bundled for start-up time): recognise
-   * either copy's errors. */
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    return value instanceof Error && (value as { code?: unknown }).code === 'ERR_SVCDISC_CONFIG';
-  }
-  constructor(
-    readonly setting: string,
-    readonly value: unknown,
-    readonly expected: string,
-  ) {
-    super(`${setting}=${JSON.stringify(value)} is not valid: expected ${expected}`);
-    this.name = 'ConfigError';
-  }
 }
 
 /** Thrown by a field's parser: the raw value (a string from the environment, or an API

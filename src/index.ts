@@ -1,7 +1,6 @@
 // The public API of svcdisc.
 export {
   type Config,
-  ConfigError,
   configFromEnv,
   ENV_VARIABLES,
   type Nameserver,
@@ -18,11 +17,23 @@ export {
   type ResolverStats,
 } from './discovery/resolver.js';
 export type { Address, Endpoint, Resolution } from './discovery/service.js';
-export { DnsError, type DnsErrorCode, type NegativeReason } from './dns/errors.js';
 export { parseResolvConf, readResolvConf } from './dns/resolv-conf.js';
-export { CHANNELS, type DrainMessage } from './events.js';
 export {
   AlreadyInstalledError,
+  AnnounceError,
+  ConfigError,
+  ConnectTimeoutError,
+  DnsError,
+  type DnsErrorCode,
+  type DnsSyscall,
+  type NegativeReason,
+  ServiceConnectError,
+  SvcdiscError,
+  UpdateError,
+  ZoneError,
+} from './errors.js';
+export { CHANNELS, type DrainMessage } from './events.js';
+export {
   install,
   installedResolver,
   pooledSockets,

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import dns from 'node:dns';
-import { isIP } from 'node:net';
+import { type AddressInfo, createServer, isIP } from 'node:net';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { DnsClient, type WireStats } from '../src/dns/client.js';
-import { DnsError } from '../src/dns/errors.js';
 import { parseNameserver } from '../src/dns/names.js';
 import type { Reply } from '../src/dns/packet.js';
+import { DnsError } from '../src/errors.js';
 import { FixtureServer } from './fixture-server.js';
 import { a, bigSet, closedPort, newStats, srv } from './records.js';
 
@@ -231,6 +231,23 @@ describe('DnsClient', () => {
         message: new RegExp(`${closed} ECONNREFUSED`),
       },
     );
+  });
+
+  test('a nameserver that closes the TCP connection before the reply is EOF, not ECONNREFUSED', async () => {
+    const closer = createServer((socket) => socket.once('data', () => socket.end()));
+    await new Promise<void>((resolve) => closer.listen(0, '127.0.0.1', resolve));
+    const { port } = closer.address() as AddressInfo;
+    try {
+      await assert.rejects(
+        clientFor([`127.0.0.1:${port}`], { tcp: true, attempts: 1 }).query(
+          srvQuestion(),
+          'user.prod.kw',
+        ),
+        { code: 'EOF', message: /closed the connection before the reply/ },
+      );
+    } finally {
+      closer.close();
+    }
   });
 
   test('when every attempt fails, the error is Node-shaped and names the query, each failure and the servers', async () => {

@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import {
-  ConfigError,
   configFromEnv,
   ENV_VARIABLES,
   normalizeOptions,
@@ -14,6 +13,7 @@ import {
 } from '../src/config.js';
 import { parseNameserver } from '../src/dns/names.js';
 import { parseResolvConf, readResolvConf } from '../src/dns/resolv-conf.js';
+import { ConfigError } from '../src/errors.js';
 
 const ROOT = join(__dirname, '..');
 

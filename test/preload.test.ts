@@ -11,8 +11,9 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { promisify } from 'node:util';
+import { AlreadyInstalledError, ServiceConnectError } from '../src/errors.js';
 import { CHANNELS, type ConnectMessage } from '../src/events.js';
-import { AlreadyInstalledError, install, uninstall } from '../src/patch/install.js';
+import { install, uninstall } from '../src/patch/install.js';
 import { FixtureServer } from './fixture-server.js';
 import { a, aaaa, closedPort, srv } from './records.js';
 
@@ -121,6 +122,11 @@ describe('the preload, installed in this process', () => {
   test('a second install is refused until uninstall', () => {
     assert.throws(() => install(), AlreadyInstalledError);
     assert.throws(() => install(), { code: 'ERR_SVCDISC_INSTALLED' });
+    // Another copy of svcdisc in the process (the built package beside these sources) sees it.
+    const other = require('../dist/patch/install.js') as typeof import('../src/patch/install.js');
+    assert.notEqual(other.install, install);
+    assert.throws(() => other.install(), AlreadyInstalledError);
+    assert.equal(other.uninstall(), false);
   });
 
   test('a URL with a wrong port reaches an SRV endpoint at its port', async () => {
@@ -222,13 +228,23 @@ describe('the preload, installed in this process', () => {
       a('dead.host.kw', '127.0.0.1'),
       a('hole.host.kw', '127.0.0.1'),
     ];
+    const tried = [`127.0.0.1:${deadPort}`, `127.0.0.1:${blackholePort}`];
     const error = await get('http://down.prod.kw/').catch((e: unknown) => e);
-    assert.ok(error instanceof Error);
-    assert.equal((error as NodeJS.ErrnoException).code, 'ETIMEDOUT');
-    assert.deepEqual((error as { attempts?: string[] }).attempts, [
-      `127.0.0.1:${deadPort}`,
-      `127.0.0.1:${blackholePort}`,
-    ]);
+    assert.ok(error instanceof ServiceConnectError);
+    assert.equal(error.code, 'ETIMEDOUT');
+    assert.deepEqual(error.attempts, tried);
+    // A new error: Node's error of each attempt is left as Node made it.
+    const first = (error.cause as { cause?: unknown; attempts?: unknown } | undefined) ?? {};
+    assert.equal((error.cause as NodeJS.ErrnoException).code, 'ETIMEDOUT');
+    assert.equal(first.attempts, undefined);
+    // Node's own record of a socket's attempts says the same (undici reports it).
+    const socket = net.connect({ host: 'down.prod.kw', port: 80 });
+    await new Promise((resolve) => socket.once('error', resolve));
+    assert.deepEqual(
+      (socket as { autoSelectFamilyAttemptedAddresses?: string[] })
+        .autoSelectFamilyAttemptedAddresses,
+      tried,
+    );
   });
 
   test('NXDOMAIN reaches the socket as a Node-style ENOTFOUND naming the query', async () => {

@@ -71,14 +71,14 @@ describe('svcdisc serve with updates', () => {
     };
     await assert.rejects(
       announce({ name: 'user.prod.kw', port: 9803, addresses: ['127.0.0.83'] }, wrong),
-      { code: 'NOTAUTH' },
+      { code: 'ERR_SVCDISC_UPDATE', rcode: 'NOTAUTH' },
     );
     await assert.rejects(
       announce(
         { name: 'user.prod.kw', port: 9803, addresses: ['127.0.0.83'] },
         { nameservers: [signedOnly.address] },
       ),
-      { code: 'NOTAUTH' },
+      { code: 'ERR_SVCDISC_UPDATE', rcode: 'NOTAUTH' },
     );
     assert.deepEqual(await ports(signedOnly, 'user.prod.kw'), [8080, 8081, 8082]);
   });
@@ -101,7 +101,7 @@ describe('svcdisc serve with updates', () => {
           { name: 'user.prod.kw', port: 9805, addresses: ['127.0.0.85'] },
           { nameservers: [none.address] },
         ),
-        { code: 'REFUSED' },
+        { code: 'ERR_SVCDISC_UPDATE', rcode: 'REFUSED' },
       );
     } finally {
       await none.close();

@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { parseZone, ZoneError } from '../src/server/zone.js';
+import { ZoneError } from '../src/errors.js';
+import { parseZone } from '../src/server/zone.js';
 
 const FIXTURES = join(__dirname, '..', 'fixtures');
 

@@ -13,9 +13,9 @@ import {
 } from '../config.js';
 import { debug } from '../debug.js';
 import { DnsClient, newWireStats, type WireStats } from '../dns/client.js';
-import { DnsError } from '../dns/errors.js';
 import { normalizeName } from '../dns/names.js';
 import { readResolvConf } from '../dns/resolv-conf.js';
+import { DnsError } from '../errors.js';
 import { resolved } from '../events.js';
 import { orderEndpoints, pickEndpoint, type Random } from './order.js';
 import { type Endpoint, lookupService, NegativeAnswer, type Resolution } from './service.js';
@@ -240,53 +240,46 @@ class ServiceResolver implements Resolver {
         detail: 'SVCDISC_SRV_NAME has {port} and no port was given',
       });
     }
+    let found: Resolution | NegativeAnswer;
     try {
-      const found = await lookupService(this.#client, host, query, this.settings.fallback);
-      const resolution = deepFreeze({ ...found, ttl: this.#clampTtl(found.ttl) });
-      const previous = this.#cache.peek(key)?.resolution;
-      this.#store(key, resolution);
-      if (previous) this.#changed(key, previous, resolution);
-      resolved(() => ({
-        name: host,
-        query,
-        endpoints: resolution.endpoints.length,
-        ttl: resolution.ttl,
-        ...(resolution.fallback ? { fallback: true } : {}),
-      }));
-      return resolution;
+      found = await lookupService(this.#client, host, query, this.settings.fallback);
     } catch (thrown) {
-      const now = this.#now();
-      const entry = this.#cache.get(key);
-      if (thrown instanceof NegativeAnswer) {
-        // The service is gone or never was: forget any old answer (no stale use).
-        const error = this.#notFound(host, query, thrown);
-        const ttl = Math.min(thrown.ttl ?? ERROR_BACKOFF_MS / 1000, MAX_NEGATIVE_TTL);
-        if (entry?.resolution) this.#changed(key, entry.resolution, undefined);
-        this.#cache.set(key, {
-          expiresAt: 0,
-          staleUntil: 0,
-          used: false,
-          failure: { error, until: now + ttl * 1000 },
-        });
-        resolved(() => ({ name: host, query, error }));
-        throw error;
-      }
-      const error =
-        thrown instanceof DnsError
-          ? thrown
-          : new DnsError('EBADRESP', {
-              hostname: host,
-              query,
-              servers: this.#client.servers,
-              cause: thrown,
-              detail: String(thrown),
-            });
-      const failure = { error, until: now + ERROR_BACKOFF_MS };
-      if (entry) entry.failure = failure;
-      else this.#cache.set(key, { expiresAt: 0, staleUntil: 0, used: false, failure });
-      resolved(() => ({ name: host, query, error }));
-      throw error;
+      throw this.#failed(key, host, query, thrown);
     }
+    if (found instanceof NegativeAnswer) throw this.#forget(key, host, query, found);
+    const resolution = deepFreeze({ ...found, ttl: this.#clampTtl(found.ttl) });
+    const previous = this.#cache.peek(key)?.resolution;
+    this.#store(key, resolution);
+    if (previous) this.#changed(key, previous, resolution);
+    resolved(() => ({
+      name: host,
+      query,
+      endpoints: resolution.endpoints.length,
+      ttl: resolution.ttl,
+      ...(resolution.fallback ? { fallback: true } : {}),
+    }));
+    return resolution;
+  }
+
+  /** DNS failed (no usable reply): the failure is kept ERROR_BACKOFF_MS beside any old answer,
+   * which stays usable as stale (RFC 8767). Returns the error to throw. */
+  #failed(key: string, host: string, query: string, thrown: unknown): DnsError {
+    const error =
+      thrown instanceof DnsError
+        ? thrown
+        : new DnsError('EBADRESP', {
+            hostname: host,
+            query,
+            servers: this.#client.servers,
+            cause: thrown,
+            detail: String(thrown),
+          });
+    const failure = { error, until: this.#now() + ERROR_BACKOFF_MS };
+    const entry = this.#cache.get(key);
+    if (entry) entry.failure = failure;
+    else this.#cache.set(key, { expiresAt: 0, staleUntil: 0, used: false, failure });
+    resolved(() => ({ name: host, query, error }));
+    return error;
   }
 
   /** Tells the owner that an answer was replaced; its exceptions are not the resolver's. */
@@ -308,6 +301,23 @@ class ServiceResolver implements Resolver {
     }
     this.#stats.errors++;
     throw error;
+  }
+
+  /** The service is gone or never was: any old answer is forgotten (never used stale), and
+   * the negative answer kept for its own TTL (RFC 2308 5). Returns the error to throw. */
+  #forget(key: string, host: string, query: string, negative: NegativeAnswer): DnsError {
+    const error = this.#notFound(host, query, negative);
+    const ttl = Math.min(negative.ttl ?? ERROR_BACKOFF_MS / 1000, MAX_NEGATIVE_TTL);
+    const entry = this.#cache.get(key);
+    if (entry?.resolution) this.#changed(key, entry.resolution, undefined);
+    this.#cache.set(key, {
+      expiresAt: 0,
+      staleUntil: 0,
+      used: false,
+      failure: { error, until: this.#now() + ttl * 1000 },
+    });
+    resolved(() => ({ name: host, query, error }));
+    return error;
   }
 
   #notFound(host: string, query: string, negative: NegativeAnswer): DnsError {

@@ -2,9 +2,9 @@
 // targets that came without glue. Knows nothing of caching.
 import { isIP } from 'node:net';
 import type { DnsClient } from '../dns/client.js';
-import { DnsError, type NegativeReason } from '../dns/errors.js';
 import type { QueryType } from '../dns/message.js';
 import type { Answer, Reply, SoaAnswer, SrvAnswer, StringAnswer } from '../dns/packet.js';
+import { DnsError, type NegativeReason } from '../errors.js';
 
 export interface Address {
   address: string;
@@ -169,26 +169,26 @@ async function queryAddresses(
   return { addresses, ttl, error };
 }
 
-/** Resolves one service name through SRV. Throws a DnsError for failures and a
- * `NegativeAnswer` for names without endpoints, so the cache can keep each for its own time.
+/** Resolves one service name through SRV. A name without endpoints is a `NegativeAnswer`
+ * (returned: the cache keeps it for its own time, RFC 2308); a failure is a thrown DnsError.
  * The TTL returned is not clamped yet. */
 export async function lookupService(
   client: DnsClient,
   name: string,
   query: string,
   fallback = false,
-): Promise<Resolution> {
+): Promise<Resolution | NegativeAnswer> {
   const chain = await queryChain<SrvAnswer>(client, name, query, 'SRV');
   if (chain instanceof NegativeAnswer) {
     // RFC 2782: "If no SRV RRs are found, do a lookup for address records for the original
     // name." Not when the name itself does not exist (NXDOMAIN for the name queried as is).
-    if (!fallback || chain.loop || (chain.reason === 'NXDOMAIN' && query === name)) throw chain;
+    if (!fallback || chain.loop || (chain.reason === 'NXDOMAIN' && query === name)) return chain;
     return addressFallback(client, name, query, chain);
   }
   // A lone target "." means the service is decidedly not available (RFC 2782).
   const records = chain.records.filter((record) => record.data.target !== '.');
   if (records.length === 0)
-    throw new NegativeAnswer('NO_SERVICE', chain.records[0] && ttlOf(chain.records[0]));
+    return new NegativeAnswer('NO_SERVICE', chain.records[0] && ttlOf(chain.records[0]));
 
   const sections = [...(chain.reply.answers ?? []), ...(chain.reply.additionals ?? [])];
   const byTarget = new Map<string, { addresses: Address[]; ttl: number; error?: unknown }>();
@@ -227,7 +227,7 @@ export async function lookupService(
   if (endpoints.length === 0) {
     const failure = [...byTarget.values()].find((found) => found.error)?.error;
     if (failure instanceof DnsError) throw failure;
-    throw new NegativeAnswer('NO_ADDRESS', undefined);
+    return new NegativeAnswer('NO_ADDRESS', undefined);
   }
   return { name, query, ttl, endpoints };
 }
@@ -239,11 +239,11 @@ async function addressFallback(
   name: string,
   query: string,
   negative: NegativeAnswer,
-): Promise<Resolution> {
+): Promise<Resolution | NegativeAnswer> {
   const found = await queryAddresses(client, name, name);
   if (found.addresses.length === 0) {
     if (found.error instanceof DnsError) throw found.error;
-    throw negative;
+    return negative;
   }
   // Asked again when either answer may have changed: SRV records may appear.
   const ttl = Math.min(found.ttl, negative.ttl ?? found.ttl);

@@ -1,7 +1,7 @@
 // Asks the nameservers in order until one gives a usable reply: attempts outer, servers inner,
 // as glibc and Go do (resolv.conf(5) `attempts`), so a dead first server costs one timeout.
 import dns, { type LookupAddress } from 'node:dns';
-import { DnsError, type DnsErrorCode, type DnsSyscall } from './errors.js';
+import { DnsError, type DnsErrorCode, type DnsSyscall } from '../errors.js';
 import type { QueryType, Question } from './message.js';
 import { formatServer, type Nameserver, type NameserverSpec } from './names.js';
 import type { Reply } from './packet.js';
@@ -65,7 +65,11 @@ function failureOf(
     case 'malformed':
       return ['EBADRESP', `malformed reply (${outcome.why})`];
     case 'failed':
-      return ['ECONNREFUSED', outcome.error.code ?? outcome.error.message];
+      // A TCP connection closed before the reply is that (EOF); anything else kept the query
+      // from the server (refused, unreachable, reset): Node says ECONNREFUSED for those.
+      return outcome.error.code === 'EOF'
+        ? ['EOF', 'closed the connection before the reply']
+        : ['ECONNREFUSED', outcome.error.code ?? outcome.error.message];
     case 'rcode':
       return [RCODE_ERRORS[outcome.rcode] ?? 'EBADRESP', outcome.rcode];
   }

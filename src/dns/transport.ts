@@ -139,8 +139,9 @@ export function tcpRoundTrip<T>(
       );
       socket.on('error', (error) => finish(onError(error)));
       socket.on('close', () => {
+        // Node's DNS code for it (c-ares ARES_EOF): not a refusal, the server hung up.
         const error: NodeJS.ErrnoException = new Error('connection closed before the reply');
-        error.code = 'EEOF';
+        error.code = 'EOF';
         finish(onError(error));
       });
       return () => socket.destroy();

@@ -1,7 +1,7 @@
 // install() / uninstall(): the patches of net.Socket.prototype.connect, dns.lookup and
-// dns.promises.lookup, undoable, one installation at a time. The resolver (dns-packet,
-// lru-cache) is loaded on the first intercepted name, so programs that never use one pay only
-// for this file at start-up.
+// dns.promises.lookup, undoable, one installation at a time in the process, whichever copy of
+// svcdisc made it. The resolver (dns-packet, lru-cache) is loaded on the first intercepted name,
+// so programs that never use one pay only for this file at start-up.
 import dns from 'node:dns';
 import { syncBuiltinESMExports } from 'node:module';
 import net from 'node:net';
@@ -16,6 +16,7 @@ import {
 } from '../config.js';
 import { debug } from '../debug.js';
 import type * as ResolverModule from '../discovery/resolver.js';
+import { AlreadyInstalledError } from '../errors.js';
 import type * as RegistrarModule from '../update/registrar.js';
 import { poolAdoption } from './adopt.js';
 import { createConnectPatch } from './connect.js';
@@ -34,16 +35,10 @@ interface Installation {
 
 let current: Installation | undefined;
 
-/** Thrown by a second install() without uninstall() in between. */
-export class AlreadyInstalledError extends Error {
-  readonly code = 'ERR_SVCDISC_INSTALLED';
-  constructor() {
-    super(
-      'svcdisc is already installed in this process (by the preload or install()); call uninstall() first',
-    );
-    this.name = 'AlreadyInstalledError';
-  }
-}
+/** Set on net.Socket.prototype while svcdisc is installed, under a key every copy of svcdisc
+ * shares: two copies in one process never patch twice. */
+const INSTALLED = Symbol.for('svcdisc.installed');
+const prototype = net.Socket.prototype as unknown as Record<symbol, unknown>;
 
 let warned = false;
 /** Misspelled SVCDISC_* variables: one line each on stderr, once per process. */
@@ -59,7 +54,7 @@ function warnOnce(): void {
  * @returns whether the patches were installed
  */
 export function install(options: SvcdiscOptions = {}): boolean {
-  if (current) throw new AlreadyInstalledError();
+  if (current || prototype[INSTALLED]) throw new AlreadyInstalledError();
   const config = normalizeOptions(options);
   warnOnce();
   if (config.disable) return false;
@@ -110,10 +105,12 @@ export function install(options: SvcdiscOptions = {}): boolean {
   syncBuiltinESMExports();
   // A program that loaded http before the preload ran (install() from code) is adopted now.
   adoption.adopt();
+  prototype[INSTALLED] = true;
   current = {
     resolver: getResolver,
     pools,
     restore() {
+      delete prototype[INSTALLED];
       adoption.undo();
       net.Socket.prototype.connect = originals.connect;
       net.Server.prototype.listen = originals.listen;

@@ -8,6 +8,7 @@ import * as net from 'node:net';
 import type { Resolver } from '../discovery/resolver.js';
 import type { Address, Endpoint, Resolution } from '../discovery/service.js';
 import { hostPort } from '../dns/names.js';
+import { ConnectTimeoutError, ServiceConnectError } from '../errors.js';
 import { connecting, ejected, failedOver } from '../events.js';
 import type { ConnectContext } from './connect.js';
 import { endpointKey } from './pools.js';
@@ -32,18 +33,6 @@ function isConnectFailure(error: unknown): boolean {
   const e = error as { syscall?: string; code?: string; errors?: unknown[] } | undefined;
   if (e?.syscall === 'connect' || e?.code === 'ERR_SOCKET_CONNECTION_TIMEOUT') return true;
   return Array.isArray(e?.errors) && e.errors.length > 0 && e.errors.every(isConnectFailure);
-}
-
-function connectTimeoutError(address: string, port: number, timeoutMs: number): Error {
-  const where = hostPort(address, port);
-  const error = new Error(`connect ETIMEDOUT ${where} (no answer within ${timeoutMs} ms)`);
-  return Object.assign(error, {
-    code: 'ETIMEDOUT',
-    errno: -110,
-    syscall: 'connect',
-    address,
-    port,
-  });
 }
 
 export class ServiceConnect {
@@ -167,7 +156,7 @@ export class ServiceConnect {
 
   #timedOut(address: Address, port: number, timeoutMs: number): void {
     this.#timer = undefined;
-    if (!this.#gone) this.#attemptFailed(connectTimeoutError(address.address, port, timeoutMs));
+    if (!this.#gone) this.#attemptFailed(new ConnectTimeoutError(address.address, port, timeoutMs));
   }
 
   /** Node ends a failed connect with destroy(error): until this connect is done, the socket's
@@ -200,15 +189,20 @@ export class ServiceConnect {
     const endpoint = this.#endpoints[this.#endpoint] as Endpoint;
     const { target } = endpoint;
     const port = this.#portOf(endpoint);
-    // Every attempt that ends here failed: the list is what the final error reports.
-    this.#tried.push(hostPort((this.#addresses[this.#address] as Address).address, port));
+    // Every attempt that ends here failed: the list is what the final error reports, and what
+    // Node's own happy eyeballs reports on the socket (undici shows it in its errors).
+    const tried = hostPort((this.#addresses[this.#address] as Address).address, port);
+    this.#tried.push(tried);
+    const socket = this.socket as { autoSelectFamilyAttemptedAddresses?: string[] };
+    socket.autoSelectFamilyAttemptedAddresses ??= [];
+    socket.autoSelectFamilyAttemptedAddresses.push(tried);
     const sameEndpoint = ++this.#address < this.#addresses.length;
     if (!sameEndpoint) {
       const coolDownMs = this.context.health.eject(endpointKey(endpoint));
       ejected(() => ({ name: this.name, target, port, coolDownMs }));
     }
     if ((!sameEndpoint && !this.#nextEndpoint()) || !freshHandle(this.socket)) {
-      this.#fail(Object.assign(error, { attempts: this.#tried }));
+      this.#fail(new ServiceConnectError(error, [...this.#tried], this.name));
       return;
     }
     failedOver(() => ({ name: this.name, target, port, attempt: this.#endpoint + 1, error }));

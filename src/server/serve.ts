@@ -8,6 +8,7 @@ import { basename } from 'node:path';
 import { lengthPrefixed, messageReader } from '../dns/framing.js';
 import { hostPort } from '../dns/names.js';
 import { decode } from '../dns/packet.js';
+import { ListenError } from '../errors.js';
 import { applyUpdate, type UpdatePolicy } from './accept-update.js';
 import { answer } from './authority.js';
 import { parseZone, type Zone } from './zone.js';
@@ -179,7 +180,7 @@ async function bindBoth(options: ServeOptions): Promise<[UdpSocket, Server]> {
       udp.close();
       if (
         options.port !== 0 ||
-        (error as NodeJS.ErrnoException).code !== 'EADDRINUSE' ||
+        ((error as Error).cause as NodeJS.ErrnoException | undefined)?.code !== 'EADDRINUSE' ||
         tries >= 20
       )
         throw error;
@@ -216,7 +217,7 @@ async function listen(
         : code === 'EACCES'
           ? 'needs privileges (ports below 1024): choose another'
           : `cannot be used (${(error as Error).message})`;
-    throw Object.assign(new Error(`${what} ${where} ${hint}`), { code });
+    throw new ListenError(`${what} ${where} ${hint}`, error);
   }
 }
 

@@ -4,25 +4,13 @@
 import { isIP } from 'node:net';
 import { isLabel } from '../dns/names.js';
 import type { Answer, SoaAnswer } from '../dns/packet.js';
+import { ZoneError } from '../errors.js';
 
 export interface Zone {
   /** The zone's apex, lower case, without the trailing dot. */
   origin: string;
   soa: SoaAnswer;
   records: Answer[];
-}
-
-/** A master file that cannot be loaded: `file:line: reason`. */
-export class ZoneError extends Error {
-  readonly code = 'ERR_SVCDISC_ZONE';
-  constructor(
-    readonly file: string,
-    readonly line: number,
-    reason: string,
-  ) {
-    super(`${file}:${line}: ${reason}`);
-    this.name = 'ZoneError';
-  }
 }
 
 const TYPES = new Set(['SOA', 'NS', 'SRV', 'A', 'AAAA', 'CNAME', 'TXT']);

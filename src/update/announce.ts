@@ -5,7 +5,6 @@ import { createConnection } from 'node:net';
 import { hostname, networkInterfaces } from 'node:os';
 import {
   type Config,
-  ConfigError,
   normalizeOptions,
   type SvcdiscOptions,
   withSystemDefaults,
@@ -15,6 +14,7 @@ import { type Nameserver, type NameserverSpec, normalizeName } from '../dns/name
 import type { SrvAnswer, StringAnswer } from '../dns/packet.js';
 import { readResolvConf } from '../dns/resolv-conf.js';
 import { parseKeyFile, type TsigKey } from '../dns/tsig-key.js';
+import { AnnounceError, ConfigError } from '../errors.js';
 import {
   addChanges,
   deleteChanges,
@@ -56,7 +56,9 @@ export async function findZone(
     (r) => r.type === 'SOA',
   );
   if (!soa)
-    throw new Error(`no SOA for ${name} at ${client.servers.join(', ')}: cannot tell its zone`);
+    throw new AnnounceError(
+      `no SOA for ${name} at ${client.servers.join(', ')}: cannot tell its zone`,
+    );
   return soa.name.toLowerCase();
 }
 
@@ -99,7 +101,7 @@ interface Plan {
 /** A name in lower case without the final dot; a clear error if it is not a DNS name. */
 function dnsName(text: string, what: string): string {
   const name = normalizeName(text);
-  if (name === undefined) throw new Error(`${what} "${text}" is not a valid DNS name`);
+  if (name === undefined) throw new AnnounceError(`${what} "${text}" is not a valid DNS name`);
   return name;
 }
 
@@ -108,7 +110,8 @@ async function primaryServer(spec: NameserverSpec): Promise<Nameserver> {
   if (!('host' in spec)) return spec;
   const { servers, failures } = await resolveNameservers([spec]);
   const [server] = servers;
-  if (!server) throw new Error(`update server ${[...failures].map((f) => f.join(' ')).join(', ')}`);
+  if (!server)
+    throw new AnnounceError(`update server ${[...failures].map((f) => f.join(' ')).join(', ')}`);
   return server;
 }
 

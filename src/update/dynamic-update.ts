@@ -6,6 +6,7 @@ import { CLASS, encodeName, encodeRdata, rcodeName, TYPE } from '../dns/packet.j
 import { tcpRoundTrip } from '../dns/transport.js';
 import { sign, verify } from '../dns/tsig.js';
 import type { TsigKey } from '../dns/tsig-key.js';
+import { UpdateError } from '../errors.js';
 
 const OPCODE_UPDATE = 5;
 /** The TXT record beside an instance's target that says until when it is valid (unix time,
@@ -123,17 +124,6 @@ export function deleteChanges(
   ];
 }
 
-/** An update the server did not apply. */
-export class UpdateError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'UpdateError';
-  }
-}
-
 /** Sends an UPDATE over TCP (signed when `key` is given) and checks the reply (and its
  * signature). Resolves when the server applied it. */
 export async function sendUpdate(
@@ -151,7 +141,7 @@ export async function sendUpdate(
     (bytes) => bytes,
     () => new UpdateError('ETIMEOUT', `update to ${where}: no reply within ${timeoutMs} ms`),
     (error) =>
-      new UpdateError(error.code ?? 'ECONNREFUSED', `update to ${where}: ${error.message}`),
+      new UpdateError(error.code ?? 'ECONNREFUSED', `update to ${where}: ${error.message}`, error),
   );
   if (reply instanceof UpdateError) throw reply;
   if (reply.length < 12 || reply.readUInt16BE(0) !== message.readUInt16BE(0)) {
