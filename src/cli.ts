@@ -1,126 +1,14 @@
 #!/usr/bin/env node
+// svcdisc resolve | serve | announce | withdraw | prune | demo: look at what the preload sees,
+// serve a zone file, register instances, show it all.
 import { statSync } from 'node:fs';
-// svcdisc resolve | serve | demo: look at what the preload sees, serve a zone file, show it all.
-import { join } from 'node:path';
+import { DEFAULT_LISTEN, DEMO_ZONE, help, parseArgs, USAGE } from './cli/args.js';
 import { configFromEnv, normalizeOptions, unknownVariableWarnings } from './config.js';
 import { createResolver } from './discovery/resolver.js';
 import { formatServer, hostPort } from './dns/names.js';
 import { ConfigError, DnsError, UsageError } from './errors.js';
 import { DnsServer } from './server/serve.js';
 import type { AnnounceRequest } from './update/announce.js';
-
-/** The zone `serve` and `demo` use by default, shipped with the package. */
-export const DEMO_ZONE = join(__dirname, '..', 'fixtures', 'demo.zone');
-export const DEFAULT_LISTEN = '127.0.0.1:5300';
-
-const USAGE: Record<string, string> = {
-  main: `Usage: svcdisc <command> [options]
-
-Commands:
-  resolve NAME [--port N] [--json]            query NAME as the preload does and print its endpoints
-  serve [--zone FILE] [--listen HOST:PORT]    serve a zone file over DNS (UDP and TCP)
-  announce NAME --port N                      publish an instance of NAME (RFC 2136 dynamic update)
-  withdraw NAME --port N                      remove it
-  prune NAME                                  remove registered instances that are gone
-  demo                                        the whole thing on this machine, in about 15 s
-
-svcdisc <command> --help (or -h) for its options; svcdisc --version (or -v) for the version.
-Settings come from the SVCDISC_* environment.`,
-  resolve: `Usage: svcdisc resolve NAME [--port N] [--json]
-
-Queries the SRV records of NAME (SVCDISC_SRV_NAME applied) at SVCDISC_NAMESERVERS (or
-resolv.conf's), as the preload does, and prints every endpoint and the one a connection made
-now would choose. Exit status: 0 found, 2 no such service (NXDOMAIN, NODATA), 1 other failure.
-
-  --port N the port a program would connect to, for SVCDISC_SRV_NAME's {port} and per-port entries
-  --json   print {"name","query","records":[{"target","port","priority","weight","ttl","addresses"}],"chosen":{"target","address","port"}}`,
-  serve: `Usage: svcdisc serve [--zone FILE] [--listen HOST:PORT] [--origin NAME] [--log-queries]
-                     [--update-key KEY | --allow-unsigned-updates]
-
-An authoritative DNS server for one RFC 1035 master file, over UDP and TCP, for development
-and tests (production: BIND, Knot, Consul, CoreDNS). Reloads the file on SIGHUP and when it
-changes; a file that does not load leaves the previous zone serving.
-
-  --zone FILE         the master file (default: the demo zone, ${DEMO_ZONE})
-  --listen HOST:PORT  where to listen (default: ${DEFAULT_LISTEN}; port 0: any free port)
-  --origin NAME       the zone's origin when the file has no $ORIGIN (default: FILE's name without .zone)
-  --log-queries       print one line per query
-  --update-key KEY    accept RFC 2136 updates signed with this TSIG key (name:algorithm:base64secret);
-                      they live in memory until the file reloads
-  --allow-unsigned-updates  accept unsigned updates too (development only)`,
-  announce: `Usage: svcdisc announce NAME --port N [--target NAME] [--address IP[,IP]] [--ttl S | --keep]
-
-Publishes one instance of service NAME by RFC 2136 dynamic update at the zone's primary
-(SVCDISC_UPDATE_SERVER, else the first nameserver), signed with SVCDISC_TSIG_KEY or
-SVCDISC_TSIG_KEYFILE when set: an SRV record (SVCDISC_ANNOUNCE_PRIORITY, _WEIGHT, _TTL) for
---target (default <host>-<port>.NAME), the target's address records (--address; default
-SVCDISC_ANNOUNCE_ADDRESS, else this host's first non-internal address) and its lease, after
-which "svcdisc prune" removes it.
-
-  --ttl S   the lease, in seconds (default 3600): run announce again within it; 0: no lease,
-            the instance stays until withdrawn and prune never touches it
-  --keep    stay in the foreground, refreshing the lease (3 x SVCDISC_ANNOUNCE_TTL, or --ttl S)
-            every third of it, until SIGTERM or SIGINT; then withdraw it and exit`,
-  withdraw: `Usage: svcdisc withdraw NAME --port N [--target NAME]
-
-Removes the instance that "svcdisc announce NAME --port N" published: the SRV records of NAME
-that point at its target and port, and the target's addresses. Nothing else of the service.`,
-  prune: `Usage: svcdisc prune NAME
-
-Removes the instances of NAME that svcdisc registered (those with a lease record) whose lease
-has expired or whose port refuses connections, at the zone's primary. Instances published any
-other way are never touched. Idempotent: run it from cron or beside every service.`,
-  demo: `Usage: svcdisc demo [--seconds N]
-
-Serves the demo zone, starts the HTTP backends it names, and runs an unmodified client under
-the preload that asks http://api.prod.kw/ again and again (the backends register api.prod.kw
-themselves); a screen shows where the requests
-went against the SRV weights. Halfway through one backend stops: requests fail over, none fails.
-
-  --seconds N   how long the client runs (default 14)`,
-};
-
-interface Parsed {
-  positional: string[];
-  flags: Map<string, string | true>;
-}
-
-/** Parses `args` against the flags a command knows; a flag with a value is `--name value`. */
-function parseArgs(
-  command: string,
-  args: string[],
-  known: Record<string, 'flag' | 'value'>,
-): Parsed {
-  const parsed: Parsed = { positional: [], flags: new Map() };
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] as string;
-    if (arg === '-h' && known.help) {
-      parsed.flags.set('help', true);
-      continue;
-    }
-    // A single dash: no short options besides -h (a lone "-" or a number is an argument).
-    if (/^-[^-\d]/.test(arg)) throw new UsageError(`svcdisc ${command}: unknown option ${arg}`);
-    if (!arg.startsWith('--')) {
-      parsed.positional.push(arg);
-      continue;
-    }
-    const [name, inline] = arg.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
-    const kind = known[name];
-    if (!kind) throw new UsageError(`svcdisc ${command}: unknown option --${name}`);
-    if (kind === 'flag') {
-      if (inline !== undefined)
-        throw new UsageError(
-          `svcdisc ${command}: --${name} takes no value (not --${name}=${inline})`,
-        );
-      parsed.flags.set(name, true);
-    } else {
-      const value = inline ?? args[++i];
-      if (value === undefined) throw new UsageError(`svcdisc ${command}: --${name} needs a value`);
-      parsed.flags.set(name, value);
-    }
-  }
-  return parsed;
-}
 
 function parseListen(text: string): { host: string; port: number } {
   const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(text);
@@ -377,11 +265,6 @@ async function pruneCommand(args: string[], out: (line: string) => void): Promis
   return 0;
 }
 
-function help(command: string, out: (line: string) => void): number {
-  out(USAGE[command] ?? USAGE.main ?? '');
-  return 0;
-}
-
 /** Runs the CLI; returns the exit status. Errors are printed on `err`, never thrown. */
 export async function main(
   argv: string[],
@@ -402,8 +285,8 @@ export async function main(
       case 'prune':
         return await pruneCommand(args, out);
       case 'demo': {
-        const { demoCommand } = await import('./demo.js');
-        return await demoCommand(args, out, parseArgs, help);
+        const { demoCommand } = await import('./cli/demo.js');
+        return await demoCommand(args, out);
       }
       case undefined:
       case '--help':
@@ -432,9 +315,6 @@ export async function main(
     return 1;
   }
 }
-
-export type ParseArgs = typeof parseArgs;
-export type Help = typeof help;
 
 if (require.main === module) {
   main(process.argv.slice(2)).then((status) => {

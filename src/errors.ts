@@ -18,6 +18,7 @@ export class SvcdiscError extends Error {
   static override [Symbol.hasInstance](value: unknown): boolean {
     if (typeof value !== 'object' || value === null) return false;
     const brand = (value as Record<symbol, unknown>)[BRAND];
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the class instanceof was asked of.
     return typeof brand === 'string' && (this === SvcdiscError || brand === this.kind);
   }
 

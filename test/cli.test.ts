@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { DEMO_ZONE } from '../src/cli.js';
+import { DEMO_ZONE } from '../src/cli/args.js';
 import { createResolver } from '../src/index.js';
 import { DnsServer } from '../src/server/serve.js';
 import { closedPort } from './records.js';

@@ -2,54 +2,26 @@
 // (http, https, fetch, tls, http2, ws, database drivers). Everything else goes straight to
 // Node's connect after a string check. A service connect is made by service-connect.ts: at
 // once from a warm cache, else once the SRV answer is there.
-import * as net from 'node:net';
-import type { Resolver } from '../discovery/resolver.js';
+import type * as net from 'node:net';
 import type { Endpoint } from '../discovery/service.js';
-import type { EndpointHealth } from './health.js';
-import type { Matcher } from './match.js';
-import { CHOICE, type Pools } from './pools.js';
+import type { ConnectContext } from './context.js';
+import { CHOICE } from './pools.js';
 import { ServiceConnect } from './service-connect.js';
-import { type ConnectFn, type Normalized, type Socket, tlsConnectOptions } from './socket.js';
-import type { SyntheticAddresses } from './synthetic.js';
-
-/** What the patch needs; built once by install(). */
-export interface ConnectContext {
-  matcher: Matcher;
-  synthetic: SyntheticAddresses;
-  /** The resolver, created on first use. */
-  resolver: () => Resolver;
-  health: EndpointHealth;
-  pools: Pools;
-  /** Adopts the keep-alive pools (http.Agent, undici's global Agent) once the program has
-   * them; cheap to call again. */
-  adoptPools: () => void;
-  connectTimeoutMs: number;
-}
-
-const normalizeArgs = (net as unknown as { _normalizeArgs(args: unknown[]): Normalized })
-  ._normalizeArgs;
-/** Marks an argument array as already normalised; net.connect() passes such arrays. */
-const NORMALIZED = Object.getOwnPropertySymbols(normalizeArgs([])).find(
-  (s) => s.description === 'normalizedArgs',
-);
+import {
+  type ConnectFn,
+  normalizeArgs,
+  type Socket,
+  tagNormalized,
+  tlsConnectOptions,
+} from './socket.js';
 
 /** Any valid port: the one of the URL does not matter, the SRV record's will be used. */
 const PLACEHOLDER_PORT = 1;
 const neverAnswers = () => {};
 
-/** An argument list Node's connect takes as it is, without normalising it again. */
-export function tagNormalized(args: Normalized): Normalized {
-  if (NORMALIZED) (args as unknown as Record<symbol, boolean>)[NORMALIZED] = true;
-  return args;
-}
-
 export function createConnectPatch(original: ConnectFn, context: ConnectContext): ConnectFn {
   return function connect(this: net.Socket, ...args: unknown[]): net.Socket {
-    const first = args[0] as Record<symbol, unknown> | undefined;
-    const normalized =
-      Array.isArray(first) && NORMALIZED && first[NORMALIZED]
-        ? (first as unknown as Normalized)
-        : normalizeArgs(args);
+    const normalized = normalizeArgs(args);
     const [options, callback] = normalized;
     const host = options.host;
     const socket = this as Socket;

@@ -10,7 +10,7 @@ import type { Address, Endpoint, Resolution } from '../discovery/service.js';
 import { hostPort } from '../dns/names.js';
 import { ConnectTimeoutError, ServiceConnectError } from '../errors.js';
 import { connecting, ejected, failedOver } from '../events.js';
-import type { ConnectContext } from './connect.js';
+import type { ConnectContext } from './context.js';
 import { endpointKey } from './pools.js';
 import { freshHandle, type Normalized, type Socket } from './socket.js';
 

@@ -1,8 +1,46 @@
-// The Node internals the connect patch relies on (docs/node-internals.md), in one place.
+// The Node internals the connect patch relies on (docs/node-internals.md), in one place. Where
+// this Node lacks one, what depends on it is given up (never the connection itself) and one
+// process warning says so, once.
 import * as net from 'node:net';
 
 export type ConnectFn = (this: net.Socket, ...args: unknown[]) => net.Socket;
 export type Normalized = [Record<string, unknown>, ((...args: unknown[]) => void) | null];
+
+const warned = new Set<string>();
+
+/** One process warning (code SVCDISC_NODE_INTERNALS) per missing internal, at its first use. */
+function missing(internal: string, consequence: string): void {
+  if (warned.has(internal)) return;
+  warned.add(internal);
+  process.emitWarning(
+    `svcdisc: this Node (${process.version}) lacks ${internal}: ${consequence}. Please report it with the Node version.`,
+    { code: 'SVCDISC_NODE_INTERNALS' },
+  );
+}
+
+/** net's argument normaliser: what every connect() runs on its arguments. */
+const nodeNormalizeArgs = (net as unknown as { _normalizeArgs(args: unknown[]): Normalized })
+  ._normalizeArgs;
+/** Marks an argument array as already normalised; net.connect() passes such arrays. */
+const NORMALIZED = Object.getOwnPropertySymbols(nodeNormalizeArgs([])).find(
+  (s) => s.description === 'normalizedArgs',
+);
+
+/** connect()'s arguments as Node normalises them; an array net.connect() normalised already
+ * is taken as it is. */
+export function normalizeArgs(args: unknown[]): Normalized {
+  const first = args[0] as Record<symbol, unknown> | undefined;
+  return Array.isArray(first) && NORMALIZED && first[NORMALIZED]
+    ? (first as unknown as Normalized)
+    : nodeNormalizeArgs(args);
+}
+
+/** An argument list Node's connect takes as it is, without normalising it again. */
+export function tagNormalized(args: Normalized): Normalized {
+  if (NORMALIZED) (args as unknown as Record<symbol, boolean>)[NORMALIZED] = true;
+  else missing('net normalizedArgs', 'connect options are normalised twice');
+  return args;
+}
 
 type HandleClass = new (type: number) => Handle;
 interface Handle {
@@ -44,9 +82,13 @@ const ABANDONED = Object.freeze({ destroyed: true });
  */
 export function freshHandle(socket: Socket): boolean {
   const tcp = socket._handle?._parent ?? socket._handle;
-  if (!tcp || !REINITIALIZE) return false;
+  if (!tcp) return false;
   OWNER ??= Object.getOwnPropertySymbols(tcp).find((s) => s.description === 'owner_symbol');
-  if (!OWNER) return false;
+  if (!REINITIALIZE || !OWNER) {
+    const internal = REINITIALIZE ? 'the handle owner_symbol' : 'Socket kReinitializeHandle';
+    missing(internal, 'a failed connect is not retried at the next SRV endpoint');
+    return false;
+  }
   tcp[OWNER] = ABANDONED;
   const fresh = new tcp.constructor(TCP_SOCKET);
   // TLSSocket wraps a handle it is given without claiming it; afterConnect needs the owner.
@@ -65,5 +107,9 @@ export function tlsConnectOptions(socket: Socket): Record<symbol, unknown> | und
   CONNECT_OPTIONS ??= Object.getOwnPropertySymbols(socket).find(
     (s) => s.description === 'connect-options',
   );
-  return CONNECT_OPTIONS && (socket[CONNECT_OPTIONS] as Record<symbol, unknown> | undefined);
+  if (!CONNECT_OPTIONS) {
+    missing('TLSSocket kConnectOptions', "https connections ignore the pool's choice of endpoint");
+    return undefined;
+  }
+  return socket[CONNECT_OPTIONS] as Record<symbol, unknown> | undefined;
 }

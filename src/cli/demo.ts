@@ -5,10 +5,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { DEMO_ZONE, type Help, type ParseArgs } from './cli.js';
-import { DnsServer } from './server/serve.js';
+import { UsageError } from '../errors.js';
+import { DnsServer } from '../server/serve.js';
+import { DEMO_ZONE, help, parseArgs } from './args.js';
 
-const ROOT = join(__dirname, '..');
+const ROOT = join(__dirname, '..', '..');
 const REGISTER = join(ROOT, 'register.cjs');
 /** Not in the demo zone: it exists only while the backends announce it. */
 const SERVICE = 'api.prod.kw';
@@ -91,17 +92,12 @@ async function waitFor(check: () => boolean, ms: number, what: string): Promise<
   }
 }
 
-export async function demoCommand(
-  args: string[],
-  out: (line: string) => void,
-  parseArgs: ParseArgs,
-  help: Help,
-): Promise<number> {
+export async function demoCommand(args: string[], out: (line: string) => void): Promise<number> {
   const { flags } = parseArgs('demo', args, { seconds: 'value', help: 'flag' });
   if (flags.has('help')) return help('demo', out);
   const seconds = Number(flags.get('seconds') ?? 14);
   if (!Number.isFinite(seconds) || seconds < 1 || seconds > 600) {
-    throw new Error(`--seconds must be 1-600, not "${flags.get('seconds')}"`);
+    throw new UsageError(`svcdisc demo: --seconds must be 1-600, not "${flags.get('seconds')}"`);
   }
   const dns = await DnsServer.start({
     zoneFile: DEMO_ZONE,

@@ -1,0 +1,79 @@
+// Where this Node lacks an internal the preload relies on, what depends on it is given up and
+// one coded warning says so, once; the connection itself still ends as Node would end it.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { promisify } from 'node:util';
+import { FixtureServer } from './fixture-server.js';
+import { a, srv } from './records.js';
+
+const REGISTER = join(__dirname, '..', 'register.cjs');
+
+/** A TCP port nothing listens on (it was free a moment ago). */
+async function refusedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+let dns: FixtureServer;
+before(async () => {
+  const [one, two] = [await refusedPort(), await refusedPort()];
+  dns = await FixtureServer.start({
+    records: [
+      srv('down.prod.kw', 'one.kw', one, 10, 1),
+      srv('down.prod.kw', 'two.kw', two, 10, 1),
+      a('one.kw', '127.0.0.1'),
+      a('two.kw', '127.0.0.1'),
+    ],
+  });
+});
+after(() => dns.close());
+
+/** Two connects in a row to a service whose two endpoints both refuse; prints, for each, the
+ * error's code and how many endpoints were tried. */
+const PROGRAM = `
+const net = require('net');
+const once = () => new Promise((resolve) => {
+  net.connect({ host: 'down.prod.kw', port: 80 }).on('error', (e) => resolve(e.code + ' ' + e.attempts.length));
+});
+once().then((first) => once().then((second) => console.log(first + ', ' + second)));
+`;
+
+async function run(preloads: string[]): Promise<{ stdout: string; stderr: string }> {
+  return promisify(execFile)(process.execPath, [...preloads, '-r', REGISTER, '-e', PROGRAM], {
+    env: { PATH: process.env.PATH, SVCDISC_NAMESERVERS: dns.nameserver },
+  });
+}
+
+test('without the handle swap of happy eyeballs, failover is given up with one coded warning', async () => {
+  const complete = await run([]);
+  assert.equal(complete.stdout, 'ECONNREFUSED 2, ECONNREFUSED 2\n');
+  assert.equal(complete.stderr, '');
+
+  const dir = mkdtempSync(join(tmpdir(), 'svcdisc-internals-'));
+  const hide = join(dir, 'hide.js');
+  writeFileSync(
+    hide,
+    `const { Socket } = require('net');
+const symbol = Object.getOwnPropertySymbols(Socket.prototype).find((s) => s.description === 'kReinitializeHandle');
+delete Socket.prototype[symbol];
+`,
+  );
+  const lacking = await run(['-r', hide]);
+  assert.equal(lacking.stdout, 'ECONNREFUSED 1, ECONNREFUSED 1\n');
+  const warnings = lacking.stderr
+    .split('\n')
+    .filter((line) => line.includes('SVCDISC_NODE_INTERNALS'));
+  assert.equal(warnings.length, 1, lacking.stderr);
+  assert.match(
+    warnings[0] ?? '',
+    /lacks Socket kReinitializeHandle: a failed connect is not retried at the next SRV endpoint/,
+  );
+});
