@@ -187,8 +187,8 @@ async function registrationCommand(
     addresses: typeof address === 'string' ? address.split(',') : undefined,
   };
   if (command === 'announce') return announceCommand(request, flags, out);
-  const { withdraw } = await import('./update/announce.js');
-  const done = await withdraw(request);
+  const { Announcer } = await import('./update/announce.js');
+  const done = await new Announcer(normalizeOptions({})).withdraw(request);
   // Idempotent: nothing registered is no failure, but it is said.
   out(
     done.registered
@@ -219,17 +219,21 @@ async function announceCommand(
       );
     }
   }
-  const { announce } = await import('./update/announce.js');
+  const { Announcer } = await import('./update/announce.js');
   const { Registrar } = await import('./update/registrar.js');
   const config = normalizeOptions({});
+  const announcer = new Announcer(config);
   // --keep refreshes every third of the lease, as the preload does.
-  const registrar = new Registrar([], {}, ttl === undefined ? config.announceTtl : ttl / 3);
+  const registrar = new Registrar(config, {
+    announcer,
+    ttl: ttl === undefined ? config.announceTtl : ttl / 3,
+  });
   const leaseUntil = keep
     ? registrar.leaseUntil()
     : ttl === 0
       ? undefined
       : Math.floor(Date.now() / 1000) + (ttl ?? CLI_LEASE_S);
-  const done = await announce({ ...request, leaseUntil });
+  const done = await announcer.announce({ ...request, leaseUntil });
   const lease =
     leaseUntil === undefined
       ? 'no lease'
@@ -240,7 +244,7 @@ async function announceCommand(
     `announced ${done.name}: ${done.target}:${done.port} (${done.addresses.join(', ')}), zone ${done.zone}, ${lease}`,
   );
   if (!keep) return 0;
-  registrar.keep({ ...request, target: done.target, addresses: done.addresses });
+  registrar.keep({ ...request, target: done.target, addresses: done.addresses }, done);
   // The refresh timers do not hold the process; this does, until a signal.
   const alive = setInterval(() => {}, 2 ** 30);
   await new Promise<void>((resolve) => {
@@ -259,8 +263,8 @@ async function pruneCommand(args: string[], out: (line: string) => void): Promis
   if (flags.has('help')) return help('prune', out);
   if (positional.length !== 1)
     throw new UsageError('svcdisc prune: give one NAME, e.g. svcdisc prune user.prod.kw');
-  const { prune } = await import('./update/announce.js');
-  for (const d of await prune(positional[0] as string))
+  const { Announcer } = await import('./update/announce.js');
+  for (const d of await new Announcer(normalizeOptions({})).prune(positional[0] as string))
     out(`${d.removed ? 'removed' : 'kept'} ${d.target}:${d.port} (${d.why})`);
   return 0;
 }

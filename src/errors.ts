@@ -173,15 +173,18 @@ export class ConnectTimeoutError extends SvcdiscError {
 }
 
 /** An RFC 2136 update that the server did not apply, or that never reached it: `rcode` is
- * the server's answer (NOTAUTH, REFUSED…) or the transport's error code (ETIMEOUT…). */
+ * the server's answer (NOTAUTH, REFUSED…), or the transport's error code (ETIMEOUT,
+ * ECONNREFUSED…) with `reached` false. */
 export class UpdateError extends SvcdiscError {
   static override readonly kind = 'UpdateError';
+  readonly reached: boolean;
   constructor(
     readonly rcode: string,
     message: string,
-    cause?: unknown,
+    options: { reached?: boolean; cause?: unknown } = {},
   ) {
-    super('ERR_SVCDISC_UPDATE', message, { cause });
+    super('ERR_SVCDISC_UPDATE', message, options);
+    this.reached = options.reached ?? true;
   }
 }
 

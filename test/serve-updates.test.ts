@@ -1,11 +1,19 @@
 // svcdisc serve accepting RFC 2136 updates: signed with its key (and its replies signed back),
 // or unsigned only when allowed; the changes show in its answers at once.
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { normalizeOptions, type SvcdiscOptions } from '../src/config.js';
 import { createResolver } from '../src/index.js';
 import { DnsServer } from '../src/server/serve.js';
-import { announce, withdraw } from '../src/update/announce.js';
+import { type AnnounceRequest, Announcer } from '../src/update/announce.js';
+
+const announce = (request: AnnounceRequest, options: SvcdiscOptions) =>
+  new Announcer(normalizeOptions(options)).announce(request);
+const withdraw = (request: AnnounceRequest, options: SvcdiscOptions) =>
+  new Announcer(normalizeOptions(options)).withdraw(request);
 
 const ZONE = join(__dirname, '..', 'fixtures', 'kw.zone');
 const KEY = 'svcdisc-test:hmac-sha256:c3ZjZGlzYy10ZXN0LWtleS0zMi1ieXRlcy1sb25nISE=';
@@ -105,6 +113,67 @@ describe('svcdisc serve with updates', () => {
       );
     } finally {
       await none.close();
+    }
+  });
+
+  test('an Announcer finds the zone once: refreshes and a withdrawal at shutdown ask no SOA again', async () => {
+    const queries: string[] = [];
+    const server = await DnsServer.start({
+      zoneFile: ZONE,
+      host: '127.0.0.1',
+      port: 0,
+      watchIntervalMs: 0,
+      updates: { allowUnsigned: true },
+      logQueries: true,
+      log: (line) => queries.push(line),
+    });
+    try {
+      const announcer = new Announcer(normalizeOptions({ nameservers: [server.address] }));
+      const request = { name: 'once.prod.kw', port: 9806, addresses: ['127.0.0.86'] };
+      const first = await announcer.announce(request);
+      await announcer.announce({ ...request, leaseUntil: Math.floor(Date.now() / 1000) + 60 });
+      await announcer.withdraw(request, first);
+      assert.equal(queries.filter((line) => / SOA /.test(line)).length, 1, queries.join('\n'));
+      assert.equal(queries.filter((line) => / SRV /.test(line)).length, 0, queries.join('\n'));
+      assert.equal(await ports(server, 'once.prod.kw'), 'ENOTFOUND');
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('an Announcer finds the zone again when the primary says it is not the zone (NOTAUTH)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'svcdisc-zone-'));
+    const prod = join(dir, 'prod.kw.zone');
+    writeFileSync(
+      prod,
+      '$TTL 30\n@ IN SOA ns.kw. hostmaster.kw. 1 3600 600 86400 10\n@ IN NS ns.kw.\n',
+    );
+    const updates = { allowUnsigned: true };
+    const whole = await DnsServer.start({
+      zoneFile: ZONE,
+      host: '127.0.0.1',
+      port: 0,
+      watchIntervalMs: 0,
+      updates,
+    });
+    const port = whole.port;
+    const announcer = new Announcer(normalizeOptions({ nameservers: [whole.address] }));
+    const request = { name: 'moved.prod.kw', port: 9807, addresses: ['127.0.0.87'] };
+    assert.equal((await announcer.announce(request)).zone, 'kw');
+    // prod.kw is delegated to a zone of its own, served at the same address.
+    await whole.close();
+    const split = await DnsServer.start({
+      zoneFile: prod,
+      host: '127.0.0.1',
+      port,
+      watchIntervalMs: 0,
+      updates,
+    });
+    try {
+      assert.equal((await announcer.announce(request)).zone, 'prod.kw');
+      assert.deepEqual(await ports(split, 'moved.prod.kw'), [9807]);
+    } finally {
+      await split.close();
     }
   });
 });

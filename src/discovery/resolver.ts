@@ -3,6 +3,7 @@
 // background refresh of names in use.
 import { LRUCache } from 'lru-cache';
 import {
+  type Config,
   normalizeOptions,
   parseSrvTemplates,
   type ResolverSettings,
@@ -40,7 +41,8 @@ export interface ResolverStats extends WireStats {
   refreshes: number;
 }
 
-export interface ResolverOptions extends SvcdiscOptions {
+/** What a resolver is given besides its settings. */
+export interface ResolverHooks {
   /** Clock in ms for TTLs, injectable for tests. @default performance.now */
   now?: () => number;
   /** Random number in [0, 1) for `order()` and `pick()`. @default Math.random */
@@ -50,6 +52,8 @@ export interface ResolverOptions extends SvcdiscOptions {
    * endpoints that left. Exceptions are caught. */
   onChange?: (name: string, previous: Resolution, next: Resolution | undefined) => void;
 }
+
+export interface ResolverOptions extends SvcdiscOptions, ResolverHooks {}
 
 export interface Resolver {
   /** The settings in use, system defaults filled in. */
@@ -114,14 +118,13 @@ class ServiceResolver implements Resolver {
   readonly #inFlight = new Map<string, Promise<Resolution>>();
   readonly #now: () => number;
   readonly #random: Random;
-  readonly #onChange: ResolverOptions['onChange'];
+  readonly #onChange: ResolverHooks['onChange'];
   readonly #templates: SrvTemplates;
   readonly needsPort: boolean;
 
-  constructor(options: ResolverOptions) {
-    const { now, random, onChange, ...rest } = options;
+  constructor(config: Config, { now, random, onChange }: ResolverHooks) {
     this.#onChange = onChange;
-    this.settings = withSystemDefaults(normalizeOptions(rest), () => readResolvConf());
+    this.settings = withSystemDefaults(config, () => readResolvConf());
     this.#templates = parseSrvTemplates(this.settings.srvName) as SrvTemplates;
     this.needsPort = this.#templates.fallback.includes('{port}');
     this.#client = new DnsClient(this.settings, this.#stats);
@@ -370,5 +373,11 @@ class ServiceResolver implements Resolver {
 
 /** A resolver with its own cache; options default to the `SVCDISC_*` environment. */
 export function createResolver(options: ResolverOptions = {}): Resolver {
-  return new ServiceResolver(options);
+  const { now, random, onChange, ...settings } = options;
+  return new ServiceResolver(normalizeOptions(settings), { now, random, onChange });
+}
+
+/** A resolver for settings validated already (install() passes its own). */
+export function resolverFor(config: Config, hooks: ResolverHooks = {}): Resolver {
+  return new ServiceResolver(config, hooks);
 }

@@ -61,9 +61,8 @@ export function install(options: SvcdiscOptions = {}): boolean {
   let resolver: ResolverModule.Resolver | undefined;
   const getResolver = () => {
     if (!resolver) {
-      const { createResolver } = require('../discovery/resolver.js') as typeof ResolverModule;
-      resolver = createResolver({
-        ...options,
+      const { resolverFor } = require('../discovery/resolver.js') as typeof ResolverModule;
+      resolver = resolverFor(config, {
         onChange: (name, previous, next) => pools.changed(name, previous, next),
       });
     }
@@ -89,12 +88,7 @@ export function install(options: SvcdiscOptions = {}): boolean {
     listen: net.Server.prototype.listen,
   };
   if (config.announce.length > 0) {
-    net.Server.prototype.listen = announceOnListen(
-      originals.listen,
-      config.announce,
-      options,
-      config.announceTtl,
-    );
+    net.Server.prototype.listen = announceOnListen(originals.listen, config);
   }
   net.Socket.prototype.connect = createConnectPatch(originals.connect as never, context) as never;
   dns.lookup = createLookupPatch(originals.lookup, context) as typeof dns.lookup;
@@ -127,9 +121,7 @@ export function install(options: SvcdiscOptions = {}): boolean {
  * server listens. The registration code loads then, not at start-up. */
 function announceOnListen(
   listen: typeof net.Server.prototype.listen,
-  announcements: Config['announce'],
-  options: SvcdiscOptions,
-  ttl: number,
+  config: Config,
 ): typeof net.Server.prototype.listen {
   let registrar: RegistrarModule.Registrar | undefined;
   return function listenAndAnnounce(this: net.Server, ...args: unknown[]) {
@@ -139,7 +131,7 @@ function announceOnListen(
       try {
         if (!registrar) {
           const { Registrar } = require('../update/registrar.js') as typeof RegistrarModule;
-          registrar = new Registrar(announcements, options, ttl);
+          registrar = new Registrar(config);
         }
         registrar.onListening(this, address.port, address.address);
       } catch (error) {

@@ -1,20 +1,18 @@
 // Announcing one instance of a service, and withdrawing it: the zone found from the SOA, the
 // instance's target named after this host and port, the update sent to the zone's primary.
+// An Announcer works out what does not change between updates once (the system's
+// nameservers, the key, the primary's address, each name's zone) and finds a zone again only
+// when the primary answers that it is not the zone's (NOTAUTH, NOTZONE).
 import { readFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { hostname, networkInterfaces } from 'node:os';
-import {
-  type Config,
-  normalizeOptions,
-  type SvcdiscOptions,
-  withSystemDefaults,
-} from '../config.js';
+import { type Config, type ResolverSettings, withSystemDefaults } from '../config.js';
 import { DnsClient, newWireStats, resolveNameservers } from '../dns/client.js';
-import { type Nameserver, type NameserverSpec, normalizeName } from '../dns/names.js';
+import { hostPort, type Nameserver, type NameserverSpec, normalizeName } from '../dns/names.js';
 import type { SrvAnswer, StringAnswer } from '../dns/packet.js';
 import { readResolvConf } from '../dns/resolv-conf.js';
 import { parseKeyFile, type TsigKey } from '../dns/tsig-key.js';
-import { AnnounceError, ConfigError } from '../errors.js';
+import { AnnounceError, ConfigError, UpdateError } from '../errors.js';
 import {
   addChanges,
   deleteChanges,
@@ -44,13 +42,7 @@ export function instanceLabel(port: number, host = hostname()): string {
 }
 
 /** The zone a name belongs to: the owner of the SOA in the answer or authority section. */
-export async function findZone(
-  name: string,
-  nameservers: NameserverSpec[],
-  timeoutMs: number,
-  attempts: number,
-): Promise<string> {
-  const client = new DnsClient({ nameservers, timeoutMs, attempts, tcp: false }, newWireStats());
+async function findZone(name: string, client: DnsClient): Promise<string> {
   const reply = await client.query({ name, type: 'SOA' }, name);
   const soa = [...(reply.answers ?? []), ...(reply.authorities ?? [])].find(
     (r) => r.type === 'SOA',
@@ -89,15 +81,6 @@ export interface AnnounceRequest {
   boundAddress?: string;
 }
 
-interface Plan {
-  instance: Instance;
-  zone: string;
-  server: Nameserver;
-  /** Asks the zone's primary, over TCP: what is in the zone now. */
-  primary: DnsClient;
-  key: TsigKey | undefined;
-}
-
 /** A name in lower case without the final dot; a clear error if it is not a DNS name. */
 function dnsName(text: string, what: string): string {
   const name = normalizeName(text);
@@ -115,69 +98,234 @@ async function primaryServer(spec: NameserverSpec): Promise<Nameserver> {
   return server;
 }
 
-async function plan(request: AnnounceRequest, options: SvcdiscOptions): Promise<Plan> {
-  const config: Config = normalizeOptions(options);
-  const settings = withSystemDefaults(config, () => readResolvConf());
-  const server = await primaryServer(
-    config.updateServer ?? (settings.nameservers[0] as NameserverSpec),
-  );
-  const name = dnsName(request.name, 'the service name');
-  const zone = await findZone(name, settings.nameservers, settings.timeoutMs, settings.attempts);
-  const key = config.tsigKey ?? (config.tsigKeyFile ? readKeyFile(config.tsigKeyFile) : undefined);
-  const instance: Instance = {
-    name,
-    target: dnsName(request.target ?? `${instanceLabel(request.port)}.${name}`, 'the target'),
-    port: request.port,
-    priority: config.announcePriority,
-    weight: config.announceWeight,
-    ttl: config.announceTtl,
-    addresses: request.addresses ?? [
-      config.announceAddress ?? request.boundAddress ?? defaultAddress(),
-    ],
-    leaseUntil: request.leaseUntil,
-  };
-  const primary = new DnsClient(
-    { nameservers: [server], timeoutMs: 2000, attempts: 2, tcp: true },
-    newWireStats(),
-  );
-  return { instance, zone, server, primary, key };
+/** The zone's primary: where updates go, and what is asked (over TCP) what the zone holds. */
+interface Primary {
+  server: Nameserver;
+  client: DnsClient;
 }
 
-/** Publishes one instance of `name`; resolves to what was published. */
-export async function announce(
-  request: AnnounceRequest,
-  options: SvcdiscOptions = {},
-): Promise<Instance & { zone: string }> {
-  const { instance, zone, server, key } = await plan(request, options);
-  await sendUpdate(server, updateMessage(zone, addChanges(instance)), key);
-  return { ...instance, zone };
+/** Answers of the primary that say the update went to the wrong zone: find it again. */
+const WRONG_ZONE = new Set(['NOTAUTH', 'NOTZONE']);
+
+/** Announces, withdraws and prunes instances with one set of validated settings. */
+export class Announcer {
+  #settings: ResolverSettings | undefined;
+  #key: TsigKey | null | undefined;
+  #primary: Promise<Primary> | undefined;
+  #resolver: DnsClient | undefined;
+  readonly #zones = new Map<string, Promise<string>>();
+
+  constructor(readonly config: Config) {}
+
+  /** The nameservers and query timing, resolv.conf read the first time only. */
+  get #resolverSettings(): ResolverSettings {
+    this.#settings ??= withSystemDefaults(this.config, () => readResolvConf());
+    return this.#settings;
+  }
+
+  /** The TSIG key; a key file is read once. */
+  #tsigKey(): TsigKey | undefined {
+    if (this.#key === undefined) {
+      const { tsigKey, tsigKeyFile } = this.config;
+      this.#key = tsigKey ?? (tsigKeyFile ? readKeyFile(tsigKeyFile) : null);
+    }
+    return this.#key ?? undefined;
+  }
+
+  #primaryOf(): Promise<Primary> {
+    const settings = this.#resolverSettings;
+    this.#primary ??= primaryServer(
+      this.config.updateServer ?? (settings.nameservers[0] as NameserverSpec),
+    ).then((server) => ({
+      server,
+      client: new DnsClient(
+        {
+          nameservers: [server],
+          timeoutMs: settings.timeoutMs,
+          attempts: settings.attempts,
+          tcp: true,
+        },
+        newWireStats(),
+      ),
+    }));
+    // A primary not found now may be found later (a container starting).
+    this.#primary.catch(() => {
+      this.#primary = undefined;
+    });
+    return this.#primary;
+  }
+
+  /** The zone of `name`, asked once of the nameservers and kept. */
+  #zoneOf(name: string): Promise<string> {
+    let zone = this.#zones.get(name);
+    if (!zone) {
+      this.#resolver ??= new DnsClient({ ...this.#resolverSettings, tcp: false }, newWireStats());
+      zone = findZone(name, this.#resolver);
+      this.#zones.set(name, zone);
+      zone.catch(() => this.#zones.delete(name));
+    }
+    return zone;
+  }
+
+  /** Sends the changes for `name`'s zone; when the primary says it is not that zone's, the
+   * zone is found again and the update sent once more. A primary that could not be reached is
+   * looked up again the next time. Resolves to the zone. */
+  async #update(
+    name: string,
+    changes: Parameters<typeof updateMessage>[1],
+    primary: Primary,
+  ): Promise<string> {
+    for (let attempt = 0; ; attempt++) {
+      const zone = await this.#zoneOf(name);
+      try {
+        await sendUpdate(primary.server, updateMessage(zone, changes), this.#tsigKey());
+        return zone;
+      } catch (error) {
+        if (error instanceof UpdateError && WRONG_ZONE.has(error.rcode) && attempt === 0) {
+          this.#zones.delete(name);
+          continue;
+        }
+        if (error instanceof UpdateError && !error.reached) this.#primary = undefined;
+        throw error;
+      }
+    }
+  }
+
+  /** The instance a request publishes: its name and target checked, the settings' priority,
+   * weight, TTL and address filled in. */
+  #instance(request: AnnounceRequest): Instance {
+    const name = dnsName(request.name, 'the service name');
+    return {
+      name,
+      target: dnsName(request.target ?? `${instanceLabel(request.port)}.${name}`, 'the target'),
+      port: request.port,
+      priority: this.config.announcePriority,
+      weight: this.config.announceWeight,
+      ttl: this.config.announceTtl,
+      addresses: request.addresses ?? [
+        this.config.announceAddress ?? request.boundAddress ?? defaultAddress(),
+      ],
+      leaseUntil: request.leaseUntil,
+    };
+  }
+
+  /** Publishes one instance; resolves to what was published. */
+  async announce(request: AnnounceRequest): Promise<Instance & { zone: string }> {
+    const instance = this.#instance(request);
+    const primary = await this.#primaryOf();
+    const zone = await this.#update(instance.name, addChanges(instance), primary);
+    return { ...instance, zone };
+  }
+
+  /** Removes one instance: the SRV records that point at its target and port (read from the
+   * zone's primary, so whatever priority and weight they were given), and its target's
+   * addresses; nothing else of the service. `registered` says whether the primary had it.
+   * `announced`: the instance as this Announcer published it, removed exactly, without
+   * asking the primary first (one round trip, for a withdrawal at shutdown). */
+  async withdraw(
+    request: AnnounceRequest,
+    announced?: Instance,
+  ): Promise<Instance & { zone: string; registered: boolean }> {
+    const instance = announced ?? this.#instance(request);
+    const primary = await this.#primaryOf();
+    let records: Pick<Instance, 'priority' | 'weight'>[] = [instance];
+    let registered = announced !== undefined;
+    if (!announced) {
+      const reply = await primary.client.query({ name: instance.name, type: 'SRV' }, instance.name);
+      const mine = (reply.answers ?? []).filter(
+        (r): r is SrvAnswer =>
+          r.type === 'SRV' &&
+          r.data.target.toLowerCase() === instance.target &&
+          r.data.port === instance.port,
+      );
+      registered = mine.length > 0;
+      if (registered)
+        records = mine.map((r) => ({ priority: r.data.priority ?? 0, weight: r.data.weight ?? 0 }));
+    }
+    // Each SRV record exactly; the target's addresses once.
+    const changes = records.flatMap((r, i) =>
+      deleteChanges({ ...instance, ...r }).slice(0, i === 0 ? undefined : 1),
+    );
+    const zone = await this.#update(instance.name, changes, primary);
+    return { ...instance, zone, registered };
+  }
+
+  /** Removes the instances of `name` registered by svcdisc (those with a lease record) whose
+   * lease has expired or whose port refuses connections. Instances without a lease are never
+   * touched. Idempotent: any number of copies may run. */
+  async prune(name: string, now = Date.now()): Promise<PruneDecision[]> {
+    const service = dnsName(name, 'the service name');
+    const primary = await this.#primaryOf();
+    const { client } = primary;
+    const reply = await client.query({ name: service, type: 'SRV' }, service);
+    const decisions: PruneDecision[] = [];
+    for (const record of (reply.answers ?? []).filter((r): r is SrvAnswer => r.type === 'SRV')) {
+      const target = record.data.target.toLowerCase();
+      const { port } = record.data;
+      const until = await leaseOf(client, service, target);
+      if (until === undefined) {
+        decisions.push({
+          target,
+          port,
+          removed: false,
+          why: 'no lease: not registered by svcdisc',
+        });
+        continue;
+      }
+      let why: string | undefined;
+      if (until * 1000 < now) why = `lease expired at ${new Date(until * 1000).toISOString()}`;
+      else {
+        const address = await addressOf(client, service, target);
+        if (address && (await refuses(address, port)))
+          why = `${hostPort(address, port)} refuses connections`;
+      }
+      if (why) {
+        const changes = deleteChanges({
+          name: service,
+          target,
+          port,
+          priority: record.data.priority ?? 0,
+          weight: record.data.weight ?? 0,
+        });
+        await this.#update(service, changes, primary);
+      }
+      decisions.push({
+        target,
+        port,
+        removed: why !== undefined,
+        why: why ?? `lease until ${new Date(until * 1000).toISOString()}, port answers`,
+      });
+    }
+    return decisions;
+  }
 }
 
-/** Removes one instance of `name`: the SRV records that point at its target and port (read
- * from the zone's primary, so whatever priority and weight they were given), and its target's
- * addresses; nothing else of the service. `registered` says whether the primary had it. */
-export async function withdraw(
-  request: AnnounceRequest,
-  options: SvcdiscOptions = {},
-): Promise<Instance & { zone: string; registered: boolean }> {
-  const { instance, zone, server, primary, key } = await plan(request, options);
-  const reply = await primary.query({ name: instance.name, type: 'SRV' }, instance.name);
-  const mine = (reply.answers ?? []).filter(
-    (r): r is SrvAnswer =>
-      r.type === 'SRV' &&
-      r.data.target.toLowerCase() === instance.target &&
-      r.data.port === instance.port,
-  );
-  const records =
-    mine.length > 0
-      ? mine.map((r) => ({ priority: r.data.priority ?? 0, weight: r.data.weight ?? 0 }))
-      : [instance];
-  // Each SRV record exactly; the target's addresses once.
-  const changes = records.flatMap((r, i) =>
-    deleteChanges({ ...instance, ...r }).slice(0, i === 0 ? undefined : 1),
-  );
-  await sendUpdate(server, updateMessage(zone, changes), key);
-  return { ...instance, zone, registered: mine.length > 0 };
+/** Until when `target`'s lease holds (unix time, s); undefined without a lease record. */
+async function leaseOf(
+  client: DnsClient,
+  service: string,
+  target: string,
+): Promise<number | undefined> {
+  const txt = await client.query({ name: target, type: 'TXT' }, service).catch(() => undefined);
+  const lease = (txt?.answers ?? [])
+    .filter((r) => r.type === 'TXT')
+    .flatMap((r) =>
+      ([] as (string | Buffer)[]).concat(r.data as string | Buffer | (string | Buffer)[]),
+    )
+    .map(String)
+    .find((text) => text.startsWith(LEASE_PREFIX));
+  return lease === undefined ? undefined : Number(lease.slice(LEASE_PREFIX.length));
+}
+
+/** `target`'s first IPv4 address at the primary. */
+async function addressOf(
+  client: DnsClient,
+  service: string,
+  target: string,
+): Promise<string | undefined> {
+  const reply = await client.query({ name: target, type: 'A' }, service).catch(() => undefined);
+  const found = (reply?.answers ?? []).find((r) => r.type === 'A') as StringAnswer | undefined;
+  return found?.data;
 }
 
 export interface PruneDecision {
@@ -199,64 +347,4 @@ function refuses(address: string, port: number, timeoutMs = 1000): Promise<boole
     socket.once('connect', () => done(false));
     socket.once('error', (error: NodeJS.ErrnoException) => done(error.code === 'ECONNREFUSED'));
   });
-}
-
-/** Removes the instances of `name` registered by svcdisc (those with a lease record) whose lease
- * has expired or whose port refuses connections. Instances without a lease are never touched.
- * Idempotent: any number of copies may run. */
-export async function prune(
-  name: string,
-  options: SvcdiscOptions = {},
-  now = Date.now(),
-): Promise<PruneDecision[]> {
-  const { instance, zone, server, primary: client, key } = await plan({ name, port: 1 }, options);
-  const service = instance.name;
-  const reply = await client.query({ name: service, type: 'SRV' }, service);
-  const decisions: PruneDecision[] = [];
-  for (const record of (reply.answers ?? []).filter((r): r is SrvAnswer => r.type === 'SRV')) {
-    const target = record.data.target.toLowerCase();
-    const { port } = record.data;
-    const txt = await client.query({ name: target, type: 'TXT' }, service).catch(() => undefined);
-    const lease = (txt?.answers ?? [])
-      .filter((r) => r.type === 'TXT')
-      .flatMap((r) =>
-        ([] as (string | Buffer)[]).concat(r.data as string | Buffer | (string | Buffer)[]),
-      )
-      .map(String)
-      .find((text) => text.startsWith(LEASE_PREFIX));
-    if (!lease) {
-      decisions.push({ target, port, removed: false, why: 'no lease: not registered by svcdisc' });
-      continue;
-    }
-    const until = Number(lease.slice(LEASE_PREFIX.length));
-    let why: string | undefined;
-    if (until * 1000 < now) why = `lease expired at ${new Date(until * 1000).toISOString()}`;
-    else {
-      const addresses = await client
-        .query({ name: target, type: 'A' }, service)
-        .catch(() => undefined);
-      const found = (addresses?.answers ?? []).find((r) => r.type === 'A') as
-        | StringAnswer
-        | undefined;
-      const address = found?.data;
-      if (address && (await refuses(address, port))) why = `${address}:${port} refuses connections`;
-    }
-    if (why) {
-      const changes = deleteChanges({
-        name: service,
-        target,
-        port,
-        priority: record.data.priority ?? 0,
-        weight: record.data.weight ?? 0,
-      });
-      await sendUpdate(server, updateMessage(zone, changes), key);
-    }
-    decisions.push({
-      target,
-      port,
-      removed: why !== undefined,
-      why: why ?? `lease until ${new Date(until * 1000).toISOString()}, port answers`,
-    });
-  }
-  return decisions;
 }

@@ -139,9 +139,15 @@ export async function sendUpdate(
     signed,
     timeoutMs,
     (bytes) => bytes,
-    () => new UpdateError('ETIMEOUT', `update to ${where}: no reply within ${timeoutMs} ms`),
+    () =>
+      new UpdateError('ETIMEOUT', `update to ${where}: no reply within ${timeoutMs} ms`, {
+        reached: false,
+      }),
     (error) =>
-      new UpdateError(error.code ?? 'ECONNREFUSED', `update to ${where}: ${error.message}`, error),
+      new UpdateError(error.code ?? 'ECONNREFUSED', `update to ${where}: ${error.message}`, {
+        reached: false,
+        cause: error,
+      }),
   );
   if (reply instanceof UpdateError) throw reply;
   if (reply.length < 12 || reply.readUInt16BE(0) !== message.readUInt16BE(0)) {

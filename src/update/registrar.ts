@@ -5,9 +5,10 @@
 // instance, then its recovery); every attempt is a debug line and a diagnostics message.
 
 import type { Server } from 'node:net';
-import type { Announcement, SvcdiscOptions } from '../config.js';
+import type { Config } from '../config.js';
 import { type AnnounceMessage, announced } from '../events.js';
-import { type AnnounceRequest, announce, withdraw } from './announce.js';
+import { type AnnounceRequest, Announcer } from './announce.js';
+import type { Instance } from './dynamic-update.js';
 
 /** Longest wait for a withdrawal at shutdown, ms: the program's own exit comes first. */
 export const WITHDRAW_BOUND_MS = 1500;
@@ -20,8 +21,8 @@ interface Registered {
   request: AnnounceRequest;
   timer?: NodeJS.Timeout;
   failures: number;
-  /** An announcement succeeded once: a failed withdrawal leaves a record behind. */
-  announced: boolean;
+  /** What the last announcement published: a failed withdrawal leaves it behind. */
+  announced?: Instance;
   /** Whether the withdrawal succeeded. */
   withdrawal?: Promise<boolean>;
 }
@@ -31,12 +32,19 @@ export class Registrar {
   #sawFirstServer = false;
   #hooked = false;
 
-  /** `ttl`: the refresh period, s (at least 5); each lease lasts three periods. */
+  readonly #announcer: Announcer;
+  /** The refresh period, s (at least 5); each lease lasts three periods. */
+  readonly ttl: number;
+
+  /** `config.announce` is announced as the program listens, with `config.announceTtl` as the
+   * refresh period unless `options.ttl` says otherwise; `options.announcer` shares one. */
   constructor(
-    readonly announcements: readonly Announcement[],
-    readonly options: SvcdiscOptions,
-    readonly ttl: number,
-  ) {}
+    readonly config: Config,
+    options: { ttl?: number; announcer?: Announcer } = {},
+  ) {
+    this.#announcer = options.announcer ?? new Announcer(config);
+    this.ttl = options.ttl ?? config.announceTtl;
+  }
 
   /** A TCP server of the program started listening on `address`:`port`. A server bound to one
    * address is announced at that address; one on a wildcard at this host's address. */
@@ -44,7 +52,7 @@ export class Registrar {
     const boundAddress = address === undefined || WILDCARDS.has(address) ? undefined : address;
     const first = !this.#sawFirstServer;
     this.#sawFirstServer = true;
-    for (const { name, port: wanted } of this.announcements) {
+    for (const { name, port: wanted } of this.config.announce) {
       if (wanted === port || (wanted === undefined && first)) {
         const entry = this.#add(boundAddress ? { name, port, boundAddress } : { name, port });
         server.once('close', () => this.#withdraw(entry));
@@ -56,9 +64,9 @@ export class Registrar {
 
   /** Keeps an instance that was just announced: refreshed before its lease ends, until
    * withdrawAll(). The caller handles signals (svcdisc announce --keep). */
-  keep(request: AnnounceRequest): void {
+  keep(request: AnnounceRequest, published: Instance): void {
     const entry = this.#add(request);
-    entry.announced = true;
+    entry.announced = published;
     this.#schedule(entry, this.#refreshMs, 'refresh');
   }
 
@@ -68,7 +76,7 @@ export class Registrar {
   }
 
   #add(request: AnnounceRequest): Registered {
-    const entry: Registered = { request, failures: 0, announced: false };
+    const entry: Registered = { request, failures: 0 };
     this.#registered.push(entry);
     return entry;
   }
@@ -80,7 +88,7 @@ export class Registrar {
 
   #announce(entry: Registered, action: 'announce' | 'refresh'): void {
     if (entry.withdrawal) return;
-    announce({ ...entry.request, leaseUntil: this.leaseUntil() }, this.options).then(
+    this.#announcer.announce({ ...entry.request, leaseUntil: this.leaseUntil() }).then(
       (instance) => {
         if (entry.failures > 0) {
           warn(
@@ -88,7 +96,7 @@ export class Registrar {
           );
         }
         entry.failures = 0;
-        entry.announced = true;
+        entry.announced = instance;
         report(action, entry.request, { target: instance.target });
         this.#schedule(entry, this.#refreshMs, 'refresh');
       },
@@ -118,7 +126,7 @@ export class Registrar {
   /** Once per instance; a second call waits for the first. */
   #withdraw(entry: Registered): Promise<boolean> {
     clearTimeout(entry.timer);
-    entry.withdrawal ??= withdraw(entry.request, this.options).then(
+    entry.withdrawal ??= this.#announcer.withdraw(entry.request, entry.announced).then(
       () => {
         report('withdraw', entry.request, {});
         return true;

@@ -328,17 +328,17 @@ describe('SVCDISC_ANNOUNCE: a program registers itself (BIND 9, TSIG)', {
         [livePort, doomedPort].sort(),
       );
       // An instance whose lease has run out, announced with the API.
-      const { announce } = await import('../../src/update/announce.js');
-      await announce(
-        {
-          name: 'pool.prod.kw',
-          port: 9955,
-          target: 'stale.pool.prod.kw',
-          addresses: ['127.0.0.1'],
-          leaseUntil: Math.floor(Date.now() / 1000) - 60,
-        },
-        { nameservers: [bind.nameserver], tsigKey: KEY_ENV },
-      );
+      const { Announcer } = await import('../../src/update/announce.js');
+      const { normalizeOptions } = await import('../../src/config.js');
+      await new Announcer(
+        normalizeOptions({ nameservers: [bind.nameserver], tsigKey: KEY_ENV }),
+      ).announce({
+        name: 'pool.prod.kw',
+        port: 9955,
+        target: 'stale.pool.prod.kw',
+        addresses: ['127.0.0.1'],
+        leaseUntil: Math.floor(Date.now() / 1000) - 60,
+      });
       const run = await svcdisc(['prune', 'pool.prod.kw'], { SVCDISC_TSIG_KEY: KEY_ENV });
       assert.equal(run.code, 0, run.stderr);
       assert.match(
