@@ -5,13 +5,9 @@ import { after, afterEach, before, beforeEach, describe, mock, test } from 'node
 import * as packet from 'dns-packet';
 import { createResolver, type ResolverOptions } from '../src/index.js';
 import { FixtureServer } from './fixture-server.js';
-import { a, soa, srv } from './records.js';
+import { a, realPause, soa, srv, untilIo } from './records.js';
 
-/** Lets real I/O (the fixture's sockets) run until `done()` holds; timers stay mocked. */
-async function until(done: () => boolean): Promise<void> {
-  for (let i = 0; i < 10_000 && !done(); i++) await new Promise((resolve) => setImmediate(resolve));
-  assert.ok(done(), 'condition not reached');
-}
+const until = (done: () => boolean) => untilIo(done);
 
 describe('the answer cache', () => {
   let server: FixtureServer;
@@ -180,6 +176,18 @@ describe('the answer cache', () => {
     mock.timers.tick(1_000);
     assert.equal((await r.resolve('user.prod.kw')).endpoints[0]?.port, 80);
     assert.equal(r.stats().staleServed, 1);
+  });
+
+  test('clear() forgets every answer and stops the background refreshes', async () => {
+    const r = resolver();
+    await r.resolve('user.prod.kw');
+    await r.resolve('user.prod.kw'); // a use: a refresh is due 1 s before expiry
+    r.clear();
+    assert.equal(r.cached('user.prod.kw'), undefined);
+    mock.timers.tick(9_500);
+    await realPause(20);
+    assert.equal(srvQueries(), 1);
+    assert.equal(r.stats().refreshes, 0);
   });
 
   test('a name not used since it was fetched is not refreshed', async () => {

@@ -373,11 +373,22 @@ describe('the preload, installed in this process', () => {
     socket.destroy();
   });
 
-  test('a socket timeout set before connect runs during resolution', async () => {
-    dnsServer.behave = () => ({ delayMs: 300 });
+  test('a cold connect prepares the socket at once: connecting, and its timeout runs during resolution', {
+    timeout: 5000,
+  }, async () => {
+    dnsServer.behave = () => ({ delayMs: 400 });
+    dnsServer.records.push(srv('slow.prod.kw', 'one.host.kw', one.port));
+    const started = performance.now();
     const socket = net.connect({ host: 'slow.prod.kw', port: 1 });
+    // As for any connect: the socket is connecting before connect() returns.
+    assert.equal(socket.connecting, true);
+    assert.equal(socket.pending, true);
     socket.setTimeout(50);
     await new Promise((resolve) => socket.once('timeout', resolve));
+    const elapsed = performance.now() - started;
+    assert.ok(elapsed < 350, `the timeout came after ${elapsed} ms, not during the 400 ms query`);
+    assert.equal(socket.connecting, true);
+    assert.equal(socket.remotePort, undefined);
     socket.destroy();
   });
 

@@ -100,3 +100,19 @@ export function chiSquare(observed: number[], shares: number[]): number {
     return sum + (count - expected) ** 2 / expected;
   }, 0);
 }
+
+/** Lets real I/O (sockets) run until `done()` holds, while timers may be mocked: each turn of
+ * the event loop polls I/O. Fails after 5 s of real time. */
+export async function untilIo(done: () => boolean, what = 'condition'): Promise<void> {
+  const started = performance.now();
+  while (!done() && performance.now() - started < 5000)
+    await new Promise((resolve) => setImmediate(resolve));
+  if (!done()) throw new Error(`${what} not reached within 5 s`);
+}
+
+/** Lets real I/O run for `ms` of real time while timers are mocked: whatever should not
+ * happen before a timer fires has had its chance. */
+export async function realPause(ms: number): Promise<void> {
+  const started = performance.now();
+  while (performance.now() - started < ms) await new Promise((resolve) => setImmediate(resolve));
+}

@@ -1,0 +1,161 @@
+// Mutation check: breaks one guarantee at a time the way a careless change would, runs the
+// tests that guard it, and expects them to fail. A mutation the tests survive is reported and
+// the run fails. `npm run mutate` (about six minutes; `npm run mutate -- WORD` runs the mutations whose guarantee
+// names WORD); test/README.md lists the same table.
+// The source is restored after each mutation, also when the run is interrupted.
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+const ROOT = resolve(import.meta.dirname, '..');
+
+/** Each: the guarantee, where it lives, the text replaced, and the tests that must fail. */
+const MUTATIONS = [
+  {
+    guarantee: 'a cold connect prepares the socket at once (connecting, timeouts, writes queue)',
+    file: 'src/patch/connect.ts',
+    from: /original\.call\(\s*this,\s*tagNormalized\(\[\s*\{ \.\.\.options, host: name, port: PLACEHOLDER_PORT, lookup: neverAnswers \},\s*callback,\s*\]\),\s*\);/,
+    to: '',
+    tests: ['test/preload.test.ts'],
+  },
+  {
+    guarantee: 'a truncated UDP reply is asked again over TCP (RFC 7766)',
+    file: 'src/dns/client.ts',
+    from: "if (outcome.kind !== 'truncated') return outcome;",
+    to: 'return outcome;',
+    tests: ['test/client.test.ts'],
+  },
+  {
+    // Two guards: the connected socket (the kernel drops other sources) and the check of each
+    // datagram's source. Either alone holds the guarantee, so both go.
+    guarantee: 'a reply from another address or port is ignored (RFC 5452)',
+    file: 'src/dns/transport.ts',
+    edits: [
+      ['if (from.address !== server.address || from.port !== server.port) {', 'if (false) {'],
+      [
+        'socket.connect(server.port, server.address, (error?: Error) => {',
+        'socket.bind(0, (error?: Error) => {',
+      ],
+      [
+        'socket.send(buildQuery(id, exchange.question), (sendError) => {',
+        'socket.send(buildQuery(id, exchange.question), server.port, server.address, (sendError) => {',
+      ],
+    ],
+    tests: ['test/client.test.ts'],
+  },
+  {
+    guarantee: 'a reply with another ID is ignored (RFC 5452)',
+    file: 'src/dns/message.ts',
+    from: "if (bytes.readUInt16BE(0) !== id) return { kind: 'ignored', why: 'wrong ID' };",
+    to: '',
+    tests: ['test/client.test.ts'],
+  },
+  {
+    guarantee: 'a reply to another question is ignored (RFC 5452)',
+    file: 'src/dns/message.ts',
+    from: "return { kind: 'ignored', why: 'wrong question' };",
+    to: '',
+    tests: ['test/client.test.ts'],
+  },
+  {
+    guarantee: 'each query has a fresh random ID',
+    file: 'src/dns/transport.ts',
+    from: /const id = randomInt\(0x10000\);/g,
+    to: 'const id = 4242;',
+    tests: ['test/client.test.ts'],
+  },
+  {
+    guarantee: 'an endpoint that failed is ejected for a cool-down and skipped',
+    file: 'src/patch/health.ts',
+    from: 'return record !== undefined && this.now() < record.until;',
+    to: 'return false;',
+    tests: ['test/health.test.ts', 'test/preload.test.ts'],
+  },
+  {
+    guarantee: 'a failed connect fails over to the next endpoint',
+    file: 'src/patch/service-connect.ts',
+    from: 'if (this.#restoreDestroy && error && isConnectFailure(error)) {',
+    to: 'if (false) {',
+    tests: ['test/preload.test.ts'],
+  },
+  {
+    guarantee: 'an expired answer is served while DNS fails, for SVCDISC_STALE_TTL (RFC 8767)',
+    file: 'src/discovery/resolver.ts',
+    from: 'if (entry?.resolution && now < entry.staleUntil) {',
+    to: 'if (false) {',
+    tests: ['test/cache.test.ts', 'test/faults.test.ts'],
+  },
+  {
+    guarantee: 'names in use are refreshed before they expire',
+    file: 'src/discovery/resolver.ts',
+    from: 'this.#fetch(key).catch(() => {});\n  }\n}',
+    to: '}\n}',
+    tests: ['test/cache.test.ts'],
+  },
+  {
+    guarantee: 'within a priority, endpoints are chosen by weight (RFC 2782)',
+    file: 'src/discovery/order.ts',
+    from: 'const r = random() * sum;',
+    to: 'const r = 0;',
+    tests: ['test/order.test.ts'],
+  },
+  {
+    guarantee: 'pooled connections to an endpoint that left the SRV set are drained',
+    file: 'src/patch/pools.ts',
+    from: 'if (served.agent && isIdle(served.agent, socket)) socket.destroy();',
+    to: '',
+    tests: ['test/pools.test.ts'],
+  },
+  {
+    guarantee: 'a TSIG signature that does not match is refused (RFC 8945)',
+    file: 'src/dns/tsig.ts',
+    from: 'if (mac.length !== expected.length || !timingSafeEqual(mac, expected))',
+    to: 'if (false)',
+    tests: ['test/tsig.test.ts'],
+  },
+];
+
+const only = process.argv.slice(2);
+let survived = 0;
+for (const mutation of MUTATIONS) {
+  if (only.length > 0 && !only.some((word) => mutation.guarantee.includes(word))) continue;
+  const path = join(ROOT, mutation.file);
+  const original = readFileSync(path, 'utf8');
+  let mutated = original;
+  const gone = [];
+  for (const [from, to] of mutation.edits ?? [[mutation.from, mutation.to]]) {
+    const next = mutated.replace(from, to);
+    if (next === mutated) gone.push(String(from));
+    mutated = next;
+  }
+  if (gone.length > 0) {
+    console.error(
+      `✖ ${mutation.file}: the text to mutate is gone (${gone.join('; ')}); update scripts/mutate.mjs`,
+    );
+    survived++;
+    continue;
+  }
+  const restore = () => writeFileSync(path, original);
+  process.once('SIGINT', restore);
+  writeFileSync(path, mutated);
+  let result;
+  try {
+    result = spawnSync(process.execPath, ['--import', 'tsx', '--test', ...mutation.tests], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 300_000,
+    });
+  } finally {
+    restore();
+    process.off('SIGINT', restore);
+  }
+  const failed = /^# fail [1-9]/m.test(result.stdout ?? '') || result.status !== 0;
+  if (failed) console.log(`✔ caught: ${mutation.guarantee} (${mutation.tests.join(', ')})`);
+  else {
+    survived++;
+    console.error(
+      `✖ survived: ${mutation.guarantee} (${mutation.file}; ${mutation.tests.join(', ')} still pass)`,
+    );
+  }
+}
+if (survived > 0) process.exit(1);
