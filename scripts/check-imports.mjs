@@ -12,11 +12,18 @@ function layerOf(file) {
   if (/^(errors|debug|events)\.ts$/.test(path) || path.startsWith('dns/')) return 0;
   if (path === 'config.ts') return 1;
   if (path.startsWith('discovery/')) return 2;
-  if (/^(patch|update|server)\//.test(path)) return 3;
+  if (/^(patch|update|server|dock)\//.test(path)) return 3;
   if (path === 'cli.ts' || path.startsWith('cli/')) return 4;
   return 5; // index.ts: the public API
 }
-const LAYERS = ['errors, dns', 'config', 'discovery', 'patch, update, server', 'cli', 'index'];
+const LAYERS = [
+  'errors, dns',
+  'config',
+  'discovery',
+  'patch, update, server, dock',
+  'cli',
+  'index',
+];
 
 function sources(dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>

@@ -288,6 +288,10 @@ export async function main(
         return await registrationCommand(command, args, out);
       case 'prune':
         return await pruneCommand(args, out);
+      case 'dock': {
+        const { dockCommand } = await import('./cli/dock.js');
+        return await dockCommand(args, out, err);
+      }
       case 'demo': {
         const { demoCommand } = await import('./cli/demo.js');
         return await demoCommand(args, out);
@@ -308,7 +312,8 @@ export async function main(
   } catch (error) {
     if (error instanceof UsageError) {
       err(`${error.message}\n\n${USAGE[command ?? ''] ?? USAGE.main}`);
-      return 1;
+      // dock runs as a service: a bad option is told apart from a failure (2, as sysexits).
+      return command === 'dock' ? 2 : 1;
     }
     if (error instanceof DnsError) {
       err(`svcdisc ${command}: ${error.message}`);

@@ -197,6 +197,14 @@ export class AnnounceError extends SvcdiscError {
   }
 }
 
+/** The Docker daemon could not be asked, or answered what `svcdisc dock` cannot use. */
+export class DockerError extends SvcdiscError {
+  static override readonly kind = 'DockerError';
+  constructor(message: string, cause?: unknown) {
+    super('ERR_SVCDISC_DOCKER', message, { cause });
+  }
+}
+
 /** A master file that cannot be loaded: `file:line: reason`. */
 export class ZoneError extends SvcdiscError {
   static override readonly kind = 'ZoneError';

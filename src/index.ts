@@ -26,6 +26,7 @@ export {
   DnsError,
   type DnsErrorCode,
   type DnsSyscall,
+  DockerError,
   type NegativeReason,
   ServiceConnectError,
   SvcdiscError,

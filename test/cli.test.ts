@@ -109,6 +109,23 @@ describe('svcdisc', () => {
     assert.match((await svcdisc(['demo', '--help'])).stdout, /http:\/\/api\.prod\.kw\//);
   });
 
+  test('dock: a bad option exits 2 with what is expected, before any Docker call', async () => {
+    for (const [args, message] of [
+      [['--ttl', '0'], /--ttl is the lease refresh period, 1-86400 s, not "0"/],
+      [
+        ['--docker', 'ssh://host'],
+        /the Docker daemon "ssh:\/\/host" is not unix:\/\/\/PATH or tcp:\/\/HOST:PORT/,
+      ],
+      [['--environment', 'a.b'], /do not make a DNS name/],
+      [['--frobnicate'], /unknown option --frobnicate/],
+    ] as const) {
+      const run = await svcdisc(['dock', ...args], env);
+      assert.equal(run.code, 2, run.stderr);
+      assert.match(run.stderr, message);
+      assert.match(run.stderr, /Usage: svcdisc dock/);
+    }
+  });
+
   test("resolve --json prints the contract's schema, and the choice is of the lowest priority", async () => {
     const run = await svcdisc(['resolve', 'user.prod.kw', '--json'], env);
     assert.equal(run.code, 0, run.stderr);

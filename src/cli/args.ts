@@ -16,6 +16,7 @@ Commands:
   announce NAME --port N                      publish an instance of NAME (RFC 2136 dynamic update)
   withdraw NAME --port N                      remove it
   prune NAME                                  remove registered instances that are gone
+  dock [--environment ENV] [--domain DOMAIN]  register every Docker container by its image name
   demo                                        the whole thing on this machine, in about 15 s
 
 svcdisc <command> --help (or -h) for its options; svcdisc --version (or -v) for the version.
@@ -64,6 +65,30 @@ that point at its target and port, and the target's addresses. Nothing else of t
 Removes the instances of NAME that svcdisc registered (those with a lease record) whose lease
 has expired or whose port refuses connections, at the zone's primary. Instances published any
 other way are never touched. Idempotent: run it from cron or beside every service.`,
+  dock: `Usage: svcdisc dock [--environment ENV] [--domain DOMAIN] [--docker URL] [--network NAME]
+                    [--ttl S] [--publish-address ADDR] [--withdraw-on-exit]
+
+Registers every running container of a Docker host, as skydock did: one SRV record per
+container for {image name}.{environment}.{domain} (grounduser.dev.kw), target
+<first 12 of the id>.{name}, the container's lowest exposed TCP port and its address, by
+RFC 2136 updates to SVCDISC_UPDATE_SERVER (else the first nameserver), signed with
+SVCDISC_TSIG_KEY/_KEYFILE. Follows the daemon's events: withdrawn on stop, die, kill, pause
+and destroy; registered again on start and unpause; with a health check, only while healthy.
+Each record has a lease naming the Docker host, refreshed every --ttl; when every dock of the
+host is gone, the leases end and "svcdisc prune NAME" removes the records. Labels:
+svcdisc.name, svcdisc.port, svcdisc.priority (10), svcdisc.weight (100), svcdisc.ignore=true.
+One line per registration (+) and withdrawal (-). Exit status 2 for a bad option.
+
+  --environment ENV        the name's second label (default dev)
+  --domain DOMAIN          under which (default: the first of SVCDISC_DOMAINS)
+  --docker URL             the daemon: unix:///PATH or tcp://HOST:PORT (default DOCKER_HOST,
+                           else unix:///var/run/docker.sock)
+  --network NAME           register the containers' address on this network (default: each
+                           container's first)
+  --ttl S                  lease refresh period (default 30); each lease lasts 3 periods
+  --publish-address ADDR   register ADDR and the published host port (clients on other hosts)
+  --withdraw-on-exit       on SIGTERM/SIGINT withdraw what this dock registered (default: leave
+                           the records to their leases)`,
   demo: `Usage: svcdisc demo [--seconds N]
 
 Serves the demo zone, starts the HTTP backends it names, and runs an unmodified client under

@@ -79,6 +79,11 @@ export interface AnnounceRequest {
   addresses?: string[];
   /** The address the server listens on, when it is not a wildcard (0.0.0.0, ::). */
   boundAddress?: string;
+  /** Who holds the lease, written beside it (svcdisc dock: its Docker host). */
+  leaseHolder?: string;
+  /** The SRV record's priority and weight; by default SVCDISC_ANNOUNCE_PRIORITY and _WEIGHT. */
+  priority?: number;
+  weight?: number;
 }
 
 /** A name in lower case without the final dot; a clear error if it is not a DNS name. */
@@ -199,13 +204,14 @@ export class Announcer {
       name,
       target: dnsName(request.target ?? `${instanceLabel(request.port)}.${name}`, 'the target'),
       port: request.port,
-      priority: this.config.announcePriority,
-      weight: this.config.announceWeight,
+      priority: request.priority ?? this.config.announcePriority,
+      weight: request.weight ?? this.config.announceWeight,
       ttl: this.config.announceTtl,
       addresses: request.addresses ?? [
         this.config.announceAddress ?? request.boundAddress ?? defaultAddress(),
       ],
       leaseUntil: request.leaseUntil,
+      leaseHolder: request.leaseHolder,
     };
   }
 

@@ -12,6 +12,8 @@ const OPCODE_UPDATE = 5;
 /** The TXT record beside an instance's target that says until when it is valid (unix time,
  * s), for `svcdisc prune`. */
 export const LEASE_PREFIX = 'svcdisc-lease=';
+/** The string of the lease record naming who holds it. */
+export const LEASE_HOLDER_PREFIX = 'svcdisc-holder=';
 /** One instance of a service, as published. */
 export interface Instance {
   /** The service name, e.g. user.prod.kw. */
@@ -25,6 +27,8 @@ export interface Instance {
   addresses: string[];
   /** Until when the registration holds without a refresh, unix time in s; none: no lease. */
   leaseUntil?: number;
+  /** Who holds the lease (svcdisc dock: the Docker host), in the lease record beside it. */
+  leaseHolder?: string;
 }
 
 interface Change {
@@ -98,7 +102,12 @@ export function addChanges(instance: Instance): Change[] {
             type: TYPE.TXT,
             class: CLASS.IN,
             ttl,
-            rdata: encodeRdata('TXT', `${LEASE_PREFIX}${instance.leaseUntil}`),
+            rdata: encodeRdata('TXT', [
+              `${LEASE_PREFIX}${instance.leaseUntil}`,
+              ...(instance.leaseHolder === undefined
+                ? []
+                : [`${LEASE_HOLDER_PREFIX}${instance.leaseHolder}`]),
+            ]),
           },
         ]),
   ];

@@ -1,0 +1,83 @@
+// svcdisc dock: options checked (a bad one exits 2), the Docker host's name taken as the
+// leases' holder, then the Dock runs until SIGTERM or SIGINT.
+import { hostname } from 'node:os';
+import { normalizeOptions } from '../config.js';
+import { normalizeName } from '../dns/names.js';
+import { Dock } from '../dock/dock.js';
+import { DockerApi, parseDockerUrl } from '../dock/docker.js';
+import { UsageError } from '../errors.js';
+import { Announcer } from '../update/announce.js';
+import { help, parseArgs } from './args.js';
+
+export async function dockCommand(
+  args: string[],
+  out: (line: string) => void,
+  err: (line: string) => void,
+): Promise<number> {
+  const { positional, flags } = parseArgs('dock', args, {
+    environment: 'value',
+    domain: 'value',
+    docker: 'value',
+    network: 'value',
+    ttl: 'value',
+    'publish-address': 'value',
+    'withdraw-on-exit': 'flag',
+    help: 'flag',
+  });
+  if (flags.has('help')) return help('dock', out);
+  if (positional.length > 0)
+    throw new UsageError(`svcdisc dock: unexpected argument "${positional[0]}"`);
+  const config = normalizeOptions({});
+  const text = (flag: string) => {
+    const value = flags.get(flag);
+    return typeof value === 'string' ? value : undefined;
+  };
+  const environment = text('environment') ?? 'dev';
+  const domain = text('domain') ?? config.domains[0] ?? 'kw';
+  const zoneSuffix = normalizeName(`${environment}.${domain}`);
+  if (!zoneSuffix || environment.includes('.'))
+    throw new UsageError(
+      `svcdisc dock: --environment "${environment}" and --domain "${domain}" do not make a DNS name (e.g. dev and kw: NAME.dev.kw)`,
+    );
+  const url = text('docker') ?? process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
+  const endpoint = parseDockerUrl(url);
+  if (!endpoint)
+    throw new UsageError(
+      `svcdisc dock: the Docker daemon "${url}" is not unix:///PATH or tcp://HOST:PORT`,
+    );
+  const ttlText = text('ttl') ?? '30';
+  const ttl = /^\d+$/.test(ttlText) ? Number(ttlText) : 0;
+  if (ttl < 1 || ttl > 86_400)
+    throw new UsageError(
+      `svcdisc dock: --ttl is the lease refresh period, 1-86400 s, not "${ttlText}"`,
+    );
+  const publishAddress = text('publish-address');
+  if (publishAddress !== undefined && !/^[\d.]+$|:/.test(publishAddress))
+    throw new UsageError(
+      `svcdisc dock: --publish-address "${publishAddress}" is not an IP address`,
+    );
+
+  const docker = new DockerApi(endpoint, url);
+  // The leases name the Docker host (the daemon's name), so every dock of a host agrees.
+  const info = await docker.get<{ Name?: string }>('/info').catch(() => null);
+  const holder = info?.Name || hostname();
+  const dock = new Dock({
+    docker,
+    announcer: new Announcer(config),
+    ttl,
+    holder,
+    zoneSuffix,
+    network: text('network'),
+    publishAddress,
+    out,
+    err,
+  });
+  out(`svcdisc dock: ${url} (${holder}) -> *.${zoneSuffix}, leases of ${3 * ttl} s`);
+  dock.start();
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await dock.stop(flags.has('withdraw-on-exit'));
+  return 0;
+}

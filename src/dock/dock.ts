@@ -1,0 +1,216 @@
+// svcdisc dock: every running container of a Docker host in DNS, as skydock did. It follows
+// the daemon's event stream, reconciles one container at a time (inspect, then announce or
+// withdraw through the same Announcer as `svcdisc announce`), refreshes each record's lease
+// every period, and when the stream breaks reconnects with back-off and resyncs. Any number
+// of docks may run: the updates are idempotent, and a record whose docks are all gone ends
+// with its lease (svcdisc prune removes it then).
+import { hostPort } from '../dns/names.js';
+import type { Announcer } from '../update/announce.js';
+import type { Instance } from '../update/dynamic-update.js';
+import { type DockSettings, outcomeOf, type Registration } from './container.js';
+import type { DockerApi } from './docker.js';
+
+export interface DockOptions extends DockSettings {
+  docker: DockerApi;
+  announcer: Announcer;
+  /** Refresh period of the leases, s; each lease lasts three periods. */
+  ttl: number;
+  /** Who holds the leases: the Docker host's name. */
+  holder: string;
+  /** One line per registration and withdrawal. */
+  out: (line: string) => void;
+  /** Failures, each retried. */
+  err: (line: string) => void;
+}
+
+const RETRY_BASE_MS = 1000;
+const RETRY_MAX_MS = 30_000;
+
+interface Registered {
+  registration: Registration;
+  instance: Instance;
+}
+
+const sameRegistration = (a: Registration, b: Registration) =>
+  a.name === b.name &&
+  a.target === b.target &&
+  a.address === b.address &&
+  a.port === b.port &&
+  a.priority === b.priority &&
+  a.weight === b.weight;
+
+export class Dock {
+  readonly #registered = new Map<string, Registered>();
+  /** Each container's reconciliations, one after the other. */
+  readonly #queues = new Map<string, Promise<void>>();
+  /** Containers said to be skipped, said once. */
+  readonly #skipped = new Set<string>();
+  /** Containers whose last update failed: retried with back-off. */
+  readonly #failures = new Map<string, number>();
+  #closeEvents: (() => void) | undefined;
+  #streamFailures = 0;
+  #timers = new Set<NodeJS.Timeout>();
+  #refresh: NodeJS.Timeout | undefined;
+  #stopped = false;
+
+  constructor(readonly options: DockOptions) {}
+
+  /** Follows the daemon; runs until stop(). */
+  start(): void {
+    this.#connect();
+    this.#refresh = setInterval(() => this.#refreshLeases(), this.options.ttl * 1000);
+  }
+
+  /** The containers registered now, by id. */
+  registered(): Registration[] {
+    return [...this.#registered.values()].map((entry) => entry.registration);
+  }
+
+  /** Stops following the daemon. With `withdraw`, withdraws what this dock registered
+   * (waiting for at most `boundMs`); otherwise the records stay until their leases end. */
+  async stop(withdraw = false, boundMs = 5000): Promise<void> {
+    this.#stopped = true;
+    this.#closeEvents?.();
+    clearInterval(this.#refresh);
+    for (const timer of this.#timers) clearTimeout(timer);
+    await Promise.race([
+      Promise.all(this.#queues.values()),
+      new Promise((resolve) => setTimeout(resolve, boundMs).unref()),
+    ]);
+    if (!withdraw) return;
+    const all = [...this.#registered].map(([id, entry]) =>
+      this.#withdraw(id, entry, 'dock stopped'),
+    );
+    await Promise.race([
+      Promise.all(all),
+      new Promise((resolve) => setTimeout(resolve, boundMs).unref()),
+    ]);
+  }
+
+  #later(ms: number, action: () => void): void {
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      if (!this.#stopped) action();
+    }, ms);
+    this.#timers.add(timer);
+  }
+
+  #connect(): void {
+    this.#closeEvents = this.options.docker.events(
+      (event) => this.#enqueue(event.Actor.ID),
+      (error) => {
+        if (this.#stopped) return;
+        this.#streamFailures++;
+        const delay = Math.min(RETRY_BASE_MS * 2 ** (this.#streamFailures - 1), RETRY_MAX_MS);
+        this.options.err(`svcdisc dock: ${error.message}; reconnecting in ${delay / 1000} s`);
+        this.#later(delay, () => this.#connect());
+      },
+      () => {
+        if (this.#streamFailures > 0) this.options.err('svcdisc dock: reconnected; resyncing');
+        this.#streamFailures = 0;
+        this.#sync();
+      },
+    );
+  }
+
+  /** Every running container, and every one registered: reconciled. */
+  #sync(): void {
+    this.options.docker.running().then(
+      (ids) => {
+        for (const id of new Set([...ids, ...this.#registered.keys()])) this.#enqueue(id);
+      },
+      (error: Error) => this.options.err(`svcdisc dock: ${error.message}`),
+    );
+  }
+
+  #enqueue(id: string): void {
+    if (this.#stopped) return;
+    const previous = this.#queues.get(id) ?? Promise.resolve();
+    const next = previous.then(() => this.#reconcile(id));
+    this.#queues.set(id, next);
+    next.finally(() => {
+      if (this.#queues.get(id) === next) this.#queues.delete(id);
+    });
+  }
+
+  /** Makes DNS say what the container is now. Never rejects: a failure is said and retried. */
+  async #reconcile(id: string): Promise<void> {
+    try {
+      const details = await this.options.docker.inspect(id);
+      const outcome = details
+        ? outcomeOf(details, this.options)
+        : ({ kind: 'absent', why: 'removed' } as const);
+      const current = this.#registered.get(id);
+      if (outcome.kind === 'register') {
+        if (current && sameRegistration(current.registration, outcome.registration)) return;
+        if (current) await this.#withdraw(id, current, 'changed');
+        await this.#announce(id, outcome.registration);
+      } else {
+        if (outcome.kind === 'skipped' && !this.#skipped.has(id)) {
+          this.#skipped.add(id);
+          this.options.err(`svcdisc dock: skipped ${id.slice(0, 12)}: ${outcome.why}`);
+        }
+        if (current) await this.#withdraw(id, current, outcome.why);
+      }
+      this.#failures.delete(id);
+    } catch (error) {
+      const failures = (this.#failures.get(id) ?? 0) + 1;
+      this.#failures.set(id, failures);
+      const delay = Math.min(RETRY_BASE_MS * 2 ** (failures - 1), RETRY_MAX_MS);
+      this.options.err(
+        `svcdisc dock: ${id.slice(0, 12)}: ${(error as Error).message}; retrying in ${delay / 1000} s`,
+      );
+      this.#later(delay, () => this.#enqueue(id));
+    }
+  }
+
+  #leaseUntil(): number {
+    return Math.floor(Date.now() / 1000) + 3 * this.options.ttl;
+  }
+
+  async #announce(id: string, registration: Registration, refresh = false): Promise<void> {
+    const { name, port, target, address, priority, weight } = registration;
+    const instance = await this.options.announcer.announce({
+      name,
+      port,
+      target,
+      addresses: [address],
+      priority,
+      weight,
+      leaseUntil: this.#leaseUntil(),
+      leaseHolder: this.options.holder,
+    });
+    this.#registered.set(id, { registration, instance });
+    if (!refresh) this.options.out(`+ ${name} ${registration.shortId} ${hostPort(address, port)}`);
+  }
+
+  async #withdraw(id: string, entry: Registered, why: string): Promise<void> {
+    const { name, port, target, address, shortId } = entry.registration;
+    this.#registered.delete(id);
+    try {
+      await this.options.announcer.withdraw({ name, port, target }, entry.instance);
+      this.options.out(`- ${name} ${shortId} ${hostPort(address, port)} (${why})`);
+    } catch (error) {
+      this.options.err(
+        `svcdisc dock: ${name} ${shortId} could not be withdrawn: ${(error as Error).message}; its record stays until its lease ends`,
+      );
+    }
+  }
+
+  /** Every period: each registered container's lease is taken again. */
+  #refreshLeases(): void {
+    for (const [id, entry] of this.#registered) {
+      const previous = this.#queues.get(id) ?? Promise.resolve();
+      const next = previous.then(() =>
+        this.#registered.get(id) === entry
+          ? this.#announce(id, entry.registration, true).catch((error: Error) =>
+              this.options.err(
+                `svcdisc dock: ${entry.registration.name} ${entry.registration.shortId}: lease not refreshed: ${error.message}`,
+              ),
+            )
+          : undefined,
+      );
+      this.#queues.set(id, next);
+    }
+  }
+}

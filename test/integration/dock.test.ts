@@ -1,0 +1,256 @@
+// svcdisc dock against a real Docker daemon: containers of an image built here (busybox httpd,
+// FROM scratch: nothing is pulled) registered by their image's name, withdrawn when they stop
+// or pause, labels, a container without a port, and a dock killed with SIGKILL: its records
+// end with their leases (svcdisc prune) and a new dock registers what runs. Every container,
+// network and image made here is removed, also when a test fails; dockerd is started only when
+// none runs, and then stopped.
+import assert from 'node:assert/strict';
+import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import { createResolver } from '../../src/index.js';
+import { DnsServer } from '../../src/server/serve.js';
+
+const ROOT = join(__dirname, '..', '..');
+const CLI = join(ROOT, 'dist', 'cli.js');
+const ZONE = join(ROOT, 'fixtures', 'kw.zone');
+const NETWORK = 'svcdisc-test-dock';
+const SUBNET = '172.30.77.0/24';
+const IMAGE = 'fabware/grounduser:test';
+const PORTLESS = 'fabware/portless:test';
+const BUSYBOX = '/bin/busybox';
+
+const docker = (...args: string[]) => spawnSync('docker', args, { encoding: 'utf8' });
+
+let startedDaemon: ChildProcess | undefined;
+
+/** Why Docker cannot be used here; under CI an error, never a skip. Starts dockerd (as root)
+ * when none answers. */
+function unavailable(): string | undefined {
+  let reason: string | undefined;
+  if (spawnSync('sh', ['-c', 'command -v docker && command -v dockerd']).status !== 0)
+    reason = 'docker is not installed (Debian: apt-get install docker.io; .ci/run does it)';
+  else if (spawnSync('test', ['-x', BUSYBOX]).status !== 0)
+    reason = `${BUSYBOX} is missing (Debian: apt-get install busybox-static; .ci/run does it)`;
+  else if (docker('info').status !== 0) {
+    startedDaemon = spawn('dockerd', [], { stdio: 'ignore' });
+    for (let i = 0; i < 100 && docker('info').status !== 0; i++) spawnSync('sleep', ['0.2']);
+    if (docker('info').status !== 0) reason = 'dockerd does not start here (needs root)';
+  }
+  if (reason && process.env.CI) throw new Error(reason);
+  return reason;
+}
+
+/** An image FROM scratch: busybox, and `command` as its entry point. */
+function buildImage(tag: string, expose: number | undefined, command: string[]): void {
+  const dir = mkdtempSync(join(tmpdir(), 'svcdisc-image-'));
+  copyFileSync(BUSYBOX, join(dir, 'busybox'));
+  mkdirSync(join(dir, 'www'));
+  writeFileSync(join(dir, 'www', 'index.html'), 'grounduser\n');
+  writeFileSync(
+    join(dir, 'Dockerfile'),
+    `FROM scratch\nCOPY busybox /bin/busybox\nCOPY www /www\n${expose ? `EXPOSE ${expose}\n` : ''}ENTRYPOINT ${JSON.stringify(command)}\n`,
+  );
+  const built = docker('build', '-q', '-t', tag, dir);
+  assert.equal(built.status, 0, built.stderr);
+}
+
+const skip = unavailable();
+
+describe('svcdisc dock (real dockerd)', { skip }, () => {
+  let dns: DnsServer;
+  const containers: string[] = [];
+  const docks: ChildProcess[] = [];
+  const output = { out: '', err: '' };
+
+  before(async () => {
+    docker('network', 'rm', NETWORK);
+    const network = docker('network', 'create', '--subnet', SUBNET, NETWORK);
+    assert.equal(network.status, 0, network.stderr);
+    buildImage(IMAGE, 8080, ['/bin/busybox', 'httpd', '-f', '-p', '8080', '-h', '/www']);
+    buildImage(PORTLESS, undefined, ['/bin/busybox', 'sleep', '600']);
+    dns = await DnsServer.start({
+      zoneFile: ZONE,
+      host: '127.0.0.1',
+      port: 0,
+      watchIntervalMs: 0,
+      updates: { allowUnsigned: true },
+    });
+  });
+  after(async () => {
+    for (const child of docks) child.kill('SIGKILL');
+    if (containers.length > 0) docker('rm', '-f', ...containers);
+    docker('network', 'rm', NETWORK);
+    docker('rmi', '-f', IMAGE, PORTLESS);
+    await dns?.close();
+    if (startedDaemon) {
+      startedDaemon.kill('SIGTERM');
+      await new Promise((resolve) => startedDaemon?.once('exit', resolve));
+    }
+  });
+
+  const env = () => ({
+    PATH: process.env.PATH,
+    SVCDISC_NAMESERVERS: `127.0.0.1:${dns.port}`,
+  });
+
+  function startDock(): ChildProcess {
+    const child = spawn(process.execPath, [CLI, 'dock', '--network', NETWORK, '--ttl', '1'], {
+      env: env(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout?.on('data', (chunk) => {
+      output.out += chunk;
+    });
+    child.stderr?.on('data', (chunk) => {
+      output.err += chunk;
+    });
+    docks.push(child);
+    return child;
+  }
+
+  function run(...args: string[]): string {
+    const started = docker('run', '-d', '--network', NETWORK, ...args);
+    assert.equal(started.status, 0, started.stderr);
+    const id = started.stdout.trim();
+    containers.push(id);
+    return id;
+  }
+
+  /** The SRV records of `name` now: `target port weight`, sorted; or the error code. */
+  async function records(name: string): Promise<string[] | string> {
+    const resolver = createResolver({ nameservers: [`127.0.0.1:${dns.port}`], maxTtl: 0 });
+    return resolver.resolve(name).then(
+      (r) =>
+        r.endpoints
+          .map((e) => `${e.target.split('.')[0]} ${e.addresses[0]?.address}:${e.port} ${e.weight}`)
+          .sort(),
+      (error: NodeJS.ErrnoException) => error.code ?? 'error',
+    );
+  }
+
+  /** Polls until `check` holds; returns how long it took, ms; fails after `ms`. */
+  async function within(ms: number, what: string, check: () => Promise<boolean>): Promise<number> {
+    const started = performance.now();
+    while (!(await check())) {
+      if (performance.now() - started > ms) assert.fail(`${what}: not within ${ms} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return performance.now() - started;
+  }
+
+  const short = (id: string) => id.slice(0, 12);
+  const ip = (id: string) =>
+    docker(
+      'inspect',
+      '-f',
+      `{{(index .NetworkSettings.Networks "${NETWORK}").IPAddress}}`,
+      id,
+    ).stdout.trim();
+
+  test('two containers of fabware/grounduser: two SRV records of grounduser.dev.kw; stop, pause and unpause', async () => {
+    startDock();
+    await within(5000, 'dock started', async () => output.out.includes('svcdisc dock:'));
+    const one = run(IMAGE);
+    const two = run(IMAGE);
+    const both = [`${short(one)} ${ip(one)}:8080 100`, `${short(two)} ${ip(two)}:8080 100`].sort();
+    await within(
+      2000,
+      'both registered',
+      async () => JSON.stringify(await records('grounduser.dev.kw')) === JSON.stringify(both),
+    );
+    assert.match(output.out, new RegExp(`\\+ grounduser\\.dev\\.kw ${short(one)} ${ip(one)}:8080`));
+
+    assert.equal(docker('stop', '-t', '0', two).status, 0);
+    await within(
+      2000,
+      'the stopped one withdrawn',
+      async () =>
+        JSON.stringify(await records('grounduser.dev.kw')) ===
+        JSON.stringify([both.find((r) => r.startsWith(short(one)))]),
+    );
+    assert.match(
+      output.out,
+      new RegExp(`- grounduser\\.dev\\.kw ${short(two)} .*\\(not running\\)`),
+    );
+
+    assert.equal(docker('pause', one).status, 0);
+    await within(
+      2000,
+      'the paused one withdrawn',
+      async () => (await records('grounduser.dev.kw')) === 'ENOTFOUND',
+    );
+    assert.equal(docker('unpause', one).status, 0);
+    await within(2000, 'the unpaused one back', async () =>
+      Array.isArray(await records('grounduser.dev.kw')),
+    );
+  });
+
+  test('labels name the service and set its port and weight; a container without a port is skipped, said once', async () => {
+    const cache = run(
+      '--label',
+      'svcdisc.name=cache',
+      '--label',
+      'svcdisc.weight=7',
+      '--label',
+      'svcdisc.port=8080',
+      IMAGE,
+    );
+    await within(
+      2000,
+      'cache registered',
+      async () =>
+        JSON.stringify(await records('cache.dev.kw')) ===
+        JSON.stringify([`${short(cache)} ${ip(cache)}:8080 7`]),
+    );
+    const portless = run(PORTLESS);
+    const ignored = run('--label', 'svcdisc.ignore=true', IMAGE);
+    await within(2000, 'the portless one said', async () =>
+      output.err.includes(`skipped ${short(portless)}: no exposed TCP port`),
+    );
+    assert.ok(output.err.includes(`skipped ${short(ignored)}: label svcdisc.ignore`));
+    assert.equal(await records('portless.dev.kw'), 'ENOTFOUND');
+    assert.equal(
+      ((await records('grounduser.dev.kw')) as string[]).some((r) => r.startsWith(short(ignored))),
+      false,
+    );
+  });
+
+  test('a dock killed with SIGKILL: records stay until their leases end and prune removes them; a new dock registers what runs', async () => {
+    for (const child of docks) child.kill('SIGKILL');
+    const running = await records('grounduser.dev.kw');
+    assert.ok(Array.isArray(running) && running.length === 1, String(running));
+    const [survivor] = containers.filter(
+      (id) =>
+        docker('inspect', '-f', '{{.State.Running}}', id).stdout.trim() === 'true' &&
+        running.some((r) => r.startsWith(short(id))),
+    );
+    assert.ok(survivor);
+    assert.equal(docker('stop', '-t', '0', survivor).status, 0);
+    // Nobody withdraws it: it stays, with its lease (3 s).
+    assert.deepEqual(await records('grounduser.dev.kw'), running);
+    const late = run(IMAGE);
+    await new Promise((resolve) => setTimeout(resolve, 3500));
+    // Asynchronously: the DNS server answering it runs in this process.
+    const prune = await promisify(execFile)(process.execPath, [CLI, 'prune', 'grounduser.dev.kw'], {
+      env: env(),
+    });
+
+    assert.match(
+      prune.stdout,
+      new RegExp(`removed ${short(survivor)}\\.grounduser\\.dev\\.kw:8080 \\(lease expired`),
+    );
+    assert.equal(await records('grounduser.dev.kw'), 'ENOTFOUND');
+    startDock();
+    await within(
+      5000,
+      'the new dock registers what runs',
+      async () =>
+        JSON.stringify(await records('grounduser.dev.kw')) ===
+        JSON.stringify([`${short(late)} ${ip(late)}:8080 100`]),
+    );
+  });
+});
