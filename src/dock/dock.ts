@@ -125,8 +125,13 @@ export class Dock {
 
   #enqueue(id: string): void {
     if (this.#stopped) return;
+    this.#queue(id, () => this.#reconcile(id));
+  }
+
+  /** Runs `work` for container `id` after what is queued for it; `work` never rejects. */
+  #queue(id: string, work: () => Promise<void>): void {
     const previous = this.#queues.get(id) ?? Promise.resolve();
-    const next = previous.then(() => this.#reconcile(id));
+    const next = previous.then(work);
     this.#queues.set(id, next);
     next.finally(() => {
       if (this.#queues.get(id) === next) this.#queues.delete(id);
@@ -200,17 +205,14 @@ export class Dock {
   /** Every period: each registered container's lease is taken again. */
   #refreshLeases(): void {
     for (const [id, entry] of this.#registered) {
-      const previous = this.#queues.get(id) ?? Promise.resolve();
-      const next = previous.then(() =>
-        this.#registered.get(id) === entry
-          ? this.#announce(id, entry.registration, true).catch((error: Error) =>
-              this.options.err(
-                `svcdisc dock: ${entry.registration.name} ${entry.registration.shortId}: lease not refreshed: ${error.message}`,
-              ),
-            )
-          : undefined,
-      );
-      this.#queues.set(id, next);
+      this.#queue(id, async () => {
+        if (this.#registered.get(id) !== entry) return; // withdrawn or changed meanwhile
+        await this.#announce(id, entry.registration, true).catch((error: Error) =>
+          this.options.err(
+            `svcdisc dock: ${entry.registration.name} ${entry.registration.shortId}: lease not refreshed: ${error.message}`,
+          ),
+        );
+      });
     }
   }
 }

@@ -27,6 +27,20 @@ const docker = (...args: string[]) => spawnSync('docker', args, { encoding: 'utf
 
 let startedDaemon: ChildProcess | undefined;
 
+/** Starts dockerd (live restore: its containers outlive a restart of the daemon) and waits
+ * until it answers; undefined when it does not. */
+function startDaemon(): ChildProcess | undefined {
+  const daemon = spawn('dockerd', ['--live-restore'], { stdio: 'ignore' });
+  for (let i = 0; i < 150 && docker('info').status !== 0; i++) spawnSync('sleep', ['0.2']);
+  return docker('info').status === 0 ? daemon : undefined;
+}
+
+async function stopDaemon(daemon: ChildProcess): Promise<void> {
+  const exited = new Promise((resolve) => daemon.once('exit', resolve));
+  daemon.kill('SIGTERM');
+  await exited;
+}
+
 /** Why Docker cannot be used here; under CI an error, never a skip. Starts dockerd (as root)
  * when none answers. */
 function unavailable(): string | undefined {
@@ -36,9 +50,8 @@ function unavailable(): string | undefined {
   else if (spawnSync('test', ['-x', BUSYBOX]).status !== 0)
     reason = `${BUSYBOX} is missing (Debian: apt-get install busybox-static; .ci/run does it)`;
   else if (docker('info').status !== 0) {
-    startedDaemon = spawn('dockerd', [], { stdio: 'ignore' });
-    for (let i = 0; i < 100 && docker('info').status !== 0; i++) spawnSync('sleep', ['0.2']);
-    if (docker('info').status !== 0) reason = 'dockerd does not start here (needs root)';
+    startedDaemon = startDaemon();
+    if (!startedDaemon) reason = 'dockerd does not start here (needs root)';
   }
   if (reason && process.env.CI) throw new Error(reason);
   return reason;
@@ -86,10 +99,7 @@ describe('svcdisc dock (real dockerd)', { skip }, () => {
     docker('network', 'rm', NETWORK);
     docker('rmi', '-f', IMAGE, PORTLESS);
     await dns?.close();
-    if (startedDaemon) {
-      startedDaemon.kill('SIGTERM');
-      await new Promise((resolve) => startedDaemon?.once('exit', resolve));
-    }
+    if (startedDaemon && startedDaemon.exitCode === null) await stopDaemon(startedDaemon);
   });
 
   const env = () => ({
@@ -252,5 +262,57 @@ describe('svcdisc dock (real dockerd)', { skip }, () => {
         JSON.stringify(await records('grounduser.dev.kw')) ===
         JSON.stringify([`${short(late)} ${ip(late)}:8080 100`]),
     );
+  });
+
+  test('two docks at once: one record per container, the same set at every look while leases are refreshed', async () => {
+    startDock(); // beside the one of the test before
+    const more = run(IMAGE);
+    const expected = () =>
+      containers
+        .filter((id) => docker('inspect', '-f', '{{.State.Running}}', id).stdout.trim() === 'true')
+        .filter((id) => docker('inspect', '-f', '{{.Config.Image}}', id).stdout.trim() === IMAGE)
+        .filter(
+          (id) =>
+            !docker('inspect', '-f', '{{json .Config.Labels}}', id).stdout.includes('svcdisc'),
+        )
+        .map((id) => `${short(id)} ${ip(id)}:8080 100`)
+        .sort();
+    const want = JSON.stringify(expected());
+    assert.ok(want.includes(short(more)));
+    await within(
+      2000,
+      'registered by both',
+      async () => JSON.stringify(await records('grounduser.dev.kw')) === want,
+    );
+    // Three lease periods of both docks refreshing: no duplicate, nothing missing, ever.
+    for (const until = performance.now() + 3500; performance.now() < until; ) {
+      assert.equal(JSON.stringify(await records('grounduser.dev.kw')), want);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  });
+
+  test('dockerd restarted under running docks: they reconnect, resync, and follow its events again', {
+    skip: startedDaemon
+      ? undefined
+      : 'dockerd was not started by this test (it restarts only its own)',
+  }, async () => {
+    const before = await records('grounduser.dev.kw');
+    assert.ok(Array.isArray(before) && before.length >= 2);
+    await stopDaemon(startedDaemon as ChildProcess);
+    await within(5000, 'the broken stream said', async () => /reconnecting in/.test(output.err));
+    startedDaemon = startDaemon();
+    assert.ok(startedDaemon, 'dockerd did not start again');
+    await within(10_000, 'reconnected', async () => /reconnected; resyncing/.test(output.err));
+    // Live restore kept the containers: the records are the same.
+    assert.deepEqual(await records('grounduser.dev.kw'), before);
+    const [first] = before as string[];
+    const id = containers.find((c) => first?.startsWith(short(c))) as string;
+    assert.equal(docker('stop', '-t', '0', id).status, 0);
+    await within(2000, 'the stopped one withdrawn after the restart', async () => {
+      const now = await records('grounduser.dev.kw');
+      return (
+        Array.isArray(now) && now.length === before.length - 1 && !now.includes(first as string)
+      );
+    });
   });
 });
