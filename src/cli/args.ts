@@ -75,7 +75,8 @@ RFC 2136 updates to SVCDISC_UPDATE_SERVER (else the first nameserver), signed wi
 SVCDISC_TSIG_KEY/_KEYFILE. Follows the daemon's events: withdrawn on stop, die, kill, pause
 and destroy; registered again on start and unpause; with a health check, only while healthy.
 Each record has a lease naming the Docker host, refreshed every --ttl; when every dock of the
-host is gone, the leases end and "svcdisc prune NAME" removes the records. Labels:
+host is gone, the leases end and "svcdisc prune NAME" removes the records; a dock that starts
+removes its host's records of containers that stopped meanwhile. Labels:
 svcdisc.name, svcdisc.port, svcdisc.priority (10), svcdisc.weight (100), svcdisc.ignore=true.
 One line per registration (+) and withdrawal (-). Exit status 2 for a bad option.
 

@@ -3,10 +3,13 @@
 // withdraw through the same Announcer as `svcdisc announce`), refreshes each record's lease
 // every period, and when the stream breaks reconnects with back-off and resyncs. Any number
 // of docks may run: the updates are idempotent, and a record whose docks are all gone ends
-// with its lease (svcdisc prune removes it then).
+// with its lease (svcdisc prune removes it then). Each service name a host's docks register
+// is also listed in a TXT record of the host (`<host>._svcdisc-dock.<env>.<domain>`): a dock
+// that starts reads it, and removes the host's records of containers that no longer run.
 import { hostPort } from '../dns/names.js';
 import type { Announcer } from '../update/announce.js';
 import type { Instance } from '../update/dynamic-update.js';
+import { LEASE_HOLDER_PREFIX } from '../update/dynamic-update.js';
 import { type DockSettings, outcomeOf, type Registration } from './container.js';
 import type { DockerApi } from './docker.js';
 
@@ -52,8 +55,22 @@ export class Dock {
   #timers = new Set<NodeJS.Timeout>();
   #refresh: NodeJS.Timeout | undefined;
   #stopped = false;
+  /** Service names known to be in the host's index record. */
+  readonly #indexed = new Set<string>();
+  /** Whether the host's stale records were looked for since start. */
+  #cleaned = false;
+  /** The host's index: the service names its docks registered, one TXT string each. */
+  readonly indexName: string;
 
-  constructor(readonly options: DockOptions) {}
+  constructor(readonly options: DockOptions) {
+    const label =
+      options.holder
+        .toLowerCase()
+        .replace(/[^a-z0-9-]+/g, '-')
+        .replace(/^-+|-+$/g, '')
+        .slice(0, 63) || 'host';
+    this.indexName = `${label}._svcdisc-dock.${options.zoneSuffix}`;
+  }
 
   /** Follows the daemon; runs until stop(). */
   start(): void {
@@ -118,6 +135,7 @@ export class Dock {
     this.options.docker.running().then(
       (ids) => {
         for (const id of new Set([...ids, ...this.#registered.keys()])) this.#enqueue(id);
+        if (!this.#cleaned) this.#removeStale(ids);
       },
       (error: Error) => this.options.err(`svcdisc dock: ${error.message}`),
     );
@@ -186,6 +204,10 @@ export class Dock {
       leaseHolder: this.options.holder,
     });
     this.#registered.set(id, { registration, instance });
+    if (!this.#indexed.has(name)) {
+      await this.options.announcer.addTxt(this.indexName, name);
+      this.#indexed.add(name);
+    }
     if (!refresh) this.options.out(`+ ${name} ${registration.shortId} ${hostPort(address, port)}`);
   }
 
@@ -198,6 +220,35 @@ export class Dock {
     } catch (error) {
       this.options.err(
         `svcdisc dock: ${name} ${shortId} could not be withdrawn: ${(error as Error).message}; its record stays until its lease ends`,
+      );
+    }
+  }
+
+  /** Once after start: the records of this host's containers that no longer run (the dock
+   * was gone when they stopped) are withdrawn. Those of other hosts, and those without this
+   * host's lease, are left alone. A failure is said and tried again at the next resync. */
+  async #removeStale(running: string[]): Promise<void> {
+    const { announcer, holder } = this.options;
+    const alive = new Set(running.map((id) => id.slice(0, 12)));
+    try {
+      for (const name of await announcer.txt(this.indexName)) {
+        this.#indexed.add(name);
+        for (const record of await announcer.srv(name).catch(() => [])) {
+          const target = record.target.toLowerCase().replace(/\.$/, '');
+          const shortId = target.split('.')[0] ?? '';
+          if (alive.has(shortId) || target !== `${shortId}.${name}`) continue;
+          const mine = (await announcer.txt(target)).includes(`${LEASE_HOLDER_PREFIX}${holder}`);
+          if (!mine) continue;
+          // Started since the list was taken (and registered by another dock): not stale.
+          if ((await this.options.docker.inspect(shortId))?.State.Running) continue;
+          await announcer.withdraw({ name, port: record.port, target });
+          this.options.out(`- ${name} ${shortId} ${record.port} (no longer runs)`);
+        }
+      }
+      this.#cleaned = true;
+    } catch (error) {
+      this.options.err(
+        `svcdisc dock: the host's stale records could not be looked for: ${(error as Error).message}`,
       );
     }
   }

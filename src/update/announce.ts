@@ -9,12 +9,13 @@ import { hostname, networkInterfaces } from 'node:os';
 import { type Config, type ResolverSettings, withSystemDefaults } from '../config.js';
 import { DnsClient, newWireStats, resolveNameservers } from '../dns/client.js';
 import { hostPort, type Nameserver, type NameserverSpec, normalizeName } from '../dns/names.js';
-import type { SrvAnswer, StringAnswer } from '../dns/packet.js';
+import type { Reply, SrvAnswer, StringAnswer } from '../dns/packet.js';
 import { readResolvConf } from '../dns/resolv-conf.js';
 import { parseKeyFile, type TsigKey } from '../dns/tsig-key.js';
 import { AnnounceError, ConfigError, UpdateError } from '../errors.js';
 import {
   addChanges,
+  addTxtChange,
   deleteChanges,
   type Instance,
   LEASE_PREFIX,
@@ -215,6 +216,26 @@ export class Announcer {
     };
   }
 
+  /** Adds the TXT record `text` at `name` (idempotent). */
+  async addTxt(name: string, text: string): Promise<void> {
+    const owner = dnsName(name, 'the record name');
+    const primary = await this.#primaryOf();
+    await this.#update(owner, [addTxtChange(owner, text, this.config.announceTtl)], primary);
+  }
+
+  /** The strings of the TXT records at `name`, as the zone's primary has them now. */
+  async txt(name: string): Promise<string[]> {
+    const { client } = await this.#primaryOf();
+    return txtStrings(await client.query({ name, type: 'TXT' }, name));
+  }
+
+  /** The SRV records of `name` at the zone's primary now. */
+  async srv(name: string): Promise<SrvAnswer['data'][]> {
+    const { client } = await this.#primaryOf();
+    const reply = await client.query({ name, type: 'SRV' }, name);
+    return (reply.answers ?? []).filter((r): r is SrvAnswer => r.type === 'SRV').map((r) => r.data);
+  }
+
   /** Publishes one instance; resolves to what was published. */
   async announce(request: AnnounceRequest): Promise<Instance & { zone: string }> {
     const instance = this.#instance(request);
@@ -306,6 +327,16 @@ export class Announcer {
   }
 }
 
+/** Every string of the TXT records of a reply. */
+function txtStrings(reply: Reply): string[] {
+  return (reply.answers ?? [])
+    .filter((r) => r.type === 'TXT')
+    .flatMap((r) =>
+      ([] as (string | Buffer)[]).concat(r.data as string | Buffer | (string | Buffer)[]),
+    )
+    .map(String);
+}
+
 /** Until when `target`'s lease holds (unix time, s); undefined without a lease record. */
 async function leaseOf(
   client: DnsClient,
@@ -313,13 +344,7 @@ async function leaseOf(
   target: string,
 ): Promise<number | undefined> {
   const txt = await client.query({ name: target, type: 'TXT' }, service).catch(() => undefined);
-  const lease = (txt?.answers ?? [])
-    .filter((r) => r.type === 'TXT')
-    .flatMap((r) =>
-      ([] as (string | Buffer)[]).concat(r.data as string | Buffer | (string | Buffer)[]),
-    )
-    .map(String)
-    .find((text) => text.startsWith(LEASE_PREFIX));
+  const lease = (txt ? txtStrings(txt) : []).find((text) => text.startsWith(LEASE_PREFIX));
   return lease === undefined ? undefined : Number(lease.slice(LEASE_PREFIX.length));
 }
 

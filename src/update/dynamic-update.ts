@@ -113,6 +113,11 @@ export function addChanges(instance: Instance): Change[] {
   ];
 }
 
+/** Adds one TXT record (an RRset may hold many: adding one already there changes nothing). */
+export function addTxtChange(name: string, text: string, ttl: number): Change {
+  return { name, type: TYPE.TXT, class: CLASS.IN, ttl, rdata: encodeRdata('TXT', text) };
+}
+
 /** Deletes the instance: its SRV record only (never the service's whole set), and its
  * target's addresses. */
 export function deleteChanges(

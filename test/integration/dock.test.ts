@@ -315,4 +315,45 @@ describe('svcdisc dock (real dockerd)', { skip }, () => {
       );
     });
   });
+
+  test("a dock that starts removes its host's records of containers that stopped while no dock ran, and only those", async () => {
+    for (const child of docks) child.kill('SIGKILL');
+    // An instance registered otherwise (no holder in its lease): never the dock's to remove.
+    const other = await promisify(execFile)(
+      process.execPath,
+      [
+        CLI,
+        'announce',
+        'grounduser.dev.kw',
+        '--port',
+        '9',
+        '--target',
+        'other.grounduser.dev.kw',
+        '--address',
+        '127.0.0.9',
+      ],
+      { env: env() },
+    );
+    assert.match(other.stdout, /announced grounduser\.dev\.kw/);
+    const before = (await records('grounduser.dev.kw')) as string[];
+    const gone = containers.find((id) => before.some((r) => r.startsWith(short(id)))) as string;
+    assert.ok(gone);
+    assert.equal(docker('stop', '-t', '0', gone).status, 0);
+    assert.deepEqual(await records('grounduser.dev.kw'), before); // nobody withdrew it
+    startDock();
+    await within(2000, 'the stale record removed by the new dock', async () => {
+      const now = await records('grounduser.dev.kw');
+      return Array.isArray(now) && !now.some((r) => r.startsWith(short(gone)));
+    });
+    assert.match(
+      output.out,
+      new RegExp(`- grounduser\\.dev\\.kw ${short(gone)} 8080 \\(no longer runs\\)`),
+    );
+    const after = (await records('grounduser.dev.kw')) as string[];
+    assert.deepEqual(
+      after,
+      before.filter((r) => !r.startsWith(short(gone))),
+    );
+    assert.ok(after.some((r) => r.startsWith('other ')));
+  });
 });

@@ -1,6 +1,5 @@
 // Real DNS servers (Debian packages) started on free loopback ports for integration tests.
 
-import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -62,7 +61,8 @@ async function waitUntilServing(
   if (!server) throw new Error(`bad nameserver ${nameserver}`);
   const deadline = Date.now() + 15_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${log()}`);
+    if (child.exitCode !== null)
+      throw new ExitedEarly(`server exited with ${child.exitCode}:\n${log()}`);
     try {
       for (const tcp of [false, true]) {
         const client = new DnsClient(
@@ -80,6 +80,26 @@ async function waitUntilServing(
 }
 
 async function start(
+  command: string,
+  args: (dir: string, port: number) => string[],
+  files: (port: number) => Record<string, string>,
+  probe: string,
+): Promise<RunningServer> {
+  // The port was free a moment ago; a test running in parallel may take it first (the server
+  // then exits at once): start again on another, a few times.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(command, args, files, probe);
+    } catch (error) {
+      if (attempt >= 3 || !(error instanceof ExitedEarly)) throw error;
+    }
+  }
+}
+
+/** The server exited before it answered (its log in the message). */
+class ExitedEarly extends Error {}
+
+async function startOnce(
   command: string,
   args: (dir: string, port: number) => string[],
   files: (port: number) => Record<string, string>,
@@ -218,12 +238,18 @@ export function serveDuringSuite(
   start: () => Promise<RunningServer>,
 ): (options?: ResolverOptions) => Resolver {
   let server: RunningServer | undefined;
+  let failure: unknown;
+  // A start that fails fails each test with its reason (a failed hook would only cancel them,
+  // and the reporter would not say why).
   before(async () => {
-    server = await start();
+    server = await start().catch((error: unknown) => {
+      failure = error;
+      return undefined;
+    });
   });
   after(() => server?.stop());
   return (options = {}) => {
-    assert.ok(server, 'the server did not start');
+    if (!server) throw failure ?? new Error('the server did not start');
     return createResolver({
       nameservers: [server.nameserver],
       timeoutMs: 1000,
