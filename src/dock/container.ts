@@ -42,7 +42,7 @@ export function repositoryName(image: string): string {
 }
 
 /** A DNS label made of a name: lower case, other characters as hyphens. */
-function asLabel(text: string): string {
+export function asLabel(text: string): string {
   return text
     .toLowerCase()
     .replace(/[^a-z0-9-]+/g, '-')

@@ -8,9 +8,8 @@
 // that starts reads it, and removes the host's records of containers that no longer run.
 import { hostPort } from '../dns/names.js';
 import type { Announcer } from '../update/announce.js';
-import type { Instance } from '../update/dynamic-update.js';
-import { LEASE_HOLDER_PREFIX } from '../update/dynamic-update.js';
-import { type DockSettings, outcomeOf, type Registration } from './container.js';
+import { type Instance, LEASE_HOLDER_PREFIX } from '../update/dynamic-update.js';
+import { asLabel, type DockSettings, outcomeOf, type Registration } from './container.js';
 import type { DockerApi } from './docker.js';
 
 export interface DockOptions extends DockSettings {
@@ -63,13 +62,7 @@ export class Dock {
   readonly indexName: string;
 
   constructor(readonly options: DockOptions) {
-    const label =
-      options.holder
-        .toLowerCase()
-        .replace(/[^a-z0-9-]+/g, '-')
-        .replace(/^-+|-+$/g, '')
-        .slice(0, 63) || 'host';
-    this.indexName = `${label}._svcdisc-dock.${options.zoneSuffix}`;
+    this.indexName = `${asLabel(options.holder) || 'host'}._svcdisc-dock.${options.zoneSuffix}`;
   }
 
   /** Follows the daemon; runs until stop(). */
