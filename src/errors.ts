@@ -1,9 +1,8 @@
 // Every error svcdisc makes, in one place: one class per kind of failure, each with a fixed
 // `code` a program can branch on (as undici's lib/core/errors.js). DNS failures keep Node's own
 // DNS codes (ENOTFOUND, ETIMEOUT…) and connect failures Node's errno codes, because programs
-// already test for those; the others are ERR_SVCDISC_*. Imports nothing but Node and the
-// address printer of dns/names.ts.
-import { constants } from 'node:os';
+// already test for those; the others are ERR_SVCDISC_*. Imports nothing but the address
+// printer of dns/names.ts: it is part of the preload's start-up bundle.
 import { hostPort } from './dns/names.js';
 
 /** The brand of svcdisc's errors, under a key every copy of svcdisc shares: `instanceof` goes
@@ -157,7 +156,7 @@ export class ServiceConnectError extends SvcdiscError {
  * ETIMEDOUT, so failover and the program treat it as any connect failure. */
 export class ConnectTimeoutError extends SvcdiscError {
   static override readonly kind = 'ConnectTimeoutError';
-  readonly errno = -constants.errno.ETIMEDOUT;
+  readonly errno: number;
   readonly syscall = 'connect';
 
   constructor(
@@ -169,6 +168,8 @@ export class ConnectTimeoutError extends SvcdiscError {
       'ETIMEDOUT',
       `connect ETIMEDOUT ${hostPort(address, port)} (no answer within ${timeoutMs} ms)`,
     );
+    // os is loaded here, at a timeout, not when the preload starts.
+    this.errno = -(require('node:os') as typeof import('node:os')).constants.errno.ETIMEDOUT;
   }
 }
 

@@ -54,7 +54,7 @@ function warnOnce(): void {
  * @returns whether the patches were installed
  */
 export function install(options: SvcdiscOptions = {}): boolean {
-  if (current || prototype[INSTALLED]) throw new AlreadyInstalledError();
+  if (prototype[INSTALLED]) throw new AlreadyInstalledError();
   const config = normalizeOptions(options);
   warnOnce();
   if (config.disable) return false;

@@ -189,13 +189,12 @@ export class ServiceConnect {
     const endpoint = this.#endpoints[this.#endpoint] as Endpoint;
     const { target } = endpoint;
     const port = this.#portOf(endpoint);
-    // Every attempt that ends here failed: the list is what the final error reports, and what
-    // Node's own happy eyeballs reports on the socket (undici shows it in its errors).
-    const tried = hostPort((this.#addresses[this.#address] as Address).address, port);
-    this.#tried.push(tried);
-    const socket = this.socket as { autoSelectFamilyAttemptedAddresses?: string[] };
-    socket.autoSelectFamilyAttemptedAddresses ??= [];
-    socket.autoSelectFamilyAttemptedAddresses.push(tried);
+    // Every attempt that ends here failed: the list is what the final error reports, and, as
+    // Node's own happy eyeballs does, the socket's record of this connect's attempts (undici
+    // shows it in its errors).
+    if (this.#tried.length === 0)
+      Object.assign(this.socket, { autoSelectFamilyAttemptedAddresses: this.#tried });
+    this.#tried.push(hostPort((this.#addresses[this.#address] as Address).address, port));
     const sameEndpoint = ++this.#address < this.#addresses.length;
     if (!sameEndpoint) {
       const coolDownMs = this.context.health.eject(endpointKey(endpoint));
