@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// svcdisc resolve | serve | announce | withdraw | prune | demo: look at what the preload sees,
-// serve a zone file, register instances, show it all.
+// svcdisc resolve | serve | announce | withdraw | prune | dock | demo: look at what the preload
+// sees, serve a zone file, register instances and Docker containers, show it all.
 import { statSync } from 'node:fs';
 import { DEFAULT_LISTEN, DEMO_ZONE, help, parseArgs, USAGE } from './cli/args.js';
 import { configFromEnv, normalizeOptions, unknownVariableWarnings } from './config.js';
@@ -112,7 +112,7 @@ async function resolveCommand(args: string[], out: (line: string) => void): Prom
 }
 
 async function serveCommand(args: string[], out: (line: string) => void): Promise<number> {
-  const { positional, flags } = parseArgs('serve', args, {
+  const { positional, flags, value } = parseArgs('serve', args, {
     zone: 'value',
     listen: 'value',
     origin: 'value',
@@ -130,10 +130,9 @@ async function serveCommand(args: string[], out: (line: string) => void): Promis
     throw new UsageError(
       `svcdisc serve: --zone ${zoneFile} is a directory; give the zone file in it`,
     );
-  const origin = flags.get('origin');
   const server = await DnsServer.start({
     zoneFile,
-    origin: typeof origin === 'string' ? origin : undefined,
+    origin: value('origin'),
     host,
     port,
     log: (line) => out(`svcdisc serve: ${line}`),
@@ -160,7 +159,7 @@ async function registrationCommand(
   args: string[],
   out: (line: string) => void,
 ): Promise<number> {
-  const { positional, flags } = parseArgs(command, args, {
+  const { positional, flags, value } = parseArgs(command, args, {
     port: 'value',
     target: 'value',
     address: 'value',
@@ -178,13 +177,11 @@ async function registrationCommand(
       `svcdisc ${command}: --port must be 1-65535, not "${flags.get('port') ?? ''}"`,
     );
   }
-  const target = flags.get('target');
-  const address = flags.get('address');
   const request = {
     name: positional[0] as string,
     port,
-    target: typeof target === 'string' ? target : undefined,
-    addresses: typeof address === 'string' ? address.split(',') : undefined,
+    target: value('target'),
+    addresses: value('address')?.split(','),
   };
   if (command === 'announce') return announceCommand(request, flags, out);
   const { Announcer } = await import('./update/announce.js');

@@ -103,6 +103,8 @@ went against the SRV weights. Halfway through one backend stops: requests fail o
 export interface Parsed {
   positional: string[];
   flags: Map<string, string | true>;
+  /** The value given to a `--name value` option; undefined when it was not given. */
+  value(name: string): string | undefined;
 }
 
 /** Parses `args` against the flags a command knows; a flag with a value is `--name value`. */
@@ -111,7 +113,15 @@ export function parseArgs(
   args: string[],
   known: Record<string, 'flag' | 'value'>,
 ): Parsed {
-  const parsed: Parsed = { positional: [], flags: new Map() };
+  const flags = new Map<string, string | true>();
+  const parsed: Parsed = {
+    positional: [],
+    flags,
+    value(name) {
+      const value = flags.get(name);
+      return typeof value === 'string' ? value : undefined;
+    },
+  };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] as string;
     if (arg === '-h' && known.help) {

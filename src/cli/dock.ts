@@ -1,5 +1,6 @@
 // svcdisc dock: options checked (a bad one exits 2), the Docker host's name taken as the
 // leases' holder, then the Dock runs until SIGTERM or SIGINT.
+import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { normalizeOptions } from '../config.js';
 import { normalizeName } from '../dns/names.js';
@@ -14,7 +15,7 @@ export async function dockCommand(
   out: (line: string) => void,
   err: (line: string) => void,
 ): Promise<number> {
-  const { positional, flags } = parseArgs('dock', args, {
+  const { positional, flags, value } = parseArgs('dock', args, {
     environment: 'value',
     domain: 'value',
     docker: 'value',
@@ -28,31 +29,27 @@ export async function dockCommand(
   if (positional.length > 0)
     throw new UsageError(`svcdisc dock: unexpected argument "${positional[0]}"`);
   const config = normalizeOptions({});
-  const text = (flag: string) => {
-    const value = flags.get(flag);
-    return typeof value === 'string' ? value : undefined;
-  };
-  const environment = text('environment') ?? 'dev';
-  const domain = text('domain') ?? config.domains[0] ?? 'kw';
+  const environment = value('environment') ?? 'dev';
+  const domain = value('domain') ?? config.domains[0] ?? 'kw';
   const zoneSuffix = normalizeName(`${environment}.${domain}`);
   if (!zoneSuffix || environment.includes('.'))
     throw new UsageError(
       `svcdisc dock: --environment "${environment}" and --domain "${domain}" do not make a DNS name (e.g. dev and kw: NAME.dev.kw)`,
     );
-  const url = text('docker') ?? process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
+  const url = value('docker') ?? process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
   const endpoint = parseDockerUrl(url);
   if (!endpoint)
     throw new UsageError(
       `svcdisc dock: the Docker daemon "${url}" is not unix:///PATH or tcp://HOST:PORT`,
     );
-  const ttlText = text('ttl') ?? '30';
+  const ttlText = value('ttl') ?? '30';
   const ttl = /^\d+$/.test(ttlText) ? Number(ttlText) : 0;
   if (ttl < 1 || ttl > 86_400)
     throw new UsageError(
       `svcdisc dock: --ttl is the lease refresh period, 1-86400 s, not "${ttlText}"`,
     );
-  const publishAddress = text('publish-address');
-  if (publishAddress !== undefined && !/^[\d.]+$|:/.test(publishAddress))
+  const publishAddress = value('publish-address');
+  if (publishAddress !== undefined && isIP(publishAddress) === 0)
     throw new UsageError(
       `svcdisc dock: --publish-address "${publishAddress}" is not an IP address`,
     );
@@ -67,7 +64,7 @@ export async function dockCommand(
     ttl,
     holder,
     zoneSuffix,
-    network: text('network'),
+    network: value('network'),
     publishAddress,
     out,
     err,

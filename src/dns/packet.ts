@@ -136,6 +136,13 @@ export const TSIG_ERRORS: Readonly<Record<number, string>> = {
   18: 'BADTIME',
 };
 
+/** A 16-bit field in network order, as the wire writes counts, types, classes and lengths. */
+export function u16(value: number): Buffer {
+  const bytes = Buffer.alloc(2);
+  bytes.writeUInt16BE(value);
+  return bytes;
+}
+
 /** The EDNS0 record of a message offering `udpPayloadSize` bytes over UDP (RFC 6891 6.1.2). */
 export function optRecord(udpPayloadSize: number): OptAnswer {
   return { type: 'OPT', name: '.', udpPayloadSize, flags: 0, options: [] };

@@ -1,16 +1,11 @@
 // TSIG (RFC 8945): HMAC signatures of DNS messages with a shared key, for dynamic updates.
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { CLASS, decodeName, encodeName, TSIG_ERRORS, TYPE } from './packet.js';
+import { CLASS, decodeName, encodeName, TSIG_ERRORS, TYPE, u16 } from './packet.js';
 import { TSIG_ALGORITHMS, type TsigKey } from './tsig-key.js';
 
 /** Allowed clock difference, s (the RFC's recommended 300). */
 export const FUDGE = 300;
 
-const u16 = (n: number) => {
-  const b = Buffer.alloc(2);
-  b.writeUInt16BE(n);
-  return b;
-};
 const u48 = (n: number) => {
   const b = Buffer.alloc(6);
   b.writeUIntBE(n, 0, 6);

@@ -9,6 +9,7 @@
 import { hostPort } from '../dns/names.js';
 import type { Announcer } from '../update/announce.js';
 import { type Instance, LEASE_HOLDER_PREFIX } from '../update/dynamic-update.js';
+import { bounded, retryDelayMs } from '../update/registrar.js';
 import { asLabel, type DockSettings, outcomeOf, type Registration } from './container.js';
 import type { DockerApi } from './docker.js';
 
@@ -24,9 +25,6 @@ export interface DockOptions extends DockSettings {
   /** Failures, each retried. */
   err: (line: string) => void;
 }
-
-const RETRY_BASE_MS = 1000;
-const RETRY_MAX_MS = 30_000;
 
 interface Registered {
   registration: Registration;
@@ -71,11 +69,6 @@ export class Dock {
     this.#refresh = setInterval(() => this.#refreshLeases(), this.options.ttl * 1000);
   }
 
-  /** The containers registered now, by id. */
-  registered(): Registration[] {
-    return [...this.#registered.values()].map((entry) => entry.registration);
-  }
-
   /** Stops following the daemon. With `withdraw`, withdraws what this dock registered
    * (waiting for at most `boundMs`); otherwise the records stay until their leases end. */
   async stop(withdraw = false, boundMs = 5000): Promise<void> {
@@ -83,18 +76,12 @@ export class Dock {
     this.#closeEvents?.();
     clearInterval(this.#refresh);
     for (const timer of this.#timers) clearTimeout(timer);
-    await Promise.race([
-      Promise.all(this.#queues.values()),
-      new Promise((resolve) => setTimeout(resolve, boundMs).unref()),
-    ]);
+    await bounded(Promise.all(this.#queues.values()), boundMs, []);
     if (!withdraw) return;
     const all = [...this.#registered].map(([id, entry]) =>
       this.#withdraw(id, entry, 'dock stopped'),
     );
-    await Promise.race([
-      Promise.all(all),
-      new Promise((resolve) => setTimeout(resolve, boundMs).unref()),
-    ]);
+    await bounded(Promise.all(all), boundMs, []);
   }
 
   #later(ms: number, action: () => void): void {
@@ -111,7 +98,7 @@ export class Dock {
       (error) => {
         if (this.#stopped) return;
         this.#streamFailures++;
-        const delay = Math.min(RETRY_BASE_MS * 2 ** (this.#streamFailures - 1), RETRY_MAX_MS);
+        const delay = retryDelayMs(this.#streamFailures);
         this.options.err(`svcdisc dock: ${error.message}; reconnecting in ${delay / 1000} s`);
         this.#later(delay, () => this.#connect());
       },
@@ -172,7 +159,7 @@ export class Dock {
     } catch (error) {
       const failures = (this.#failures.get(id) ?? 0) + 1;
       this.#failures.set(id, failures);
-      const delay = Math.min(RETRY_BASE_MS * 2 ** (failures - 1), RETRY_MAX_MS);
+      const delay = retryDelayMs(failures);
       this.options.err(
         `svcdisc dock: ${id.slice(0, 12)}: ${(error as Error).message}; retrying in ${delay / 1000} s`,
       );
@@ -227,7 +214,7 @@ export class Dock {
       for (const name of await announcer.txt(this.indexName)) {
         this.#indexed.add(name);
         for (const record of await announcer.srv(name).catch(() => [])) {
-          const target = record.target.toLowerCase().replace(/\.$/, '');
+          const { target } = record;
           const shortId = target.split('.')[0] ?? '';
           if (alive.has(shortId) || target !== `${shortId}.${name}`) continue;
           const mine = (await announcer.txt(target)).includes(`${LEASE_HOLDER_PREFIX}${holder}`);

@@ -2,7 +2,6 @@
 // inside the zones; the targets' A/AAAA in the additional section of SRV answers; NXDOMAIN
 // and NODATA with the SOA in the authority section (RFC 2308); REFUSED outside the zones;
 // EDNS0; replies too big for the client's UDP size truncated (TC, empty, as BIND and Knot do).
-
 import { canonicalName } from '../dns/names.js';
 import {
   type Answer,

@@ -8,8 +8,14 @@ import { createConnection } from 'node:net';
 import { hostname, networkInterfaces } from 'node:os';
 import { type Config, type ResolverSettings, withSystemDefaults } from '../config.js';
 import { DnsClient, newWireStats, resolveNameservers } from '../dns/client.js';
-import { hostPort, type Nameserver, type NameserverSpec, normalizeName } from '../dns/names.js';
-import type { Reply, SrvAnswer, StringAnswer } from '../dns/packet.js';
+import {
+  canonicalName,
+  hostPort,
+  type Nameserver,
+  type NameserverSpec,
+  normalizeName,
+} from '../dns/names.js';
+import type { SrvAnswer, StringAnswer } from '../dns/packet.js';
 import { readResolvConf } from '../dns/resolv-conf.js';
 import { parseKeyFile, type TsigKey } from '../dns/tsig-key.js';
 import { AnnounceError, ConfigError, UpdateError } from '../errors.js';
@@ -155,10 +161,11 @@ export class Announcer {
       ),
     }));
     // A primary not found now may be found later (a container starting).
-    this.#primary.catch(() => {
-      this.#primary = undefined;
+    const primary = this.#primary;
+    primary.catch(() => {
+      if (this.#primary === primary) this.#primary = undefined;
     });
-    return this.#primary;
+    return primary;
   }
 
   /** The zone of `name`, asked once of the nameservers and kept. */
@@ -166,9 +173,12 @@ export class Announcer {
     let zone = this.#zones.get(name);
     if (!zone) {
       this.#resolver ??= new DnsClient({ ...this.#resolverSettings, tcp: false }, newWireStats());
-      zone = findZone(name, this.#resolver);
-      this.#zones.set(name, zone);
-      zone.catch(() => this.#zones.delete(name));
+      const found = findZone(name, this.#resolver);
+      this.#zones.set(name, found);
+      found.catch(() => {
+        if (this.#zones.get(name) === found) this.#zones.delete(name);
+      });
+      zone = found;
     }
     return zone;
   }
@@ -176,11 +186,8 @@ export class Announcer {
   /** Sends the changes for `name`'s zone; when the primary says it is not that zone's, the
    * zone is found again and the update sent once more. A primary that could not be reached is
    * looked up again the next time. Resolves to the zone. */
-  async #update(
-    name: string,
-    changes: Parameters<typeof updateMessage>[1],
-    primary: Primary,
-  ): Promise<string> {
+  async #update(name: string, changes: Parameters<typeof updateMessage>[1]): Promise<string> {
+    const primary = await this.#primaryOf();
     for (let attempt = 0; ; attempt++) {
       const zone = await this.#zoneOf(name);
       try {
@@ -219,28 +226,23 @@ export class Announcer {
   /** Adds the TXT record `text` at `name` (idempotent). */
   async addTxt(name: string, text: string): Promise<void> {
     const owner = dnsName(name, 'the record name');
-    const primary = await this.#primaryOf();
-    await this.#update(owner, [addTxtChange(owner, text, this.config.announceTtl)], primary);
+    await this.#update(owner, [addTxtChange(owner, text, this.config.announceTtl)]);
   }
 
   /** The strings of the TXT records at `name`, as the zone's primary has them now. */
   async txt(name: string): Promise<string[]> {
-    const { client } = await this.#primaryOf();
-    return txtStrings(await client.query({ name, type: 'TXT' }, name));
+    return txtAt((await this.#primaryOf()).client, name, name);
   }
 
   /** The SRV records of `name` at the zone's primary now. */
-  async srv(name: string): Promise<SrvAnswer['data'][]> {
-    const { client } = await this.#primaryOf();
-    const reply = await client.query({ name, type: 'SRV' }, name);
-    return (reply.answers ?? []).filter((r): r is SrvAnswer => r.type === 'SRV').map((r) => r.data);
+  async srv(name: string): Promise<SrvRecord[]> {
+    return srvAt((await this.#primaryOf()).client, name);
   }
 
   /** Publishes one instance; resolves to what was published. */
   async announce(request: AnnounceRequest): Promise<Instance & { zone: string }> {
     const instance = this.#instance(request);
-    const primary = await this.#primaryOf();
-    const zone = await this.#update(instance.name, addChanges(instance), primary);
+    const zone = await this.#update(instance.name, addChanges(instance));
     return { ...instance, zone };
   }
 
@@ -254,26 +256,20 @@ export class Announcer {
     announced?: Instance,
   ): Promise<Instance & { zone: string; registered: boolean }> {
     const instance = announced ?? this.#instance(request);
-    const primary = await this.#primaryOf();
     let records: Pick<Instance, 'priority' | 'weight'>[] = [instance];
     let registered = announced !== undefined;
     if (!announced) {
-      const reply = await primary.client.query({ name: instance.name, type: 'SRV' }, instance.name);
-      const mine = (reply.answers ?? []).filter(
-        (r): r is SrvAnswer =>
-          r.type === 'SRV' &&
-          r.data.target.toLowerCase() === instance.target &&
-          r.data.port === instance.port,
+      const mine = (await this.srv(instance.name)).filter(
+        (r) => r.target === instance.target && r.port === instance.port,
       );
       registered = mine.length > 0;
-      if (registered)
-        records = mine.map((r) => ({ priority: r.data.priority ?? 0, weight: r.data.weight ?? 0 }));
+      if (registered) records = mine;
     }
     // Each SRV record exactly; the target's addresses once.
     const changes = records.flatMap((r, i) =>
       deleteChanges({ ...instance, ...r }).slice(0, i === 0 ? undefined : 1),
     );
-    const zone = await this.#update(instance.name, changes, primary);
+    const zone = await this.#update(instance.name, changes);
     return { ...instance, zone, registered };
   }
 
@@ -282,13 +278,10 @@ export class Announcer {
    * touched. Idempotent: any number of copies may run. */
   async prune(name: string, now = Date.now()): Promise<PruneDecision[]> {
     const service = dnsName(name, 'the service name');
-    const primary = await this.#primaryOf();
-    const { client } = primary;
-    const reply = await client.query({ name: service, type: 'SRV' }, service);
+    const { client } = await this.#primaryOf();
     const decisions: PruneDecision[] = [];
-    for (const record of (reply.answers ?? []).filter((r): r is SrvAnswer => r.type === 'SRV')) {
-      const target = record.data.target.toLowerCase();
-      const { port } = record.data;
+    for (const record of await srvAt(client, service)) {
+      const { target, port } = record;
       const until = await leaseOf(client, service, target);
       if (until === undefined) {
         decisions.push({
@@ -307,14 +300,7 @@ export class Announcer {
           why = `${hostPort(address, port)} refuses connections`;
       }
       if (why) {
-        const changes = deleteChanges({
-          name: service,
-          target,
-          port,
-          priority: record.data.priority ?? 0,
-          weight: record.data.weight ?? 0,
-        });
-        await this.#update(service, changes, primary);
+        await this.#update(service, deleteChanges({ name: service, ...record }));
       }
       decisions.push({
         target,
@@ -327,8 +313,30 @@ export class Announcer {
   }
 }
 
-/** Every string of the TXT records of a reply. */
-function txtStrings(reply: Reply): string[] {
+/** An SRV record as the primary has it: the target in lower case, without the final dot. */
+export interface SrvRecord {
+  target: string;
+  port: number;
+  priority: number;
+  weight: number;
+}
+
+/** The SRV records of `name` at the primary. */
+async function srvAt(client: DnsClient, name: string): Promise<SrvRecord[]> {
+  const reply = await client.query({ name, type: 'SRV' }, name);
+  return (reply.answers ?? [])
+    .filter((r): r is SrvAnswer => r.type === 'SRV')
+    .map(({ data }) => ({
+      target: canonicalName(data.target),
+      port: data.port,
+      priority: data.priority ?? 0,
+      weight: data.weight ?? 0,
+    }));
+}
+
+/** Every string of the TXT records of `name` at the primary (`asker`: the name it is for). */
+async function txtAt(client: DnsClient, name: string, asker: string): Promise<string[]> {
+  const reply = await client.query({ name, type: 'TXT' }, asker);
   return (reply.answers ?? [])
     .filter((r) => r.type === 'TXT')
     .flatMap((r) =>
@@ -343,8 +351,8 @@ async function leaseOf(
   service: string,
   target: string,
 ): Promise<number | undefined> {
-  const txt = await client.query({ name: target, type: 'TXT' }, service).catch(() => undefined);
-  const lease = (txt ? txtStrings(txt) : []).find((text) => text.startsWith(LEASE_PREFIX));
+  const strings = await txtAt(client, target, service).catch(() => []);
+  const lease = strings.find((text) => text.startsWith(LEASE_PREFIX));
   return lease === undefined ? undefined : Number(lease.slice(LEASE_PREFIX.length));
 }
 

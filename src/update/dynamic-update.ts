@@ -2,7 +2,7 @@
 // exactly those, at the zone's primary, signed with TSIG when a key is configured.
 import { randomInt } from 'node:crypto';
 import { hostPort, type Nameserver } from '../dns/names.js';
-import { CLASS, encodeName, encodeRdata, rcodeName, TYPE } from '../dns/packet.js';
+import { CLASS, encodeName, encodeRdata, rcodeName, TYPE, u16 } from '../dns/packet.js';
 import { tcpRoundTrip } from '../dns/transport.js';
 import { sign, verify } from '../dns/tsig.js';
 import type { TsigKey } from '../dns/tsig-key.js';
@@ -39,12 +39,6 @@ interface Change {
   /** RDATA with its 2-byte length, or none (length 0, for "delete an RRset"). */
   rdata: Buffer;
 }
-
-const u16 = (n: number) => {
-  const b = Buffer.alloc(2);
-  b.writeUInt16BE(n);
-  return b;
-};
 
 function record(change: Change): Buffer {
   const ttl = Buffer.alloc(4);

@@ -12,10 +12,22 @@ import type { Instance } from './dynamic-update.js';
 
 /** Longest wait for a withdrawal at shutdown, ms: the program's own exit comes first. */
 export const WITHDRAW_BOUND_MS = 1500;
-const RETRY_BASE_MS = 1000;
 /** Addresses that mean "every address of this host". */
 const WILDCARDS = new Set(['0.0.0.0', '::', '::ffff:0.0.0.0']);
-const RETRY_MAX_MS = 30_000;
+
+/** The wait before retry number `failures` (1, 2, …) of a registration: doubling from 1 s,
+ * at most 30 s. */
+export function retryDelayMs(failures: number): number {
+  return Math.min(1000 * 2 ** (failures - 1), 30_000);
+}
+
+/** `promise`'s value, or `otherwise` after `ms` if it has not settled by then. */
+export function bounded<T>(promise: Promise<T>, ms: number, otherwise: T): Promise<T> {
+  return Promise.race([
+    promise,
+    new Promise<T>((resolve) => setTimeout(resolve, ms, otherwise).unref()),
+  ]);
+}
 
 interface Registered {
   request: AnnounceRequest;
@@ -108,11 +120,7 @@ export class Registrar {
           );
         }
         report(action, entry.request, { error });
-        this.#schedule(
-          entry,
-          Math.min(RETRY_BASE_MS * 2 ** (entry.failures - 1), RETRY_MAX_MS),
-          action,
-        );
+        this.#schedule(entry, retryDelayMs(entry.failures), action);
       },
     );
   }
@@ -147,10 +155,11 @@ export class Registrar {
   /** Withdraws every instance, waiting at most WITHDRAW_BOUND_MS; whether all went in time. */
   withdrawAll(): Promise<boolean> {
     const all = Promise.all(this.#registered.map((entry) => this.#withdraw(entry)));
-    return Promise.race([
+    return bounded(
       all.then((done) => done.every(Boolean)),
-      new Promise<boolean>((resolve) => setTimeout(resolve, WITHDRAW_BOUND_MS, false).unref()),
-    ]);
+      WITHDRAW_BOUND_MS,
+      false,
+    );
   }
 
   /** SIGTERM and SIGINT: withdraw, then let the signal do what it would have done; the end of
