@@ -184,11 +184,12 @@ export class Dock {
       leaseHolder: this.options.holder,
     });
     this.#registered.set(id, { registration, instance });
+    // Said as soon as the record is in DNS; the host's index follows.
+    if (!refresh) this.options.out(`+ ${name} ${registration.shortId} ${hostPort(address, port)}`);
     if (!this.#indexed.has(name)) {
       await this.options.announcer.addTxt(this.indexName, name);
       this.#indexed.add(name);
     }
-    if (!refresh) this.options.out(`+ ${name} ${registration.shortId} ${hostPort(address, port)}`);
   }
 
   async #withdraw(id: string, entry: Registered, why: string): Promise<void> {

@@ -172,6 +172,10 @@ describe('svcdisc dock (real dockerd)', { skip }, () => {
       'both registered',
       async () => JSON.stringify(await records('grounduser.dev.kw')) === JSON.stringify(both),
     );
+    // The dock prints its line after the update is answered: DNS may show it first.
+    await within(2000, "the dock's line", async () =>
+      new RegExp(`\\+ grounduser\\.dev\\.kw ${short(one)} ${ip(one)}:8080`).test(output.out),
+    );
     assert.match(output.out, new RegExp(`\\+ grounduser\\.dev\\.kw ${short(one)} ${ip(one)}:8080`));
 
     assert.equal(docker('stop', '-t', '0', two).status, 0);
@@ -181,6 +185,10 @@ describe('svcdisc dock (real dockerd)', { skip }, () => {
       async () =>
         JSON.stringify(await records('grounduser.dev.kw')) ===
         JSON.stringify([both.find((r) => r.startsWith(short(one)))]),
+    );
+    // The dock prints its line after the update is answered: DNS may show it first.
+    await within(2000, "the dock's line", async () =>
+      new RegExp(`- grounduser\\.dev\\.kw ${short(two)} .*\\(not running\\)`).test(output.out),
     );
     assert.match(
       output.out,
@@ -345,6 +353,12 @@ describe('svcdisc dock (real dockerd)', { skip }, () => {
       const now = await records('grounduser.dev.kw');
       return Array.isArray(now) && !now.some((r) => r.startsWith(short(gone)));
     });
+    // The dock prints its line after the update is answered: DNS may show it first.
+    await within(2000, "the dock's line", async () =>
+      new RegExp(`- grounduser\\.dev\\.kw ${short(gone)} 8080 \\(no longer runs\\)`).test(
+        output.out,
+      ),
+    );
     assert.match(
       output.out,
       new RegExp(`- grounduser\\.dev\\.kw ${short(gone)} 8080 \\(no longer runs\\)`),
