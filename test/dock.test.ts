@@ -13,6 +13,7 @@ function container(overrides: {
   state?: Partial<ContainerDetails['State']>;
   networks?: Record<string, string>;
   published?: Record<string, string>;
+  stopSignal?: string;
 }): ContainerDetails {
   return {
     Id: '3f2a9c1d0b7e55aa66bb77cc88dd99ee00ff11223344556677889900aabbccdd',
@@ -20,6 +21,7 @@ function container(overrides: {
       Image: overrides.image ?? 'fabware/grounduser:1.2',
       Labels: overrides.labels ?? {},
       ExposedPorts: Object.fromEntries((overrides.exposed ?? ['8080/tcp']).map((p) => [p, {}])),
+      StopSignal: overrides.stopSignal,
     },
     State: { Running: true, Paused: false, ...overrides.state },
     NetworkSettings: {
@@ -121,6 +123,22 @@ test('stopped, paused and not healthy are absent; healthy is registered', () => 
   assert.equal(why({ Health: { Status: 'starting' } }), 'starting');
   assert.equal(why({ Health: { Status: 'unhealthy' } }), 'unhealthy');
   assert.equal(why({ Health: { Status: 'healthy' } }), 'registered');
+});
+
+test('a running container sent a signal that stops it is withdrawn during its grace; a reload signal leaves it', () => {
+  const why = (signals: string[], stopSignal?: string) => {
+    const outcome = outcomeOf(container({ stopSignal }), settings, signals);
+    return outcome.kind === 'register' ? 'registered' : outcome.why;
+  };
+  assert.equal(why([]), 'registered');
+  assert.equal(why(['15']), 'stopping'); // docker stop
+  assert.equal(why(['9']), 'stopping'); // docker kill
+  assert.equal(why(['1']), 'registered'); // docker kill -s HUP: nginx reloads
+  assert.equal(why(['1', '15']), 'stopping');
+  assert.equal(why(['12']), 'registered'); // SIGUSR2
+  assert.equal(why(['12'], 'SIGUSR2'), 'stopping'); // ... the image's STOPSIGNAL
+  assert.equal(why(['12'], 'USR2'), 'stopping');
+  assert.equal(why(['12'], '12'), 'stopping');
 });
 
 test('the daemon is unix:///PATH or tcp://HOST:PORT', () => {

@@ -86,7 +86,8 @@ One line per registration (+) and withdrawal (-). Exit status 2 for a bad option
                            else unix:///var/run/docker.sock)
   --network NAME           register the containers' address on this network (default: each
                            container's first)
-  --ttl S                  lease refresh period (default 30); each lease lasts 3 periods
+  --ttl S                  the records' TTL and the lease refresh period (default 30); each
+                           lease lasts 3 periods
   --publish-address ADDR   register ADDR and the published host port (clients on other hosts)
   --withdraw-on-exit       on SIGTERM/SIGINT withdraw what this dock registered (default: leave
                            the records to their leases)`,

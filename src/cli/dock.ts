@@ -46,7 +46,7 @@ export async function dockCommand(
   const ttl = /^\d+$/.test(ttlText) ? Number(ttlText) : 0;
   if (ttl < 1 || ttl > 86_400)
     throw new UsageError(
-      `svcdisc dock: --ttl is the lease refresh period, 1-86400 s, not "${ttlText}"`,
+      `svcdisc dock: --ttl is the records' TTL and the lease refresh period, 1-86400 s, not "${ttlText}"`,
     );
   const publishAddress = value('publish-address');
   if (publishAddress !== undefined && isIP(publishAddress) === 0)
@@ -60,7 +60,8 @@ export async function dockCommand(
   const holder = info?.Name || hostname();
   const dock = new Dock({
     docker,
-    announcer: new Announcer(config),
+    // The records' TTL is the refresh period: a withdrawal reaches clients within one.
+    announcer: new Announcer({ ...config, announceTtl: ttl }),
     ttl,
     holder,
     zoneSuffix,
@@ -69,7 +70,7 @@ export async function dockCommand(
     out,
     err,
   });
-  out(`svcdisc dock: ${url} (${holder}) -> *.${zoneSuffix}, leases of ${3 * ttl} s`);
+  out(`svcdisc dock: ${url} (${holder}) -> *.${zoneSuffix}, TTL ${ttl} s, leases of ${3 * ttl} s`);
   dock.start();
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);

@@ -1,6 +1,7 @@
 // What a container is in DNS, as skydock named it: the image's repository name under
 // {environment}.{domain}, one SRV record whose target is the container's short id, its
 // address on the network. Pure: the Docker API answer in, a registration (or why none) out.
+import { constants } from 'node:os';
 import { isLabel } from '../dns/names.js';
 import type { ContainerDetails } from './docker.js';
 
@@ -66,8 +67,35 @@ function exposedTcpPorts(details: ContainerDetails): number[] {
     .sort((a, b) => a - b);
 }
 
-/** What `details` amounts to in DNS under `settings`. */
-export function outcomeOf(details: ContainerDetails, settings: DockSettings): Outcome {
+/** The number of a signal given as Docker gives it: "15", "SIGTERM" or "TERM". */
+function signalNumber(signal: string): number | undefined {
+  if (/^\d+$/.test(signal)) return Number(signal);
+  const name = signal.toUpperCase();
+  return constants.signals[(name.startsWith('SIG') ? name : `SIG${name}`) as NodeJS.Signals];
+}
+
+/** Signals that end a container: the ones processes stop on, and the container's own stop
+ * signal. Others (SIGHUP to reload nginx, SIGUSR1) do not take it out of DNS. */
+const ENDING = ['SIGTERM', 'SIGKILL', 'SIGINT', 'SIGQUIT'].map((name) => signalNumber(name));
+
+/** Whether `signal` (of a kill event) stops the container: `docker stop` sends its stop
+ * signal, `docker kill` SIGKILL. */
+export function stopsContainer(signal: string, details: ContainerDetails): boolean {
+  const number = signalNumber(signal);
+  return (
+    number !== undefined &&
+    (ENDING.includes(number) || number === signalNumber(details.Config.StopSignal ?? 'SIGTERM'))
+  );
+}
+
+/** What `details` amounts to in DNS under `settings`. A running container sent a signal
+ * that stops it (`signals`: those of its kill events since it started) is withdrawn: it is
+ * on its way out, and clients should leave it during its grace period. */
+export function outcomeOf(
+  details: ContainerDetails,
+  settings: DockSettings,
+  signals: readonly string[] = [],
+): Outcome {
   const labels = details.Config.Labels ?? {};
   if (labels['svcdisc.ignore'] === 'true') return { kind: 'skipped', why: 'label svcdisc.ignore' };
   const service = asLabel(labels['svcdisc.name'] ?? repositoryName(details.Config.Image));
@@ -84,6 +112,8 @@ export function outcomeOf(details: ContainerDetails, settings: DockSettings): Ou
   const { State: state } = details;
   if (!state.Running) return { kind: 'absent', why: 'not running' };
   if (state.Paused) return { kind: 'absent', why: 'paused' };
+  if (signals.some((signal) => stopsContainer(signal, details)))
+    return { kind: 'absent', why: 'stopping' };
   const health = state.Health?.Status;
   if (health !== undefined && health !== 'healthy') return { kind: 'absent', why: health };
 

@@ -11,7 +11,7 @@ import type { Announcer } from '../update/announce.js';
 import { type Instance, LEASE_HOLDER_PREFIX } from '../update/dynamic-update.js';
 import { bounded, retryDelayMs } from '../update/registrar.js';
 import { asLabel, type DockSettings, outcomeOf, type Registration } from './container.js';
-import type { DockerApi } from './docker.js';
+import type { ContainerEvent, DockerApi } from './docker.js';
 
 export interface DockOptions extends DockSettings {
   docker: DockerApi;
@@ -56,6 +56,9 @@ export class Dock {
   readonly #indexed = new Set<string>();
   /** Whether the host's stale records were looked for since start. */
   #cleaned = false;
+  /** Running containers sent signals (kill events: `docker stop`, `docker kill`) since they
+   * started, each signal once, and whether the end of their stop grace is awaited. */
+  readonly #signalled = new Map<string, { signals: Set<string>; awaited: boolean }>();
   /** The host's index: the service names its docks registered, one TXT string each. */
   readonly indexName: string;
 
@@ -94,7 +97,7 @@ export class Dock {
 
   #connect(): void {
     this.#closeEvents = this.options.docker.events(
-      (event) => this.#enqueue(event.Actor.ID),
+      (event) => this.#onEvent(event),
       (error) => {
         if (this.#stopped) return;
         this.#streamFailures++;
@@ -108,6 +111,19 @@ export class Dock {
         this.#sync();
       },
     );
+  }
+
+  #onEvent(event: ContainerEvent): void {
+    const id = event.Actor.ID;
+    const signal = event.Actor.Attributes?.signal;
+    if (event.Action === 'kill' && signal !== undefined) {
+      const signalled = this.#signalled.get(id);
+      if (signalled) signalled.signals.add(signal);
+      else this.#signalled.set(id, { signals: new Set([signal]), awaited: false });
+    } else if (event.Action === 'start' || event.Action === 'die' || event.Action === 'destroy') {
+      this.#signalled.delete(id);
+    }
+    this.#enqueue(id);
   }
 
   /** Every running container, and every one registered: reconciled. */
@@ -140,9 +156,19 @@ export class Dock {
   async #reconcile(id: string): Promise<void> {
     try {
       const details = await this.options.docker.inspect(id);
+      const signalled = this.#signalled.get(id);
       const outcome = details
-        ? outcomeOf(details, this.options)
+        ? outcomeOf(details, this.options, [...(signalled?.signals ?? [])])
         : ({ kind: 'absent', why: 'removed' } as const);
+      if (details && signalled && !signalled.awaited && outcome.kind === 'absent') {
+        // A process that outlives its stop grace (it handled the signal) is registered again.
+        signalled.awaited = true;
+        this.#later(((details.Config.StopTimeout ?? 10) + 5) * 1000, () => {
+          if (this.#signalled.get(id) !== signalled) return;
+          this.#signalled.delete(id);
+          this.#enqueue(id);
+        });
+      }
       const current = this.#registered.get(id);
       if (outcome.kind === 'register') {
         if (current && sameRegistration(current.registration, outcome.registration)) return;

@@ -23,6 +23,10 @@ export interface ContainerDetails {
     Image: string;
     Labels?: Record<string, string> | null;
     ExposedPorts?: Record<string, object> | null;
+    /** The signal `docker stop` sends (the image's STOPSIGNAL), by default SIGTERM. */
+    StopSignal?: string;
+    /** The grace `docker stop` gives before SIGKILL, s (`--stop-timeout`), by default 10. */
+    StopTimeout?: number;
   };
   State: { Running: boolean; Paused: boolean; Health?: { Status: string } };
   NetworkSettings: {
@@ -34,7 +38,8 @@ export interface ContainerDetails {
 /** A container event of the stream (`GET /events`). */
 export interface ContainerEvent {
   Action: string;
-  Actor: { ID: string };
+  /** `Attributes.signal` of a kill event: the signal's number, e.g. "15". */
+  Actor: { ID: string; Attributes?: Record<string, string> };
 }
 
 /** Requests to the daemon time out after this long, ms (not the event stream). */
