@@ -111,7 +111,10 @@ describe('svcdisc', () => {
 
   test('dock: a bad option exits 2 with what is expected, before any Docker call', async () => {
     for (const [args, message] of [
-      [['--ttl', '0'], /--ttl is the records' TTL and the lease refresh period, 1-86400 s, not "0"/],
+      [
+        ['--ttl', '0'],
+        /--ttl is the records' TTL and the lease refresh period, 1-86400 s, not "0"/,
+      ],
       [
         ['--docker', 'ssh://host'],
         /the Docker daemon "ssh:\/\/host" is not unix:\/\/\/PATH or tcp:\/\/HOST:PORT/,
