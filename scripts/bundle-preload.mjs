@@ -1,21 +1,27 @@
 // Start-up cost is per file loaded: the preload's path (install, the connect and lookup
 // patches, the config, and what they need) is bundled into the one file dist/patch/install.js,
-// replacing tsc's output of it. The resolver (dns-packet, lru-cache) and the registration code
-// stay apart: they load on the first intercepted name, or when the program listens. (ConfigError recognises the errors of either copy.)
+// replacing tsc's output of it. The resolver side (the resolver and its cache, the DNS client,
+// dns-packet) is a second bundle, dist/patch/resolver.js, required on the first intercepted
+// name; it takes the modules both need (src/patch/shared.ts) from the first, which re-exports
+// them as `shared`. The registration code stays apart, loaded when the program listens.
+import { resolve } from 'node:path';
 import { build } from 'esbuild';
 
-const apart =
-  /^(?:\.\.\/discovery\/resolver\.js|\.\.\/update\/registrar\.js|dns-packet|lru-cache)$/;
-
-await build({
-  entryPoints: ['src/patch/install.ts'],
-  outfile: 'dist/patch/install.js',
+const common = {
   allowOverwrite: true,
   bundle: true,
   platform: 'node',
   format: 'cjs',
   target: 'node20',
   logLevel: 'warning',
+};
+
+const apart = /^(?:\.\/resolver\.js|\.\.\/update\/registrar\.js|dns-packet)$/;
+
+await build({
+  ...common,
+  entryPoints: ['src/patch/install.ts'],
+  outfile: 'dist/patch/install.js',
   plugins: [
     {
       name: 'keep-apart',
@@ -25,6 +31,35 @@ await build({
             ? { path: args.path, external: true }
             : undefined,
         );
+      },
+    },
+  ],
+});
+
+// The source files whose modules the resolver side takes from the start-up bundle.
+const shared = new Set(
+  ['config', 'debug', 'dns/names', 'dns/resolv-conf', 'errors', 'events'].map((name) =>
+    resolve('src', `${name}.js`),
+  ),
+);
+
+await build({
+  ...common,
+  entryPoints: ['src/patch/resolver.ts'],
+  outfile: 'dist/patch/resolver.js',
+  plugins: [
+    {
+      name: 'shared-from-install',
+      setup(build) {
+        build.onResolve({ filter: /^\.\.?\// }, (args) => {
+          if (args.namespace === 'shared') return { path: args.path, external: true };
+          const path = resolve(args.resolveDir, args.path);
+          return shared.has(path) ? { path, namespace: 'shared' } : undefined;
+        });
+        build.onLoad({ filter: /.*/, namespace: 'shared' }, () => ({
+          contents: "module.exports = require('./install.js').shared;",
+          loader: 'js',
+        }));
       },
     },
   ],

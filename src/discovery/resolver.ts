@@ -1,7 +1,6 @@
 // The resolver: one bounded cache of service answers, one query in flight per name, stale
 // answers while DNS fails (RFC 8767), negative answers for their SOA time (RFC 2308), and
 // background refresh of names in use.
-import { LRUCache } from 'lru-cache';
 import {
   type Config,
   normalizeOptions,
@@ -18,6 +17,7 @@ import { normalizeName } from '../dns/names.js';
 import { readResolvConf } from '../dns/resolv-conf.js';
 import { DnsError } from '../errors.js';
 import { resolved } from '../events.js';
+import { Lru } from './lru.js';
 import { orderEndpoints, pickEndpoint, type Random } from './order.js';
 import { type Endpoint, lookupService, NegativeAnswer, type Resolution } from './service.js';
 
@@ -114,7 +114,7 @@ class ServiceResolver implements Resolver {
     errors: 0,
     refreshes: 0,
   };
-  readonly #cache: LRUCache<string, Entry>;
+  readonly #cache: Lru<string, Entry>;
   readonly #inFlight = new Map<string, Promise<Resolution>>();
   readonly #now: () => number;
   readonly #random: Random;
@@ -130,10 +130,9 @@ class ServiceResolver implements Resolver {
     this.#client = new DnsClient(this.settings, this.#stats);
     this.#now = now ?? (() => performance.now());
     this.#random = random ?? Math.random;
-    this.#cache = new LRUCache<string, Entry>({
-      max: this.settings.cacheSize,
-      dispose: (entry) => clearTimeout(entry.timer),
-    });
+    this.#cache = new Lru<string, Entry>(this.settings.cacheSize, (entry) =>
+      clearTimeout(entry.timer),
+    );
   }
 
   order<T extends Endpoint>(endpoints: readonly T[]): T[] {

@@ -1,6 +1,6 @@
 // install() / uninstall(): the patches of net.Socket.prototype.connect, dns.lookup and
 // dns.promises.lookup, undoable, one installation at a time in the process, whichever copy of
-// svcdisc made it. The resolver (dns-packet, lru-cache) is loaded on the first intercepted name,
+// svcdisc made it. The resolver (its bundle, with dns-packet) is loaded on the first intercepted name,
 // so programs that never use one pay only for this file at start-up.
 import dns from 'node:dns';
 import { syncBuiltinESMExports } from 'node:module';
@@ -25,6 +25,7 @@ import { patchPromisesLookup } from './dns-promises.js';
 import { EndpointHealth } from './health.js';
 import { createMatcher } from './match.js';
 import { type PoolStats, Pools } from './pools.js';
+import type * as ResolverSide from './resolver.js';
 import { SyntheticAddresses } from './synthetic.js';
 
 interface Installation {
@@ -48,6 +49,9 @@ function warnOnce(): void {
   for (const line of unknownVariableWarnings()) process.stderr.write(`svcdisc: warning: ${line}\n`);
 }
 
+/** For the resolver-side bundle (./resolver.ts): the modules it shares with this one. */
+export * as shared from './shared.js';
+
 /**
  * Routes this process's connections to names under the configured domains through SRV.
  * Options override the SVCDISC_* environment; `disable: true` installs nothing.
@@ -61,7 +65,7 @@ export function install(options: SvcdiscOptions = {}): boolean {
   let resolver: ResolverModule.Resolver | undefined;
   const getResolver = () => {
     if (!resolver) {
-      const { resolverFor } = require('../discovery/resolver.js') as typeof ResolverModule;
+      const { resolverFor } = require('./resolver.js') as typeof ResolverSide;
       resolver = resolverFor(config, {
         onChange: (name, previous, next) => pools.changed(name, previous, next),
       });

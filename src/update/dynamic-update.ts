@@ -1,9 +1,8 @@
 // RFC 2136 dynamic updates: add this instance's SRV record and its target's address, or delete
 // exactly those, at the zone's primary, signed with TSIG when a key is configured.
-import { randomInt } from 'node:crypto';
 import { hostPort, type Nameserver } from '../dns/names.js';
 import { CLASS, encodeName, encodeRdata, rcodeName, TYPE, u16 } from '../dns/packet.js';
-import { tcpRoundTrip } from '../dns/transport.js';
+import { randomId, tcpRoundTrip } from '../dns/transport.js';
 import { sign, verify } from '../dns/tsig.js';
 import type { TsigKey } from '../dns/tsig-key.js';
 import { UpdateError } from '../errors.js';
@@ -53,7 +52,7 @@ function record(change: Change): Buffer {
 }
 
 /** An UPDATE message for `zone` with the given changes (RFC 2136 2). */
-export function updateMessage(zone: string, changes: Change[], id = randomInt(0x10000)): Buffer {
+export function updateMessage(zone: string, changes: Change[], id = randomId()): Buffer {
   const header = Buffer.alloc(12);
   header.writeUInt16BE(id, 0);
   header.writeUInt16BE(OPCODE_UPDATE << 11, 2);
