@@ -48,23 +48,39 @@ export async function run(): Promise<Row[]> {
   };
   try {
     const n = 2000;
-    const [svc, base] = await alternate(
+    const [svc, base, ratio] = await alternate(
       ROUNDS,
       withPreload(() => sequential(n, () => connectClose(1, 'tcp.prod.kw'))),
       () => timed(() => sequential(n, () => connectClose(tcpPort, '127.0.0.1'))),
     );
     rows.push(
-      throughputRow(`new connections, warm cache (${n} connect+close)`, svc, base, 0.95, ROUNDS, n),
+      throughputRow(
+        `new connections, warm cache (${n} connect+close)`,
+        svc,
+        base,
+        0.95,
+        ROUNDS,
+        n,
+        ratio,
+      ),
     );
 
     const m = 1000;
-    const [fresh, freshBase] = await alternate(
+    const [fresh, freshBase, freshRatio] = await alternate(
       ROUNDS,
       withPreload(() => sequential(m, () => get('http://web.prod.kw/', false))),
       () => timed(() => sequential(m, () => get(`http://127.0.0.1:${webPort}/`, false))),
     );
     rows.push(
-      throughputRow(`HTTP, new connection per request (${m})`, fresh, freshBase, 0.95, ROUNDS, m),
+      throughputRow(
+        `HTTP, new connection per request (${m})`,
+        fresh,
+        freshBase,
+        0.95,
+        ROUNDS,
+        m,
+        freshRatio,
+      ),
     );
 
     // Keep-alive with Node's defaults: http.get on the global agent and fetch, 4 at a time.
@@ -84,7 +100,7 @@ export async function run(): Promise<Row[]> {
       ['http.get, global agent', (url: string) => get(url, http.globalAgent)],
       ['fetch', fetchText],
     ] as const) {
-      const [kept, keptBase] = await alternate(
+      const [kept, keptBase, keptRatio] = await alternate(
         ROUNDS,
         withPreload(parallel(() => ask('http://web.prod.kw/'))),
         async () => {
@@ -101,6 +117,7 @@ export async function run(): Promise<Row[]> {
           0.97,
           ROUNDS,
           k,
+          keptRatio,
         ),
       );
     }

@@ -22,12 +22,13 @@ export const median = (values: number[]): number => {
 };
 
 /** Runs `svcdisc` and `baseline` `rounds` times each, alternating which goes first; returns the
- * medians of what each returned (a time, or anything measured). */
+ * medians of what each returned (a time, or anything measured), and the median of the ratios
+ * svcdisc ÷ baseline of each pair (robust to the machine's speed drifting between pairs). */
 export async function alternate(
   rounds: number,
   svcdisc: () => Promise<number>,
   baseline: () => Promise<number>,
-): Promise<[number, number]> {
+): Promise<[number, number, number]> {
   const a: number[] = [];
   const b: number[] = [];
   for (let round = 0; round < rounds; round++) {
@@ -39,7 +40,7 @@ export async function alternate(
       a.push(await svcdisc());
     }
   }
-  return [median(a), median(b)];
+  return [median(a), median(b), median(a.map((value, i) => value / (b[i] as number)))];
 }
 
 /** ms taken by `work`. */
@@ -51,7 +52,8 @@ export async function timed(work: () => Promise<unknown>): Promise<number> {
 
 export const ms = (value: number) => `${value.toFixed(2)} ms`;
 
-/** A row comparing times: ratio = svcdisc / baseline, met when ≤ `max`. */
+/** A row comparing times: ratio = svcdisc / baseline (or `paired`, the median of the pairs'
+ * ratios, when given), met when ≤ `max`. */
 export function timeRow(
   name: string,
   svcdisc: number,
@@ -59,8 +61,9 @@ export function timeRow(
   max: number,
   runs: number,
   unit = ms,
+  paired?: number,
 ): Row {
-  const ratio = svcdisc / baseline;
+  const ratio = paired ?? svcdisc / baseline;
   return {
     case: name,
     svcdisc: unit(svcdisc),
@@ -72,7 +75,8 @@ export function timeRow(
   };
 }
 
-/** A row comparing throughputs given as times for the same work: ratio = baseline / svcdisc. */
+/** A row comparing throughputs given as times for the same work: ratio = baseline / svcdisc
+ * (or 1 / `paired`, the median of the pairs' time ratios, when given). */
 export function throughputRow(
   name: string,
   svcdisc: number,
@@ -80,8 +84,9 @@ export function throughputRow(
   min: number,
   runs: number,
   work: number,
+  paired?: number,
 ): Row {
-  const ratio = baseline / svcdisc;
+  const ratio = paired === undefined ? baseline / svcdisc : 1 / paired;
   const rate = (t: number) => `${Math.round((work / t) * 1000)}/s`;
   return {
     case: name,

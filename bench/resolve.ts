@@ -23,7 +23,7 @@ async function compare(server: string, label: string): Promise<Row> {
   const ares = new AresResolver({ timeout: 2000, tries: 2 });
   ares.setServers([`${host}:${port}`]);
   const ours = createResolver({ nameservers: [server], timeoutMs: 2000, attempts: 2 });
-  const [svcdisc, baseline] = await alternate(
+  const [svcdisc, baseline, ratio] = await alternate(
     ROUNDS,
     () =>
       timed(async () => {
@@ -43,6 +43,8 @@ async function compare(server: string, label: string): Promise<Row> {
     baseline,
     1.0,
     ROUNDS,
+    undefined,
+    ratio,
   );
 }
 

@@ -18,7 +18,7 @@ export async function run(): Promise<Row[]> {
       const work = async () => {
         for (let i = 0; i < CONNECTS; i++) await connectClose(port, host);
       };
-      const [svcdisc, baseline] = await alternate(
+      const [svcdisc, baseline, ratio] = await alternate(
         ROUNDS,
         async () => {
           install({ domains: ['kw'], nameservers: ['127.0.0.1:1'] });
@@ -38,6 +38,7 @@ export async function run(): Promise<Row[]> {
           0.95,
           ROUNDS,
           CONNECTS,
+          ratio,
         ),
         target: '≈ 1× (a string check)',
       });
