@@ -66,12 +66,21 @@ describe('DnsClient', () => {
     });
   });
 
-  test('each query has a fresh random ID and a fresh source port', async () => {
+  test('each query has a random ID; the source port changes: a socket serves at most 100 queries, and none after a second unused', async () => {
     const client = clientFor([server]);
-    for (let i = 0; i < 20; i++) await client.query(srvQuestion(), 'user.prod.kw');
-    // Two equal values among 20 draws of 16 bits happen 0.3 % of the time; three never.
-    assert.ok(new Set(server.queries.map((q) => q.id)).size >= 18);
-    assert.ok(new Set(server.queries.map((q) => q.port)).size >= 18);
+    for (let i = 0; i < 250; i++) await client.query(srvQuestion(), 'user.prod.kw');
+    // A few equal IDs among 250 draws of 16 bits happen (about one pair in two runs); ten never.
+    assert.ok(new Set(server.queries.map((q) => q.id)).size >= 240);
+    const perPort = new Map<number, number>();
+    for (const { port } of server.queries) perPort.set(port, (perPort.get(port) ?? 0) + 1);
+    assert.ok(perPort.size >= 3, `${perPort.size} ports`);
+    assert.ok(Math.max(...perPort.values()) <= 100, JSON.stringify([...perPort]));
+    // Sequential queries share the socket: not one per query (that cost 50 µs each).
+    assert.ok(perPort.size <= 10, `${perPort.size} ports`);
+    const last = server.queries.at(-1)?.port;
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await client.query(srvQuestion(), 'user.prod.kw');
+    assert.notEqual(server.queries.at(-1)?.port, last);
   });
 
   test('NXDOMAIN is an answer, not a failure', async () => {
