@@ -1,15 +1,15 @@
 // Resolution: svcdisc's cold resolve() against Node's c-ares doing the same work (resolveSrv,
-// then resolve4 of each target) at the same server, on dnsmasq and on `svcdisc serve`; and
+// then resolve4 of each target) at the same server, on dnsmasq, BIND and `svcdisc serve`; and
 // the coalescing of concurrent connects into one query.    npx tsx bench/resolve.ts
 import { Resolver as AresResolver } from 'node:dns/promises';
 import { rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { createResolver, install, installedResolver, uninstall } from '../dist/index.js';
 import { DnsServer } from '../dist/server/serve.js';
-import { startDnsmasq } from '../test/integration/servers.js';
+import { missing, startBind, startDnsmasq } from '../test/integration/servers.js';
 import { alternate, type Row, runAlone, timed, timeRow } from './lib.js';
 
-const ROUNDS = 15;
+const ROUNDS = 31;
 const PER_ROUND = 200;
 
 /** What c-ares needs to do to get endpoints: SRV, then the targets' addresses. */
@@ -23,20 +23,21 @@ async function compare(server: string, label: string): Promise<Row> {
   const ares = new AresResolver({ timeout: 2000, tries: 2 });
   ares.setServers([`${host}:${port}`]);
   const ours = createResolver({ nameservers: [server], timeoutMs: 2000, attempts: 2 });
-  const [svcdisc, baseline, ratio] = await alternate(
-    ROUNDS,
-    () =>
-      timed(async () => {
-        for (let i = 0; i < PER_ROUND; i++) {
-          ours.clear(); // cold: every resolution asks the server
-          await ours.resolve('svc.prod.kw');
-        }
-      }),
-    () =>
-      timed(async () => {
-        for (let i = 0; i < PER_ROUND; i++) await aresResolve(ares, 'svc.prod.kw');
-      }),
-  );
+  const svcdiscRound = () =>
+    timed(async () => {
+      for (let i = 0; i < PER_ROUND; i++) {
+        ours.clear(); // cold: every resolution asks the server
+        await ours.resolve('svc.prod.kw');
+      }
+    });
+  const aresRound = () =>
+    timed(async () => {
+      for (let i = 0; i < PER_ROUND; i++) await aresResolve(ares, 'svc.prod.kw');
+    });
+  // Both warm alike (code compiled, sockets open, the server's caches filled) before timing.
+  await svcdiscRound();
+  await aresRound();
+  const [svcdisc, baseline, ratio] = await alternate(ROUNDS, svcdiscRound, aresRound);
   return timeRow(
     `cold resolution, ${label} (${PER_ROUND} sequential)`,
     svcdisc,
@@ -72,8 +73,15 @@ export async function run(): Promise<Row[]> {
     logQueries: true,
     log: (line) => queries.push(line),
   });
+  const bind = missing('named', 'bind9')
+    ? undefined
+    : await startBind(
+        '$ORIGIN kw.\n$TTL 30\n@ IN SOA ns hm 1 1 1 1 30\n@ IN NS ns\nns IN A 127.0.0.1\nsvc.prod IN SRV 10 10 8080 svc.host\nsvc.host IN A 127.0.0.1\n',
+        'svc.prod.kw',
+      );
   try {
     rows.push(await compare(dnsmasq.nameserver, 'dnsmasq'));
+    if (bind) rows.push(await compare(bind.nameserver, 'BIND 9'));
     rows.push(await compare(serve.address, 'svcdisc serve'));
 
     // Coalescing: 1000 connects at once to a cold name, under the preload.
@@ -113,6 +121,7 @@ export async function run(): Promise<Row[]> {
     }
   } finally {
     await dnsmasq.stop();
+    await bind?.stop();
     await serve.close();
     rmSync(zone, { force: true });
   }

@@ -1,5 +1,5 @@
 // npm run bench: every case of bench/, one table on the console and in BENCHMARKS.md.
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { missing } from '../test/integration/servers.js';
@@ -36,6 +36,50 @@ function markdown(rows: (Row & { script: string })[]): string {
   return lines.join('\n');
 }
 
+/** The ratios of the last three runs on each Node line, kept in bench/history.json: a target
+ * counts as held when it holds in three runs in a row. */
+interface Run {
+  node: string;
+  date: string;
+  ratios: Record<string, { ratio: string; met?: boolean }>;
+}
+const HISTORY = join(__dirname, 'history.json');
+
+function remember(rows: (Row & { script: string })[]): Run[] {
+  const runs: Run[] = existsSync(HISTORY) ? JSON.parse(readFileSync(HISTORY, 'utf8')) : [];
+  runs.push({
+    node: process.version,
+    date: new Date().toISOString().slice(0, 16),
+    ratios: Object.fromEntries(rows.map((r) => [r.case, { ratio: r.ratio, met: r.met }])),
+  });
+  // The last three of each line.
+  const kept = runs.filter(
+    (run, i) =>
+      runs.slice(i + 1).filter((later) => later.node.split('.')[0] === run.node.split('.')[0])
+        .length < 3,
+  );
+  writeFileSync(HISTORY, `${JSON.stringify(kept, null, 1)}\n`);
+  const major = (run: Run) => Number(run.node.slice(1).split('.')[0]);
+  return kept.sort((a, b) => major(a) - major(b) || a.date.localeCompare(b.date));
+}
+
+function historyTable(rows: Row[], runs: Run[]): string {
+  const cell = (text: string) => text.replaceAll('|', '\\|');
+  const lines = [
+    `| case | target | ${runs.map((run) => `${run.node} ${run.date.replace('T', ' ')}`).join(' | ')} |`,
+    `|---|---|${runs.map(() => '---').join('|')}|`,
+  ];
+  for (const row of rows) {
+    const cells = runs.map((run) => {
+      const seen = run.ratios[row.case];
+      if (!seen) return '—';
+      return seen.met === false ? `**${seen.ratio}**` : seen.ratio;
+    });
+    lines.push(`| ${cell(row.case)} | ${cell(row.target)} | ${cells.join(' | ')} |`);
+  }
+  return lines.join('\n');
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
   // The DNS cases use a real server, as the integration tests do.
@@ -47,6 +91,7 @@ async function main(): Promise<void> {
     for (const row of await run()) rows.push({ ...row, script });
   }
   printRows(rows);
+  const runs = remember(rows);
   const cpu = cpus()[0]?.model.trim() ?? 'unknown CPU';
   const machine = `${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${process.platform}`;
   const text = `# Benchmarks
@@ -58,6 +103,14 @@ baseline. Throughputs: higher is better, ratio = svcdisc ÷ baseline. This machi
 ratio moves by a few per cent between runs.
 
 ${markdown(rows)}
+
+## The last runs on each Node line
+
+The ratio of each case in the last three runs of \`npm run bench\` on each Node line (from
+bench/history.json; bold: the target not met). A target holds when it holds in three runs in a
+row.
+
+${historyTable(rows, runs)}
 
 See [bench/README.md](bench/README.md) for what each case does, and the notes on the targets
 that do not hold.
