@@ -69,7 +69,7 @@ function historyTable(rows: Row[], runs: Run[]): string {
     `| case | target | ${runs.map((run) => `${run.node} ${run.date.replace('T', ' ')}`).join(' | ')} |`,
     `|---|---|${runs.map(() => '---').join('|')}|`,
   ];
-  for (const row of rows) {
+  for (const row of rows.filter((r) => r.ratio !== '—')) {
     const cells = runs.map((run) => {
       const seen = run.ratios[row.case];
       if (!seen) return '—';
