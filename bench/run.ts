@@ -58,7 +58,7 @@ function remember(rows: (Row & { script: string })[]): Run[] {
       runs.slice(i + 1).filter((later) => later.node.split('.')[0] === run.node.split('.')[0])
         .length < 3,
   );
-  writeFileSync(HISTORY, `${JSON.stringify(kept, null, 1)}\n`);
+  writeFileSync(HISTORY, `${JSON.stringify(kept, null, 2)}\n`);
   const major = (run: Run) => Number(run.node.slice(1).split('.')[0]);
   return kept.sort((a, b) => major(a) - major(b) || a.date.localeCompare(b.date));
 }
