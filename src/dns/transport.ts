@@ -167,10 +167,11 @@ class UdpChannel {
   add(waiter: Waiter, build: (id: number) => Buffer): number {
     let id = randomId();
     while (this.#waiters.has(id) || this.#ended.has(id)) id = randomId();
+    // Built before the query waits: a name that cannot be encoded throws with nothing held.
+    const message = build(id);
     this.#waiters.set(id, waiter);
     this.#queries++;
     if (this.#waiters.size === 1) this.#socket.ref();
-    const message = build(id);
     if (this.#connected) this.#send(message, waiter.onError);
     else this.#queued.push([message, waiter.onError]);
     return id;
