@@ -74,8 +74,12 @@ export function install(options: SvcdiscOptions = {}): boolean {
   };
   const matcher = createMatcher(config.domains);
   const health = new EndpointHealth();
-  const templates = parseSrvTemplates(config.srvName) as SrvTemplates;
-  const pools = new Pools(getResolver, health, (name, port) => serviceKey(templates, name, port));
+  // The SRV name templates (checked with the settings) are parsed on the first service name.
+  let templates: SrvTemplates | undefined;
+  const pools = new Pools(getResolver, health, (name, port) => {
+    templates ??= parseSrvTemplates(config.srvName) as SrvTemplates;
+    return serviceKey(templates, name, port);
+  });
   const adoption = poolAdoption(pools, matcher);
   const context = {
     matcher,
