@@ -4,7 +4,6 @@
 // at load: loading it from the preload would change what the program gets (Node's own tests
 // replace the binding's functions before they load it). See docs/node-internals.md.
 import dns from 'node:dns';
-import Module, { syncBuiltinESMExports } from 'node:module';
 
 // biome-ignore lint/suspicious/noExplicitAny: dns.promises.lookup's overloads take any argument list
 type AnyFunction = (...args: any[]) => any;
@@ -13,10 +12,21 @@ interface PromisesApi {
   lookup: AnyFunction;
 }
 
+const loadedList = () => (process as unknown as { moduleLoadList?: string[] }).moduleLoadList;
 const LOADED = 'NativeModule internal/dns/promises';
-const moduleLoad = Module as unknown as { _load: Load };
-const loaded = () =>
-  (process as unknown as { moduleLoadList?: string[] }).moduleLoadList?.includes(LOADED) ?? true;
+const loaded = () => loadedList()?.includes(LOADED) ?? true;
+/** The CJS loader (what require('node:module') returns), reached without loading the public
+ * `node:module` (about 0.6 ms at start-up): every CommonJS `module` is an instance of it. */
+const moduleLoad = module.constructor as unknown as { _load: Load };
+
+/** ES modules' named imports of builtins are copies, refreshed by syncBuiltinESMExports()
+ * after a patch. Only where ES modules can have imported a builtin, which goes through Node's
+ * ESM translators: before those load (a CommonJS program, or any program while -r preloads
+ * run on Node 20 and 22) there is nothing to refresh, and `node:module` is not loaded. */
+export function syncESMExports(): void {
+  if (loadedList()?.includes('NativeModule internal/modules/esm/translators') === false) return;
+  (require('node:module') as typeof import('node:module')).syncBuiltinESMExports();
+}
 
 export interface LazyPatch {
   undo(): void;
@@ -35,7 +45,7 @@ export function patchPromisesLookup(patch: (original: AnyFunction) => AnyFunctio
     api.lookup = patched.replacement;
     unhook();
     // ESM named imports of node:dns/promises are copies: refresh them.
-    syncBuiltinESMExports();
+    syncESMExports();
   }
   function unhook(): void {
     if (descriptor && Object.getOwnPropertyDescriptor(dns, 'promises')?.get === promises)
@@ -68,7 +78,7 @@ export function patchPromisesLookup(patch: (original: AnyFunction) => AnyFunctio
       unhook();
       if (patched && patched.api.lookup === patched.replacement) {
         patched.api.lookup = patched.original;
-        syncBuiltinESMExports();
+        syncESMExports();
       }
       patched = undefined;
     },

@@ -3,7 +3,6 @@
 // svcdisc made it. The resolver (its bundle, with dns-packet) is loaded on the first intercepted name,
 // so programs that never use one pay only for this file at start-up.
 import dns from 'node:dns';
-import { syncBuiltinESMExports } from 'node:module';
 import net from 'node:net';
 import {
   type Config,
@@ -21,7 +20,7 @@ import type * as RegistrarModule from '../update/registrar.js';
 import { poolAdoption } from './adopt.js';
 import { createConnectPatch } from './connect.js';
 import { createLookupPatch, createPromisesLookupPatch } from './dns-lookup.js';
-import { patchPromisesLookup } from './dns-promises.js';
+import { patchPromisesLookup, syncESMExports } from './dns-promises.js';
 import { EndpointHealth } from './health.js';
 import { createMatcher } from './match.js';
 import { type PoolStats, Pools } from './pools.js';
@@ -104,7 +103,7 @@ export function install(options: SvcdiscOptions = {}): boolean {
     createPromisesLookupPatch(original, context),
   );
   // ESM named imports (`import { lookup } from 'node:dns'`) are copies: refresh them.
-  syncBuiltinESMExports();
+  syncESMExports();
   // A program that loaded http before the preload ran (install() from code) is adopted now.
   adoption.adopt();
   prototype[INSTALLED] = true;
@@ -118,7 +117,7 @@ export function install(options: SvcdiscOptions = {}): boolean {
       net.Server.prototype.listen = originals.listen;
       dns.lookup = originals.lookup;
       promisesLookup.undo();
-      syncBuiltinESMExports();
+      syncESMExports();
       resolver?.clear();
     },
   };
