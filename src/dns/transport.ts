@@ -200,15 +200,19 @@ class UdpChannel {
   }
 
   #receive(bytes: Buffer, from: { address: string; port: number }): void {
-    const first = this.#waiters.values().next().value;
     if (from.address !== this.server.address || from.port !== this.server.port) {
-      first?.onIgnored('wrong source');
+      this.#ignored('wrong source');
       return;
     }
     const id = bytes.length >= 2 ? bytes.readUInt16BE(0) : -1;
     const waiter = this.#waiters.get(id);
     if (waiter) waiter.onDatagram(bytes);
-    else if (!this.#ended.has(id)) first?.onIgnored(id >= 0 ? 'wrong ID' : 'too short');
+    else if (!this.#ended.has(id)) this.#ignored(id >= 0 ? 'wrong ID' : 'too short');
+  }
+
+  /** A datagram no query waits for: counted by the oldest query waiting, if any. */
+  #ignored(why: string): void {
+    this.#waiters.values().next().value?.onIgnored(why);
   }
 
   #fail(error: NodeJS.ErrnoException): void {
@@ -254,8 +258,7 @@ export function exchangeUdp(exchange: Exchange): Promise<Outcome> {
     exchange.timeoutMs,
     (finish) => {
       const channel = channelTo(exchange.server);
-      let id = -1;
-      id = channel.add(
+      const id = channel.add(
         {
           onDatagram: (bytes) => {
             const outcome = judge(bytes, id, exchange);

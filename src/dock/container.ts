@@ -94,7 +94,7 @@ export function stopsContainer(signal: string, details: ContainerDetails): boole
 export function outcomeOf(
   details: ContainerDetails,
   settings: DockSettings,
-  signals: readonly string[] = [],
+  signals: Iterable<string> = [],
 ): Outcome {
   const labels = details.Config.Labels ?? {};
   if (labels['svcdisc.ignore'] === 'true') return { kind: 'skipped', why: 'label svcdisc.ignore' };
@@ -112,8 +112,8 @@ export function outcomeOf(
   const { State: state } = details;
   if (!state.Running) return { kind: 'absent', why: 'not running' };
   if (state.Paused) return { kind: 'absent', why: 'paused' };
-  if (signals.some((signal) => stopsContainer(signal, details)))
-    return { kind: 'absent', why: 'stopping' };
+  for (const signal of signals)
+    if (stopsContainer(signal, details)) return { kind: 'absent', why: 'stopping' };
   const health = state.Health?.Status;
   if (health !== undefined && health !== 'healthy') return { kind: 'absent', why: health };
 

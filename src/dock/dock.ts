@@ -158,7 +158,7 @@ export class Dock {
       const details = await this.options.docker.inspect(id);
       const signalled = this.#signalled.get(id);
       const outcome = details
-        ? outcomeOf(details, this.options, [...(signalled?.signals ?? [])])
+        ? outcomeOf(details, this.options, signalled?.signals)
         : ({ kind: 'absent', why: 'removed' } as const);
       if (details && signalled && !signalled.awaited && outcome.kind === 'absent') {
         // A process that outlives its stop grace (it handled the signal) is registered again.

@@ -1,7 +1,7 @@
 // install() / uninstall(): the patches of net.Socket.prototype.connect, dns.lookup and
 // dns.promises.lookup, undoable, one installation at a time in the process, whichever copy of
-// svcdisc made it. The resolver (its bundle, with dns-packet) is loaded on the first intercepted name,
-// so programs that never use one pay only for this file at start-up.
+// svcdisc made it. The resolver (its bundle, with dns-packet) is loaded on the first intercepted
+// name, so programs that never use one pay only for this file at start-up.
 import dns from 'node:dns';
 import net from 'node:net';
 import {
