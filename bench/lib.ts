@@ -21,26 +21,40 @@ export const median = (values: number[]): number => {
     : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 };
 
-/** Runs `svcdisc` and `baseline` `rounds` times each, alternating which goes first; returns the
- * medians of what each returned (a time, or anything measured), and the median of the ratios
- * svcdisc ÷ baseline of each pair (robust to the machine's speed drifting between pairs). */
+/** Runs `svcdisc` and `baseline` `rounds` times each, alternating which goes first; returns
+ * what each pair gave: [svcdisc, baseline] (a time, or anything measured). */
+export async function pairs(
+  rounds: number,
+  svcdisc: () => Promise<number>,
+  baseline: () => Promise<number>,
+): Promise<[number, number][]> {
+  const results: [number, number][] = [];
+  for (let round = 0; round < rounds; round++) {
+    if (round % 2 === 0) {
+      const a = await svcdisc();
+      results.push([a, await baseline()]);
+    } else {
+      const b = await baseline();
+      results.push([await svcdisc(), b]);
+    }
+  }
+  return results;
+}
+
+/** The medians of what `svcdisc` and `baseline` gave in `rounds` alternating pairs, and the
+ * median of the pairs' ratios svcdisc ÷ baseline (robust to the machine's speed drifting
+ * between pairs). */
 export async function alternate(
   rounds: number,
   svcdisc: () => Promise<number>,
   baseline: () => Promise<number>,
 ): Promise<[number, number, number]> {
-  const a: number[] = [];
-  const b: number[] = [];
-  for (let round = 0; round < rounds; round++) {
-    if (round % 2 === 0) {
-      a.push(await svcdisc());
-      b.push(await baseline());
-    } else {
-      b.push(await baseline());
-      a.push(await svcdisc());
-    }
-  }
-  return [median(a), median(b), median(a.map((value, i) => value / (b[i] as number)))];
+  const results = await pairs(rounds, svcdisc, baseline);
+  return [
+    median(results.map(([a]) => a)),
+    median(results.map(([, b]) => b)),
+    median(results.map(([a, b]) => a / b)),
+  ];
 }
 
 /** ms taken by `work`. */

@@ -53,13 +53,11 @@ function remember(rows: (Row & { script: string })[]): Run[] {
     ratios: Object.fromEntries(rows.map((r) => [r.case, { ratio: r.ratio, met: r.met }])),
   });
   // The last three of each line.
+  const major = (run: Run) => Number(run.node.slice(1).split('.')[0]);
   const kept = runs.filter(
-    (run, i) =>
-      runs.slice(i + 1).filter((later) => later.node.split('.')[0] === run.node.split('.')[0])
-        .length < 3,
+    (run, i) => runs.slice(i + 1).filter((later) => major(later) === major(run)).length < 3,
   );
   writeFileSync(HISTORY, `${JSON.stringify(kept, null, 2)}\n`);
-  const major = (run: Run) => Number(run.node.slice(1).split('.')[0]);
   return kept.sort((a, b) => major(a) - major(b) || a.date.localeCompare(b.date));
 }
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startDnsmasq } from '../test/integration/servers.js';
-import { alternate, median, ms, type Row, runAlone, timed, timeRow } from './lib.js';
+import { alternate, median, ms, pairs, type Row, runAlone, timed, timeRow } from './lib.js';
 
 const REGISTER = join(__dirname, '..', 'register.cjs');
 const ROUNDS = 41;
@@ -62,19 +62,11 @@ export async function run(): Promise<Row[]> {
         SVCDISC_NAMESERVERS: dns.nameserver,
       });
     const baseline = () => node(['-r', empty, '-e', connectAndExit('127.0.0.1', port)]);
-    const a: number[] = [];
-    const b: number[] = [];
-    const extras: number[] = []; // each pair's difference, less the round trip
-    for (let round = 0; round < ROUNDS; round++) {
-      const [x, y] =
-        round % 2 === 0
-          ? [await svcdisc(), await baseline()]
-          : await baseline().then(async (y) => [await svcdisc(), y]);
-      a.push(x as number);
-      b.push(y as number);
-      extras.push((x as number) - (y as number) - roundTrip);
-    }
-    const [first, firstBase, extra] = [median(a), median(b), median(extras)];
+    const results = await pairs(ROUNDS, svcdisc, baseline);
+    const first = median(results.map(([a]) => a));
+    const firstBase = median(results.map(([, b]) => b));
+    // The median of the pairs' differences, less the round trip.
+    const extra = median(results.map(([a, b]) => a - b - roundTrip));
     rows.push({
       case: 'first intercepted connect, fresh process',
       svcdisc: ms(first),
