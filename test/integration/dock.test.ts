@@ -322,10 +322,11 @@ describe('svcdisc dock (real dockerd)', { skip }, () => {
       );
 
       assert.equal(docker('pause', one).status, 0);
-      await within(
+      await becomes(
         BOUND_MS,
         'the paused one withdrawn',
-        async () => (await records('grounduser.dev.kw')) === 'ENOTFOUND',
+        () => records('grounduser.dev.kw'),
+        'ENOTFOUND',
       );
       assert.equal(docker('unpause', one).status, 0);
       await within(BOUND_MS, 'the unpaused one back', async () =>
@@ -382,10 +383,11 @@ describe('svcdisc dock (real dockerd)', { skip }, () => {
         `${short(checked)} ${ip(checked)}:8080 100`,
       ]);
       assert.equal(docker('exec', checked, 'busybox', 'rm', '/www/healthy').status, 0);
-      await within(
+      await becomes(
         5000,
         'unhealthy again, withdrawn',
-        async () => (await records('checked.dev.kw')) === 'ENOTFOUND',
+        () => records('checked.dev.kw'),
+        'ENOTFOUND',
       );
       assert.equal(running(checked), true);
       await s.said(new RegExp(`- checked\\.dev\\.kw ${short(checked)} .*\\(unhealthy\\)`));
@@ -396,10 +398,11 @@ describe('svcdisc dock (real dockerd)', { skip }, () => {
       await within(2000, 'registered', async () => Array.isArray(await records('leaving.dev.kw')));
       // SIGTERM first (busybox httpd, the container's process 1, ignores it), SIGKILL 4 s later.
       const stopped = execFileAsync('docker', ['stop', '-t', '4', leaving]);
-      await within(
+      await becomes(
         2000,
         'withdrawn at the stop signal',
-        async () => (await records('leaving.dev.kw')) === 'ENOTFOUND',
+        () => records('leaving.dev.kw'),
+        'ENOTFOUND',
       );
       assert.equal(running(leaving), true);
       await s.said(new RegExp(`- leaving\\.dev\\.kw ${short(leaving)} .*\\(stopping\\)`));
