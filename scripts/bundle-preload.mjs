@@ -1,9 +1,10 @@
 // Start-up cost is per file loaded: the preload's path (install, the connect and lookup
 // patches, the config, and what they need) is bundled into the one file dist/patch/install.js,
-// replacing tsc's output of it. The resolver side (the resolver and its cache, the DNS client,
-// dns-packet) is a second bundle, dist/patch/resolver.js, required on the first intercepted
-// name; it takes the modules both need (src/patch/shared.ts) from the first, which re-exports
-// them as `shared`. The registration code stays apart, loaded when the program listens.
+// replacing tsc's output of it. The service side (the service connect, the pools, the resolver
+// and its cache, the DNS client, dns-packet) is a second bundle, dist/patch/side.js, required
+// on the first intercepted name; it takes the modules both need (src/patch/shared.ts) from the
+// first, which re-exports them as `shared`. The registration code stays apart, loaded when
+// the program listens.
 import { resolve } from 'node:path';
 import { build } from 'esbuild';
 
@@ -16,7 +17,7 @@ const common = {
   logLevel: 'warning',
 };
 
-const apart = /^(?:\.\/resolver\.js|\.\.\/update\/registrar\.js|dns-packet)$/;
+const apart = /^(?:\.\/side\.js|\.\.\/update\/registrar\.js|dns-packet)$/;
 
 await build({
   ...common,
@@ -36,17 +37,17 @@ await build({
   ],
 });
 
-// The source files whose modules the resolver side takes from the start-up bundle.
+// The source files whose modules the service side takes from the start-up bundle.
 const shared = new Set(
-  ['config', 'debug', 'dns/names', 'dns/resolv-conf', 'errors', 'events'].map((name) =>
+  ['config', 'debug', 'dns/names', 'dns/resolv-conf', 'errors'].map((name) =>
     resolve('src', `${name}.js`),
   ),
 );
 
 await build({
   ...common,
-  entryPoints: ['src/patch/resolver.ts'],
-  outfile: 'dist/patch/resolver.js',
+  entryPoints: ['src/patch/side.ts'],
+  outfile: 'dist/patch/side.js',
   plugins: [
     {
       name: 'shared-from-install',

@@ -117,9 +117,9 @@ describe('every client reaches its SRV endpoint', () => {
     assert.equal(lines.length, 2);
   });
 
-  test('the resolver (its bundle, with dns-packet) is loaded on the first intercepted name, not before', async () => {
+  test('the service side (its bundle: the resolver, dns-packet) is loaded on the first intercepted name, not before', async () => {
     const script = `
-      const loaded = () => Object.keys(require.cache).some((path) => /dns-packet|resolver\\.js/.test(path));
+      const loaded = () => Object.keys(require.cache).some((path) => /dns-packet|patch.side\\.js/.test(path));
       const before = loaded();
       require('node:http').get('http://127.0.0.1:1/').on('error', () => {
         const afterOther = loaded();

@@ -1,8 +1,9 @@
 // When the keep-alive pools are adopted: http.Agent once the program has loaded `http` or
 // `https` (checked on each service connect, cheaply), undici's global Agent once it exists —
-// created by the program's first fetch(), or by the undici package when it loads.
+// created by the program's first fetch(), or by the undici package when it loads. The first
+// fetch of a service name adopts it before its request goes (fetch.ts).
 import { AgentFinder, patchAgent } from './agent.js';
-import { adoptBeforeFirstFetch, adoptGlobalDispatcher, GLOBAL_DISPATCHER } from './dispatcher.js';
+import { adoptGlobalDispatcher, GLOBAL_DISPATCHER } from './dispatcher.js';
 import type { Matcher } from './match.js';
 import type { Pools } from './pools.js';
 
@@ -13,7 +14,7 @@ export function poolAdoption(pools: Pools, matcher: Matcher): { adopt(): void; u
   const undo: (() => void)[] = [];
   let agentPatched = false;
   let dispatcherSeen: unknown;
-  const adoption = {
+  return {
     adopt() {
       if (!agentPatched) {
         const proto = finder.find();
@@ -33,6 +34,4 @@ export function poolAdoption(pools: Pools, matcher: Matcher): { adopt(): void; u
       for (const restore of undo.splice(0)) restore();
     },
   };
-  undo.push(adoptBeforeFirstFetch(adoption.adopt));
-  return adoption;
 }

@@ -10,7 +10,7 @@
 
 import { debug } from '../debug.js';
 import type { Endpoint, Resolution } from '../discovery/service.js';
-import type { Matcher } from './match.js';
+import { hostnameOf, type Matcher } from './match.js';
 import { CHOICE, endpointKey, type Pools } from './pools.js';
 
 export const GLOBAL_DISPATCHER = Symbol.for('undici.globalDispatcher.1');
@@ -40,26 +40,6 @@ function isDefaultAgent(value: unknown): value is Dispatcher {
   return Object.entries(options).every(
     ([key, value]) => value === undefined || (key === 'maxOrigins' && value === Infinity),
   );
-}
-
-const COLON = 58;
-const SLASH = 47;
-const BRACKET = 91;
-
-/** The host name of a dispatch origin (`http://host:port` or a URL); undefined for IPv6. */
-function hostnameOf(origin: unknown): string | undefined {
-  if (typeof origin === 'string') {
-    const start = origin.indexOf('//') + 2;
-    if (start < 2 || origin.charCodeAt(start) === BRACKET) return undefined;
-    let end = start;
-    while (end < origin.length) {
-      const c = origin.charCodeAt(end);
-      if (c === COLON || c === SLASH) break;
-      end++;
-    }
-    return origin.slice(start, end);
-  }
-  return origin instanceof URL ? origin.hostname : undefined;
 }
 
 /** The port of a dispatch origin, the scheme's default when it has none. */
@@ -226,35 +206,5 @@ export function adoptGlobalDispatcher(pools: Pools, matcher: Matcher): (() => vo
     // Newest first: V8 then undoes the additions to the object's shape instead of turning it
     // into a slow dictionary object.
     for (const key of ['destroy', 'close', 'dispatch']) delete (agent as never)[key];
-  };
-}
-
-/**
- * Wraps globalThis.fetch so that its first call creates undici's global Agent (by touching a
- * lazy global that loads undici, as fetch itself would) and has `adopt` adopt it before the
- * request is dispatched: else the first request to a service would land in the Agent's own
- * pool. Programs that never call fetch load nothing. Returns the undo.
- */
-export function adoptBeforeFirstFetch(adopt: () => void): () => void {
-  const original = globalThis.fetch;
-  if (typeof original !== 'function') return () => {};
-  let adopted = false;
-  // The same name and length as Node's own fetch (`fetch(input, init = undefined)`).
-  const fetch = function fetch(this: unknown, _input: unknown, _init: unknown = undefined) {
-    if (!adopted) {
-      adopted = true;
-      try {
-        void globalThis.Headers;
-        adopt();
-      } catch (error) {
-        debug('fetch pools not adopted: %s', (error as Error).message);
-      }
-    }
-    // biome-ignore lint/complexity/noArguments: fetch reads how many arguments it got
-    return Reflect.apply(original, this, arguments);
-  };
-  globalThis.fetch = fetch as typeof globalThis.fetch;
-  return () => {
-    if (globalThis.fetch === fetch) globalThis.fetch = original;
   };
 }

@@ -3,7 +3,7 @@
 // require('dns/promises'), and that module copies the binding's getaddrinfo/getnameinfo once,
 // at load: loading it from the preload would change what the program gets (Node's own tests
 // replace the binding's functions before they load it). See docs/node-internals.md.
-import dns from 'node:dns';
+import dns = require('node:dns');
 
 // biome-ignore lint/suspicious/noExplicitAny: dns.promises.lookup's overloads take any argument list
 type AnyFunction = (...args: any[]) => any;

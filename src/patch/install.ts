@@ -1,36 +1,38 @@
 // install() / uninstall(): the patches of net.Socket.prototype.connect, dns.lookup and
 // dns.promises.lookup, undoable, one installation at a time in the process, whichever copy of
-// svcdisc made it. The resolver (its bundle, with dns-packet) is loaded on the first intercepted
-// name, so programs that never use one pay only for this file at start-up.
-import dns from 'node:dns';
-import net from 'node:net';
+// svcdisc made it. This is the preload's start-up path: the settings, the matcher and the
+// patches, which pass everything but a service name on to Node after a string check. The
+// service side (./side.ts: the resolver, the pools, the service connect; in dist a bundle of
+// its own, with dns-packet) is loaded on the first service name, so programs that never use
+// one pay only for this file at start-up.
+import dns = require('node:dns');
+import net = require('node:net');
+
 import {
   type Config,
   normalizeOptions,
-  parseSrvTemplates,
-  type SrvTemplates,
   type SvcdiscOptions,
-  serviceKey,
   unknownVariableWarnings,
 } from '../config.js';
 import { debug } from '../debug.js';
 import type * as ResolverModule from '../discovery/resolver.js';
 import { AlreadyInstalledError } from '../errors.js';
 import type * as RegistrarModule from '../update/registrar.js';
-import { poolAdoption } from './adopt.js';
 import { createConnectPatch } from './connect.js';
 import { createLookupPatch, createPromisesLookupPatch } from './dns-lookup.js';
 import { patchPromisesLookup, syncESMExports } from './dns-promises.js';
-import { EndpointHealth } from './health.js';
+import { adoptBeforeFirstFetch } from './fetch.js';
 import { createMatcher } from './match.js';
-import { type PoolStats, Pools } from './pools.js';
-import type * as ResolverSide from './resolver.js';
-import { SyntheticAddresses } from './synthetic.js';
+import type { PoolStats } from './pools.js';
+import type * as SideModule from './side.js';
+import type { ConnectFn } from './socket.js';
 
 interface Installation {
   restore(): void;
-  resolver(): ResolverModule.Resolver;
-  pools: Pools;
+  /** The service side, loaded by this call if it is not. */
+  side(): SideModule.ServiceSide;
+  /** The service side if it is loaded. */
+  loaded(): SideModule.ServiceSide | undefined;
 }
 
 let current: Installation | undefined;
@@ -39,6 +41,7 @@ let current: Installation | undefined;
  * shares: two copies in one process never patch twice. */
 const INSTALLED = Symbol.for('svcdisc.installed');
 const prototype = net.Socket.prototype as unknown as Record<symbol, unknown>;
+const GLOBAL_DISPATCHER = Symbol.for('undici.globalDispatcher.1');
 
 let warned = false;
 /** Misspelled SVCDISC_* variables: one line each on stderr, once per process. */
@@ -48,7 +51,18 @@ function warnOnce(): void {
   for (const line of unknownVariableWarnings()) process.stderr.write(`svcdisc: warning: ${line}\n`);
 }
 
-/** For the resolver-side bundle (./resolver.ts): the modules it shares with this one. */
+/** Whether the program has keep-alive pools to adopt already: it loaded `http` or `https`, or
+ * undici created its global Agent (a fetch, the undici package). */
+function poolsExist(): boolean {
+  const loaded = (process as unknown as { moduleLoadList?: string[] }).moduleLoadList ?? [];
+  return (
+    loaded.includes('NativeModule http') ||
+    loaded.includes('NativeModule https') ||
+    (globalThis as Record<symbol, unknown>)[GLOBAL_DISPATCHER] !== undefined
+  );
+}
+
+/** For the service-side bundle (./side.ts): the modules it shares with this one. */
 export * as shared from './shared.js';
 
 /**
@@ -61,64 +75,54 @@ export function install(options: SvcdiscOptions = {}): boolean {
   const config = normalizeOptions(options);
   warnOnce();
   if (config.disable) return false;
-  let resolver: ResolverModule.Resolver | undefined;
-  const getResolver = () => {
-    if (!resolver) {
-      const { resolverFor } = require('./resolver.js') as typeof ResolverSide;
-      resolver = resolverFor(config, {
-        onChange: (name, previous, next) => pools.changed(name, previous, next),
-      });
-    }
-    return resolver;
-  };
   const matcher = createMatcher(config.domains);
-  const health = new EndpointHealth();
-  // The SRV name templates (checked with the settings) are parsed on the first service name.
-  let templates: SrvTemplates | undefined;
-  const pools = new Pools(getResolver, health, (name, port) => {
-    templates ??= parseSrvTemplates(config.srvName) as SrvTemplates;
-    return serviceKey(templates, name, port);
-  });
-  const adoption = poolAdoption(pools, matcher);
-  const context = {
-    matcher,
-    synthetic: new SyntheticAddresses(),
-    resolver: getResolver,
-    health,
-    pools,
-    adoptPools: adoption.adopt,
-    connectTimeoutMs: config.connectTimeoutMs,
-  };
   const originals = {
     connect: net.Socket.prototype.connect,
     lookup: dns.lookup,
     listen: net.Server.prototype.listen,
   };
+  let side: SideModule.ServiceSide | undefined;
+  const loaded = () => side;
+  const load = () => {
+    side ??= (require('./side.js') as typeof SideModule).serviceSide(
+      config,
+      matcher,
+      originals.connect as unknown as ConnectFn,
+    );
+    return side;
+  };
   if (config.announce.length > 0) {
     net.Server.prototype.listen = announceOnListen(originals.listen, config);
   }
-  net.Socket.prototype.connect = createConnectPatch(originals.connect as never, context) as never;
-  dns.lookup = createLookupPatch(originals.lookup, context) as typeof dns.lookup;
+  net.Socket.prototype.connect = createConnectPatch(
+    originals.connect as unknown as ConnectFn,
+    matcher,
+    loaded,
+    load,
+  ) as never;
+  dns.lookup = createLookupPatch(originals.lookup, matcher, load) as typeof dns.lookup;
   const promisesLookup = patchPromisesLookup((original) =>
-    createPromisesLookupPatch(original, context),
+    createPromisesLookupPatch(original, matcher, load),
   );
+  const undoFetch = adoptBeforeFirstFetch(matcher, () => load().adopt());
   // ESM named imports (`import { lookup } from 'node:dns'`) are copies: refresh them.
   syncESMExports();
-  // A program that loaded http before the preload ran (install() from code) is adopted now.
-  adoption.adopt();
+  // A program that has its pools before svcdisc is installed (install() from code, after it
+  // loaded http or made a fetch) has them adopted now, before its first request.
+  if (poolsExist()) load().adopt();
   prototype[INSTALLED] = true;
   current = {
-    resolver: getResolver,
-    pools,
+    side: load,
+    loaded,
     restore() {
       delete prototype[INSTALLED];
-      adoption.undo();
+      undoFetch();
       net.Socket.prototype.connect = originals.connect;
       net.Server.prototype.listen = originals.listen;
       dns.lookup = originals.lookup;
       promisesLookup.undo();
       syncESMExports();
-      resolver?.clear();
+      side?.restore();
     },
   };
   return true;
@@ -159,11 +163,11 @@ export function uninstall(): boolean {
 
 /** The resolver of the installed preload (created on first use), for its stats(). */
 export function installedResolver(): ResolverModule.Resolver | undefined {
-  return current?.resolver();
+  return current?.side().resolver();
 }
 
 /** The pooled keep-alive sockets svcdisc connected, per service endpoint: open and not
  * retired. Empty when nothing is installed. */
 export function pooledSockets(): PoolStats[] {
-  return current?.pools.stats() ?? [];
+  return current?.loaded()?.pools.stats() ?? [];
 }

@@ -1,11 +1,16 @@
 // Which names are intercepted: a domain of SVCDISC_DOMAINS itself, or any name under it.
 // Runs on every connect of the process, so it compares characters in place and allocates
-// nothing unless the name matches.
+// nothing unless the name matches. And the host name of a URL, found the same way.
 
 /** Returns the normalised name if `host` is intercepted, else undefined. */
 export type Matcher = (host: string) => string | undefined;
 
 const DOT = 46;
+const COLON = 58;
+const SLASH = 47;
+const BRACKET = 91;
+const QUESTION = 63;
+const HASH = 35;
 const UPPER_A = 65;
 const UPPER_Z = 90;
 
@@ -31,4 +36,21 @@ export function createMatcher(domains: readonly string[]): Matcher {
     }
     return undefined;
   };
+}
+
+/** The host name of a URL or dispatch origin (`http://host:port/…`, or a URL object);
+ * undefined for an IPv6 literal or anything else. */
+export function hostnameOf(origin: unknown): string | undefined {
+  if (typeof origin === 'string') {
+    const start = origin.indexOf('//') + 2;
+    if (start < 2 || origin.charCodeAt(start) === BRACKET) return undefined;
+    let end = start;
+    while (end < origin.length) {
+      const c = origin.charCodeAt(end);
+      if (c === COLON || c === SLASH || c === QUESTION || c === HASH) break;
+      end++;
+    }
+    return origin.slice(start, end);
+  }
+  return origin instanceof URL ? origin.hostname : undefined;
 }

@@ -11,8 +11,68 @@ import { hostPort } from '../dns/names.js';
 import { ConnectTimeoutError, ServiceConnectError } from '../errors.js';
 import { connecting, ejected, failedOver } from '../events.js';
 import type { ConnectContext } from './context.js';
-import { endpointKey } from './pools.js';
-import { freshHandle, type Normalized, type Socket } from './socket.js';
+import { CHOICE, endpointKey } from './pools.js';
+import {
+  type ConnectFn,
+  freshHandle,
+  type Normalized,
+  type Socket,
+  tagNormalized,
+  tlsConnectOptions,
+} from './socket.js';
+
+/** Any valid port: the one of the URL does not matter, the SRV record's will be used. */
+const PLACEHOLDER_PORT = 1;
+const neverAnswers = () => {};
+
+/** The connect of `socket` to the service `name` (the connect patch found `normalized`'s host
+ * intercepted); `original` is Node's own connect. */
+export function connectToService(
+  original: ConnectFn,
+  context: ConnectContext,
+  socket: Socket,
+  normalized: Normalized,
+  name: string,
+): Socket {
+  const [options, callback] = normalized;
+  context.adoptPools();
+  // The endpoint of the pool this connection is for (agent.ts, dispatcher.ts), if any.
+  const preferred = (options[CHOICE as never] ?? tlsConnectOptions(socket)?.[CHOICE]) as
+    | Endpoint
+    | undefined;
+  // The resolver's key: the name, or name:port where SVCDISC_SRV_NAME depends on the port.
+  const key = context.pools.key(name, Number(options.port) || undefined);
+  const service = new ServiceConnect(
+    socket,
+    (next, callback = null) => original.call(socket, tagNormalized([next, callback])),
+    context,
+    name,
+    key,
+    options,
+    preferred,
+  );
+  // A pool's endpoint needs no fresh answer: it was chosen from one a moment ago.
+  const warm =
+    context.resolver().cached(key) ??
+    (preferred && { name, query: name, ttl: 0, endpoints: [preferred] });
+  if (warm) {
+    // A warm cache: Node's connect, at once, to the chosen endpoint's address.
+    service.startWarm(warm, callback);
+  } else {
+    // Node's connect, at once, with a lookup that never answers: it prepares the socket as
+    // for any connect (handle, state, `connecting`), so writes and end() wait for 'connect'.
+    // The real connect comes when the SRV answer is there, with the endpoint's port.
+    original.call(
+      socket,
+      tagNormalized([
+        { ...options, host: name, port: PLACEHOLDER_PORT, lookup: neverAnswers },
+        callback,
+      ]),
+    );
+    service.start();
+  }
+  return socket;
+}
 
 /** Addresses in the order Node's happy eyeballs tries them: the first family, then alternating. */
 function interleave(addresses: readonly Address[]): readonly Address[] {
@@ -35,7 +95,7 @@ function isConnectFailure(error: unknown): boolean {
   return Array.isArray(e?.errors) && e.errors.length > 0 && e.errors.every(isConnectFailure);
 }
 
-export class ServiceConnect {
+class ServiceConnect {
   #endpoints: Endpoint[] = [];
   /** The endpoint and the address of it being tried. */
   #endpoint = -1;

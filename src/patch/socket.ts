@@ -1,7 +1,7 @@
 // The Node internals the connect patch relies on (docs/node-internals.md), in one place. Where
 // this Node lacks one, what depends on it is given up (never the connection itself) and one
 // process warning says so, once.
-import * as net from 'node:net';
+import net = require('node:net');
 
 export type ConnectFn = (this: net.Socket, ...args: unknown[]) => net.Socket;
 export type Normalized = [Record<string, unknown>, ((...args: unknown[]) => void) | null];

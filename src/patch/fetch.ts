@@ -1,0 +1,44 @@
+// globalThis.fetch, wrapped so that undici's global Agent is adopted (dispatcher.ts) before
+// the first request to a service name is dispatched: else that request would land in the
+// Agent's own pool. Requests to other names pass through after a look at their URL's host.
+import { debug } from '../debug.js';
+import { hostnameOf, type Matcher } from './match.js';
+
+/** The URL a fetch() input names, where it is a string, a URL or a Request. */
+function urlOf(input: unknown): unknown {
+  if (typeof input === 'object' && input !== null && !(input instanceof URL))
+    return (input as { url?: unknown }).url;
+  return input;
+}
+
+/**
+ * Wraps globalThis.fetch: the first call for a service name creates undici's global Agent (by
+ * touching a lazy global that loads undici, as fetch itself would) and has `adopt` adopt it.
+ * Programs that never call fetch load nothing. Returns the undo.
+ */
+export function adoptBeforeFirstFetch(matcher: Matcher, adopt: () => void): () => void {
+  const original = globalThis.fetch;
+  if (typeof original !== 'function') return () => {};
+  let adopted = false;
+  // The same name and length as Node's own fetch (`fetch(input, init = undefined)`).
+  const fetch = function fetch(this: unknown, input: unknown, _init: unknown = undefined) {
+    if (!adopted) {
+      const host = hostnameOf(urlOf(input));
+      if (host !== undefined && matcher(host) !== undefined) {
+        adopted = true;
+        try {
+          void globalThis.Headers;
+          adopt();
+        } catch (error) {
+          debug('fetch pools not adopted: %s', (error as Error).message);
+        }
+      }
+    }
+    // biome-ignore lint/complexity/noArguments: fetch reads how many arguments it got
+    return Reflect.apply(original, this, arguments);
+  };
+  globalThis.fetch = fetch as typeof globalThis.fetch;
+  return () => {
+    if (globalThis.fetch === fetch) globalThis.fetch = original;
+  };
+}
