@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { createMatcher } from '../src/patch/match.js';
+import { createMatcher, hostnameOf } from '../src/patch/match.js';
 import { SyntheticAddresses } from '../src/patch/synthetic.js';
 
 describe('createMatcher', () => {
@@ -27,6 +27,28 @@ describe('createMatcher', () => {
       'kwx',
     ]) {
       assert.equal(match(host), undefined, host);
+    }
+  });
+});
+
+describe('hostnameOf', () => {
+  test('the host of an origin or URL: before its port, path, query or fragment', () => {
+    for (const [url, host] of [
+      ['http://user.prod.kw', 'user.prod.kw'],
+      ['https://user.prod.kw:8443', 'user.prod.kw'],
+      ['http://user.prod.kw/path?q=1', 'user.prod.kw'],
+      ['http://user.prod.kw?q=other.kw', 'user.prod.kw'],
+      ['http://user.prod.kw#x', 'user.prod.kw'],
+      ['http://127.0.0.1:1/x?y.prod.kw', '127.0.0.1'],
+    ] as const) {
+      assert.equal(hostnameOf(url), host, url);
+    }
+    assert.equal(hostnameOf(new URL('http://User.Prod.kw:81/')), 'user.prod.kw');
+  });
+
+  test('none for an IPv6 literal, a relative URL or anything but a string or URL', () => {
+    for (const value of ['http://[::1]:80/', '/path', 'user.prod.kw', undefined, 42, {}]) {
+      assert.equal(hostnameOf(value), undefined, String(value));
     }
   });
 });

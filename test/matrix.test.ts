@@ -117,21 +117,24 @@ describe('every client reaches its SRV endpoint', () => {
     assert.equal(lines.length, 2);
   });
 
-  test('the service side (its bundle: the resolver, dns-packet) is loaded on the first intercepted name, not before', async () => {
+  test('the service side (its bundle: the resolver, dns-packet) is loaded on the first intercepted name, not before: not by other connects or fetches', async () => {
     const script = `
       const loaded = () => Object.keys(require.cache).some((path) => /dns-packet|patch.side\\.js/.test(path));
       const before = loaded();
       require('node:http').get('http://127.0.0.1:1/').on('error', () => {
         const afterOther = loaded();
-        require('node:http').get('http://http.prod.kw:2/', { agent: false }, (res) => {
-          res.resume();
-          console.log(JSON.stringify([before, afterOther, loaded()]));
+        fetch('http://127.0.0.1:1/x?y.prod.kw').catch(() => {
+          const afterFetch = loaded();
+          require('node:http').get('http://http.prod.kw:2/', { agent: false }, (res) => {
+            res.resume();
+            console.log(JSON.stringify([before, afterOther, afterFetch, loaded()]));
+          });
         });
       });`;
     const { stdout } = await promisify(execFile)(process.execPath, ['-r', REGISTER, '-e', script], {
       env: { PATH: process.env.PATH, SVCDISC_NAMESERVERS: backends.dns.nameserver },
     });
-    assert.deepEqual(JSON.parse(stdout), [false, false, true]);
+    assert.deepEqual(JSON.parse(stdout), [false, false, false, true]);
   });
 
   test('without the preload the same program fails: the ports are wrong and the names unknown', async () => {
