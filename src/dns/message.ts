@@ -1,7 +1,8 @@
-// Building queries and deciding what a reply is worth. dns-packet (through packet.ts) does the
-// wire format; this file decides which bytes to trust.
+// Building queries and deciding what a reply is worth. wire.ts does the wire format; this file
+// decides which bytes to trust.
 import { canonicalName } from './names.js';
-import { decode, encode, FLAGS, optRecord, type Reply } from './packet.js';
+import type { Reply } from './packet.js';
+import { decodeMessage, encodeQuery } from './wire.js';
 
 export type QueryType = 'SRV' | 'A' | 'AAAA' | 'CNAME' | 'SOA' | 'TXT';
 
@@ -15,13 +16,7 @@ export const EDNS_UDP_PAYLOAD = 1232;
 
 /** A recursive query for one name and type, advertising EDNS0. */
 export function buildQuery(id: number, question: Question): Buffer {
-  return encode({
-    type: 'query',
-    id,
-    flags: FLAGS.RECURSION_DESIRED,
-    questions: [{ name: question.name, type: question.type, class: 'IN' }],
-    additionals: [optRecord(EDNS_UDP_PAYLOAD)],
-  });
+  return encodeQuery(id, question.name, question.type, EDNS_UDP_PAYLOAD);
 }
 
 export type ReplyCheck =
@@ -39,7 +34,7 @@ export function checkReply(bytes: Buffer, id: number, question: Question): Reply
   if (bytes.readUInt16BE(0) !== id) return { kind: 'ignored', why: 'wrong ID' };
   let message: Reply;
   try {
-    message = decode(bytes) as Reply;
+    message = decodeMessage(bytes) as Reply;
   } catch (error) {
     return { kind: 'malformed', why: (error as Error).message };
   }

@@ -1,0 +1,295 @@
+// The wire format of the resolver's queries and their replies (RFC 1035 4.1, RFC 3596, RFC 2782,
+// RFC 6891): a query with EDNS0 encoded, a reply decoded into the message shapes of packet.ts,
+// the same as dns-packet gives. Its own code because the first query of a process compiles it:
+// dns-packet, which the update and server code keep using, costs about 1.5 ms to compile and
+// more to run for the first time, most of it for record types a query never reads. Records
+// of types the resolver does not read keep their RDATA as bytes. Throws `Cannot decode …` on
+// anything malformed, as dns-packet does.
+import type { Answer, Message, QuestionRecord } from './packet.js';
+
+/** Header flag bits (RFC 1035 4.1.1). */
+const RESPONSE = 1 << 15;
+const TRUNCATED = 1 << 9;
+const RECURSION_DESIRED = 1 << 8;
+const CLASS_IN = 1;
+const TYPE_OPT = 41;
+/** The cache-flush bit of mDNS, which dns-packet strips from a record's class. */
+const CLASS_MASK = 0x7fff;
+
+const TYPES: Readonly<Record<number, string>> = {
+  1: 'A',
+  2: 'NS',
+  5: 'CNAME',
+  6: 'SOA',
+  12: 'PTR',
+  15: 'MX',
+  16: 'TXT',
+  28: 'AAAA',
+  33: 'SRV',
+  35: 'NAPTR',
+  39: 'DNAME',
+  41: 'OPT',
+  43: 'DS',
+  46: 'RRSIG',
+  47: 'NSEC',
+  48: 'DNSKEY',
+  50: 'NSEC3',
+  250: 'TSIG',
+  255: 'ANY',
+};
+const TYPE_CODES: Readonly<Record<string, number>> = Object.fromEntries(
+  Object.entries(TYPES).map(([code, name]) => [name, Number(code)]),
+);
+const CLASSES: Readonly<Record<number, string>> = {
+  1: 'IN',
+  2: 'CS',
+  3: 'CH',
+  4: 'HS',
+  254: 'NONE',
+  255: 'ANY',
+};
+const OPCODES: Readonly<Record<number, string>> = {
+  0: 'QUERY',
+  1: 'IQUERY',
+  2: 'STATUS',
+  4: 'NOTIFY',
+  5: 'UPDATE',
+};
+const RCODES = [
+  'NOERROR',
+  'FORMERR',
+  'SERVFAIL',
+  'NXDOMAIN',
+  'NOTIMP',
+  'REFUSED',
+  'YXDOMAIN',
+  'YXRRSET',
+  'NXRRSET',
+  'NOTAUTH',
+  'NOTZONE',
+];
+
+/** A query for `name` (absolute or not) and `type`, recursion desired, with an EDNS0 record
+ * offering `udpPayloadSize` bytes. */
+export function encodeQuery(id: number, name: string, type: string, udpPayloadSize: number) {
+  const code = TYPE_CODES[type];
+  if (code === undefined) throw new TypeError(`Cannot encode a query of type ${type}`);
+  const labels = name.replace(/^\.|\.$/g, '');
+  const nameLength = labels === '' ? 1 : Buffer.byteLength(labels) + 2;
+  const bytes = Buffer.alloc(12 + nameLength + 4 + 11);
+  bytes.writeUInt16BE(id, 0);
+  bytes.writeUInt16BE(RECURSION_DESIRED, 2);
+  bytes.writeUInt16BE(1, 4); // one question
+  bytes.writeUInt16BE(1, 10); // one additional: the OPT record
+  let offset = 12;
+  if (labels !== '') {
+    for (const label of labels.split('.')) {
+      const length = bytes.write(label, offset + 1);
+      if (length === 0 || length > 63)
+        throw new TypeError(`Cannot encode ${name}: a label is empty or over 63 bytes`);
+      bytes[offset] = length;
+      offset += length + 1;
+    }
+  }
+  offset++; // the root label
+  offset = bytes.writeUInt16BE(code, offset);
+  offset = bytes.writeUInt16BE(CLASS_IN, offset);
+  // OPT (RFC 6891 6.1.2): root name, type, payload size as class, TTL 0, no options.
+  offset++;
+  offset = bytes.writeUInt16BE(TYPE_OPT, offset);
+  bytes.writeUInt16BE(udpPayloadSize, offset);
+  return bytes;
+}
+
+function fail(what: string): never {
+  throw new Error(`Cannot decode ${what}`);
+}
+
+/** A reader of one message: each read checks that the bytes are there. */
+class Reader {
+  offset = 0;
+  constructor(readonly bytes: Buffer) {}
+
+  need(length: number, what: string): void {
+    if (this.offset + length > this.bytes.length) fail(`${what} (buffer overflow)`);
+  }
+
+  u16(what: string): number {
+    this.need(2, what);
+    const value = this.bytes.readUInt16BE(this.offset);
+    this.offset += 2;
+    return value;
+  }
+
+  u32(what: string): number {
+    this.need(4, what);
+    const value = this.bytes.readUInt32BE(this.offset);
+    this.offset += 4;
+    return value;
+  }
+
+  /** A name at the offset (compression pointers followed, backwards only, RFC 1035 4.1.4);
+   * `mail`: a dot inside a label is escaped (an SOA RNAME). */
+  name(mail = false): string {
+    const { bytes } = this;
+    const labels: string[] = [];
+    let offset = this.offset;
+    let end: number | undefined;
+    let lowest = offset;
+    let length = 0;
+    for (;;) {
+      if (offset >= bytes.length) fail('name (buffer overflow)');
+      const size = bytes[offset++] as number;
+      if (size === 0) break;
+      if ((size & 0xc0) === 0) {
+        if (offset + size > bytes.length) fail('name (buffer overflow)');
+        length += size + 1;
+        if (length > 254) fail('name (name too long)');
+        const label = bytes.toString('utf-8', offset, offset + size);
+        labels.push(mail ? label.replace(/\./g, '\\.') : label);
+        offset += size;
+      } else if ((size & 0xc0) === 0xc0) {
+        if (offset >= bytes.length) fail('name (buffer overflow)');
+        const target = ((size & 0x3f) << 8) | (bytes[offset] as number);
+        if (target >= lowest) fail('name (bad pointer)');
+        end ??= offset + 1;
+        offset = target;
+        lowest = target;
+      } else {
+        fail('name (bad label)');
+      }
+    }
+    this.offset = end ?? offset;
+    return labels.length === 0 ? '.' : labels.join('.');
+  }
+}
+
+function ipv4(bytes: Buffer, at: number): string {
+  return `${bytes[at]}.${bytes[at + 1]}.${bytes[at + 2]}.${bytes[at + 3]}`;
+}
+
+/** RFC 5952's text of an IPv6 address, as dns-packet (ip-codec) writes it. */
+function ipv6(bytes: Buffer, at: number): string {
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(bytes.readUInt16BE(at + i).toString(16));
+  return groups
+    .join(':')
+    .replace(/(^|:)0(:0)*:0(:|$)/, '$1::$3')
+    .replace(/:{3,4}/, '::');
+}
+
+/** The RDATA of a record of `type`, `length` bytes at the reader's offset. */
+function rdata(reader: Reader, type: string, length: number): unknown {
+  const { bytes } = reader;
+  const start = reader.offset;
+  const end = start + length;
+  reader.need(length, `${type} data`);
+  switch (type) {
+    case 'A':
+      if (length !== 4) fail('A data (not 4 bytes)');
+      return ipv4(bytes, start);
+    case 'AAAA':
+      if (length !== 16) fail('AAAA data (not 16 bytes)');
+      return ipv6(bytes, start);
+    case 'CNAME':
+    case 'DNAME':
+    case 'NS':
+    case 'PTR':
+      return reader.name();
+    case 'SRV': {
+      const priority = reader.u16('SRV data');
+      const weight = reader.u16('SRV data');
+      const port = reader.u16('SRV data');
+      return { priority, weight, port, target: reader.name() };
+    }
+    case 'SOA': {
+      const mname = reader.name();
+      const rname = reader.name(true);
+      const [serial, refresh, retry, expire, minimum] = [0, 0, 0, 0, 0].map(() =>
+        reader.u32('SOA data'),
+      );
+      return { mname, rname, serial, refresh, retry, expire, minimum };
+    }
+    case 'TXT': {
+      const strings: Buffer[] = [];
+      let offset = start;
+      while (offset < end) {
+        const size = bytes[offset++] as number;
+        if (offset + size > end) fail('TXT data (buffer overflow)');
+        strings.push(bytes.subarray(offset, offset + size));
+        offset += size;
+      }
+      return strings;
+    }
+    default:
+      return bytes.subarray(start, end);
+  }
+}
+
+function question(reader: Reader): QuestionRecord {
+  const name = reader.name();
+  const type = reader.u16('question');
+  const klass = reader.u16('question');
+  return {
+    name,
+    type: TYPES[type] ?? `UNKNOWN_${type}`,
+    class: CLASSES[klass] ?? `UNKNOWN_${klass}`,
+  };
+}
+
+function record(reader: Reader): Answer {
+  const name = reader.name();
+  const code = reader.u16('record');
+  const type = TYPES[code] ?? `UNKNOWN_${code}`;
+  if (code === TYPE_OPT) {
+    const udpPayloadSize = reader.u16('OPT record');
+    reader.u16('OPT record'); // extended rcode and version
+    const flags = reader.u16('OPT record');
+    const length = reader.u16('OPT record');
+    reader.need(length, 'OPT data');
+    reader.offset += length;
+    return { type: 'OPT', name: '.', udpPayloadSize, flags, options: [] };
+  }
+  const klass = reader.u16('record') & CLASS_MASK;
+  const ttl = reader.u32('record');
+  const length = reader.u16('record');
+  const end = reader.offset + length;
+  const data = rdata(reader, type, length);
+  // The RDATA's length decides where the next record starts, whatever the names took.
+  reader.offset = end;
+  return {
+    name,
+    type,
+    ttl,
+    class: CLASSES[klass] ?? `UNKNOWN_${klass}`,
+    data,
+  } as Answer;
+}
+
+/** Decodes a message: its header and its four sections. */
+export function decodeMessage(bytes: Buffer): Message {
+  if (bytes.length < 12) fail('header (shorter than 12 bytes)');
+  const reader = new Reader(bytes);
+  const id = reader.u16('header');
+  const flags = reader.u16('header');
+  const counts = [0, 0, 0, 0].map(() => reader.u16('header'));
+  const opcode = (flags >> 11) & 0xf;
+  const rcode = flags & 0xf;
+  const read = <T>(count: number, item: (reader: Reader) => T): T[] => {
+    const items: T[] = [];
+    for (let i = 0; i < count; i++) items.push(item(reader));
+    return items;
+  };
+  return {
+    id,
+    type: flags & RESPONSE ? 'response' : 'query',
+    flags: flags & 0x7fff,
+    flag_tc: (flags & TRUNCATED) !== 0,
+    opcode: OPCODES[opcode] ?? `OPCODE_${opcode}`,
+    rcode: RCODES[rcode] ?? `RCODE_${rcode}`,
+    questions: read(counts[0] as number, question),
+    answers: read(counts[1] as number, record),
+    authorities: read(counts[2] as number, record),
+    additionals: read(counts[3] as number, record),
+  };
+}
