@@ -5,6 +5,7 @@
 // on the first intercepted name; it takes the modules both need (src/patch/shared.ts) from the
 // first, which re-exports them as `shared`. The registration code stays apart, loaded when
 // the program listens.
+import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { build } from 'esbuild';
 
@@ -37,11 +38,16 @@ await build({
   ],
 });
 
-// The source files whose modules the service side takes from the start-up bundle.
-const shared = new Set(
-  ['config', 'debug', 'dns/names', 'dns/resolv-conf', 'errors'].map((name) =>
+// The source files whose modules the service side takes from the start-up bundle, with their
+// exports by name (tsc's output, built just before): the side's modules get them as ES module
+// bindings, where a CommonJS `module.exports = …` would have esbuild copy the whole namespace
+// again for each module that imports it.
+const require = createRequire(import.meta.url);
+const shared = new Map(
+  ['config', 'debug', 'dns/names', 'dns/resolv-conf', 'errors'].map((name) => [
     resolve('src', `${name}.js`),
-  ),
+    Object.keys(require(resolve('dist', `${name}.js`))),
+  ]),
 );
 
 await build({
@@ -57,8 +63,8 @@ await build({
           const path = resolve(args.resolveDir, args.path);
           return shared.has(path) ? { path, namespace: 'shared' } : undefined;
         });
-        build.onLoad({ filter: /.*/, namespace: 'shared' }, () => ({
-          contents: "module.exports = require('./install.js').shared;",
+        build.onLoad({ filter: /.*/, namespace: 'shared' }, (args) => ({
+          contents: `export const { ${shared.get(args.path).join(', ')} } = require('./install.js').shared;`,
           loader: 'js',
         }));
       },

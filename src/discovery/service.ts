@@ -1,8 +1,8 @@
 // From a service name to endpoints: the SRV query, CNAMEs, glue, and A/AAAA queries for the
 // targets that came without glue. Knows nothing of caching.
-import { isIP } from 'node:net';
 import type { DnsClient } from '../dns/client.js';
 import type { QueryType } from '../dns/message.js';
+import { ipFamily } from '../dns/names.js';
 import type { Answer, Reply, SoaAnswer, SrvAnswer, StringAnswer } from '../dns/packet.js';
 import { DnsError, type NegativeReason } from '../errors.js';
 
@@ -134,8 +134,8 @@ function glueFor(target: string, records: Answer[]): { addresses: Address[]; ttl
   let ttl = Number.POSITIVE_INFINITY;
   for (const record of records) {
     if ((record.type === 'A' || record.type === 'AAAA') && lower(record.name) === target) {
-      // Never trust declared lengths: dns-packet decodes short rdata into odd strings.
-      if (isIP(record.data) !== FAMILY[record.type]) continue;
+      // Whatever decoded it, an address of the record's family or nothing.
+      if (ipFamily(record.data) !== FAMILY[record.type]) continue;
       addresses.push({ address: record.data, family: FAMILY[record.type] });
       ttl = Math.min(ttl, ttlOf(record));
     }
@@ -193,7 +193,7 @@ export async function lookupService(
   const sections = [...(chain.reply.answers ?? []), ...(chain.reply.additionals ?? [])];
   const byTarget = new Map<string, { addresses: Address[]; ttl: number; error?: unknown }>();
   for (const target of new Set(records.map((record) => lower(record.data.target)))) {
-    const family = isIP(target);
+    const family = ipFamily(target);
     byTarget.set(
       target,
       family

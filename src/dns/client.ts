@@ -1,6 +1,10 @@
 // Asks the nameservers in order until one gives a usable reply: attempts outer, servers inner,
 // as glibc and Go do (resolv.conf(5) `attempts`), so a dead first server costs one timeout.
-import dns, { type LookupAddress } from 'node:dns';
+import type { LookupAddress } from 'node:dns';
+
+// Not `import dns from`: the bundler would copy every export of the module when it loads.
+import dns = require('node:dns');
+
 import { DnsError, type DnsErrorCode, type DnsSyscall } from '../errors.js';
 import type { QueryType, Question } from './message.js';
 import { formatServer, type Nameserver, type NameserverSpec } from './names.js';

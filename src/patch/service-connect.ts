@@ -4,7 +4,9 @@
 // and `_host` stays the service name (TLS checks the certificate against it). A failed attempt
 // is caught before the program sees it and the next address, then the next endpoint, is tried
 // on the same socket.
-import * as net from 'node:net';
+// Not `import * as net`: the bundler would copy every export of the module when it loads.
+import net = require('node:net');
+
 import type { Resolver } from '../discovery/resolver.js';
 import type { Address, Endpoint, Resolution } from '../discovery/service.js';
 import { hostPort } from '../dns/names.js';
