@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
+import { isIP } from 'node:net';
 import { test } from 'node:test';
-import { formatServer, hostPort, normalizeName, parseNamedServer } from '../src/dns/names.js';
+import fc from 'fast-check';
+import {
+  formatServer,
+  hostPort,
+  ipFamily,
+  normalizeName,
+  parseNamedServer,
+} from '../src/dns/names.js';
 import { parseKeyFile, parseTsigKey } from '../src/dns/tsig-key.js';
 
 test('one label rule: letters, digits, _ and inner hyphens, at most 63 characters', () => {
@@ -33,4 +41,19 @@ test('a TSIG key and a BIND key file are read by the same rule', () => {
   assert.equal(parseKeyFile(`key "k" { algorithm hmac-sha3; secret "${secret}"; };`), undefined);
   assert.equal(parseKeyFile('not a key'), undefined);
   assert.equal(parseTsigKey(`k:hmac-md5.sig-alg.reg.int:${secret}`)?.algorithm, 'hmac-md5');
+});
+
+test('ipFamily is net.isIP, for addresses, names and any string (fast-check)', () => {
+  const strings = fc.oneof(
+    fc.ipV4(),
+    fc.ipV6(),
+    fc.ipV4Extended(),
+    fc.domain(),
+    fc.string({ maxLength: 40 }),
+    fc.ipV6().map((address) => `${address}%eth0`),
+  );
+  fc.assert(
+    fc.property(strings, (value) => assert.equal(ipFamily(value), isIP(value), value)),
+    { numRuns: 3000 },
+  );
 });
