@@ -1,7 +1,7 @@
 // Start-up cost is per file loaded: the preload's path (install, the connect and lookup
 // patches, the config, and what they need) is bundled into the one file dist/patch/install.js,
 // replacing tsc's output of it. The service side (the service connect, the pools, the resolver
-// and its cache, the DNS client, dns-packet) is a second bundle, dist/patch/side.js, required
+// and its cache, the DNS client and its wire codec) is a second bundle, dist/patch/side.js, required
 // on the first intercepted name; it takes the modules both need (src/patch/shared.ts) from the
 // first, which re-exports them as `shared`. The registration code stays apart, loaded when
 // the program listens.

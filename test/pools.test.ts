@@ -223,6 +223,37 @@ describe('keep-alive pools, installed in this process', () => {
   });
 });
 
+test("the preload adopts fetch's Agent at the first fetch of a service name, after fetches elsewhere: its connections pooled as an origin's", async () => {
+  const [one, two] = await Promise.all([startBackend('one'), startBackend('two')]);
+  const dns = await FixtureServer.start({
+    records: [srv(NAME, 'two.host.kw', two.port, 10, 50), a('two.host.kw', '127.0.0.1')],
+  });
+  try {
+    // Five requests to one by address, then five to the service (two alone): adopted at its
+    // first request, the service's connections are reused as one's are; adopted only at its
+    // first connect, that first request's connection would stay in the origin's own pool.
+    const script = `(async () => {
+      const seen = [];
+      for (let i = 0; i < 5; i++) seen.push(await (await fetch('http://127.0.0.1:${one.port}/')).text());
+      for (let i = 0; i < 5; i++) seen.push(await (await fetch('http://${NAME}/')).text());
+      console.log(JSON.stringify(seen));
+    })()`;
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['-r', './register.cjs', '-e', script],
+      { cwd: ROOT, env: { PATH: process.env.PATH, SVCDISC_NAMESERVERS: dns.nameserver } },
+    );
+    assert.deepEqual(JSON.parse(stdout), [...Array(5).fill('one'), ...Array(5).fill('two')]);
+    assert.equal(two.accepted, one.accepted, 'as many connections as to an address');
+  } finally {
+    for (const backend of [one, two]) {
+      backend.server.closeAllConnections();
+      backend.server.close();
+    }
+    await dns.close();
+  }
+});
+
 test('the preload loads neither http nor undici for a program that does not', async () => {
   const { stdout } = await promisify(execFile)(
     process.execPath,

@@ -1,6 +1,8 @@
 // What svcdisc uses of dns-packet, declared once: the message codec, the per-type RDATA codecs,
-// the name codec, and the header tables. The record shapes are declared here rather than taken
-// from @types/dns-packet, so that svcdisc's published declarations compile without them.
+// the name codec, and the header tables, for the update (RFC 2136, TSIG) and the server. The
+// resolver's queries and replies go through wire.ts, which decodes into the same shapes. The
+// record shapes are declared here rather than taken from @types/dns-packet, so that svcdisc's
+// published declarations compile without them.
 import * as dnsPacket from 'dns-packet';
 
 interface RecordBase {

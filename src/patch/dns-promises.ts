@@ -3,6 +3,7 @@
 // require('dns/promises'), and that module copies the binding's getaddrinfo/getnameinfo once,
 // at load: loading it from the preload would change what the program gets (Node's own tests
 // replace the binding's functions before they load it). See docs/node-internals.md.
+// Not `import dns from`: the bundler would copy every export of the module when it loads.
 import dns = require('node:dns');
 
 // biome-ignore lint/suspicious/noExplicitAny: dns.promises.lookup's overloads take any argument list

@@ -3,8 +3,9 @@
 // svcdisc made it. This is the preload's start-up path: the settings, the matcher and the
 // patches, which pass everything but a service name on to Node after a string check. The
 // service side (./side.ts: the resolver, the pools, the service connect; in dist a bundle of
-// its own, with dns-packet) is loaded on the first service name, so programs that never use
-// one pay only for this file at start-up.
+// its own) is loaded on the first service name, so programs that never use one pay only for
+// this file at start-up.
+// Not `import dns from`: the bundler would copy every export of the module when it loads.
 import dns = require('node:dns');
 import net = require('node:net');
 

@@ -1,8 +1,9 @@
 // The service side of the preload, loaded on the first intercepted name (a connect, a lookup, a
 // fetch of one): the resolver, the keep-alive pools and their adoption, the service connect
 // with its failover, the synthetic addresses of dns.lookup. In dist it is one bundle
-// (scripts/bundle-preload.mjs) with the resolver, its cache, the DNS client and dns-packet,
-// taking what it shares with the start-up path (./shared.ts) from the start-up bundle.
+// (scripts/bundle-preload.mjs) with the resolver, its cache and the DNS client (its own wire
+// codec, ../dns/wire.ts), taking what it shares with the start-up path (./shared.ts) from the
+// start-up bundle.
 import type { LookupAddress, LookupAllOptions, LookupOneOptions } from 'node:dns';
 import type * as net from 'node:net';
 import { type Config, parseSrvTemplates, type SrvTemplates, serviceKey } from '../config.js';

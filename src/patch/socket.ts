@@ -1,6 +1,7 @@
 // The Node internals the connect patch relies on (docs/node-internals.md), in one place. Where
 // this Node lacks one, what depends on it is given up (never the connection itself) and one
 // process warning says so, once.
+// Not `import * as net`: the bundler would copy every export of the module when it loads.
 import net = require('node:net');
 
 export type ConnectFn = (this: net.Socket, ...args: unknown[]) => net.Socket;
