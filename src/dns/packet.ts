@@ -4,6 +4,7 @@
 // record shapes are declared here rather than taken from @types/dns-packet, so that svcdisc's
 // published declarations compile without them.
 import * as dnsPacket from 'dns-packet';
+import { RCODE_NAMES, type RcodeName } from './rcodes.js';
 
 interface RecordBase {
   name: string;
@@ -100,21 +101,7 @@ export type TypeName = keyof typeof TYPE;
 /** Classes (RFC 1035 3.2.4; NONE and ANY as RFC 2136 2.4 uses them). */
 export const CLASS = { IN: 1, NONE: 254, ANY: 255 } as const;
 
-/** Response codes, by value (RFC 1035 4.1.1, RFC 2136 2.2). */
-const RCODE_NAMES = [
-  'NOERROR',
-  'FORMERR',
-  'SERVFAIL',
-  'NXDOMAIN',
-  'NOTIMP',
-  'REFUSED',
-  'YXDOMAIN',
-  'YXRRSET',
-  'NXRRSET',
-  'NOTAUTH',
-  'NOTZONE',
-] as const;
-export type RcodeName = (typeof RCODE_NAMES)[number];
+export type { RcodeName };
 
 /** An rcode's value. */
 export function rcodeValue(name: RcodeName): number {

@@ -6,6 +6,7 @@
 // of types the resolver does not read keep their RDATA as bytes. Throws `Cannot decode …` on
 // anything malformed, as dns-packet does.
 import type { Answer, Message, QuestionRecord } from './packet.js';
+import { RCODE_NAMES } from './rcodes.js';
 
 /** Header flag bits (RFC 1035 4.1.1). */
 const RESPONSE = 1 << 15;
@@ -55,19 +56,6 @@ const OPCODES: Readonly<Record<number, string>> = {
   4: 'NOTIFY',
   5: 'UPDATE',
 };
-const RCODES = [
-  'NOERROR',
-  'FORMERR',
-  'SERVFAIL',
-  'NXDOMAIN',
-  'NOTIMP',
-  'REFUSED',
-  'YXDOMAIN',
-  'YXRRSET',
-  'NXRRSET',
-  'NOTAUTH',
-  'NOTZONE',
-];
 
 /** A query for `name` (absolute or not) and `type`, recursion desired, with an EDNS0 record
  * offering `udpPayloadSize` bytes. */
@@ -286,7 +274,7 @@ export function decodeMessage(bytes: Buffer): Message {
     flags: flags & 0x7fff,
     flag_tc: (flags & TRUNCATED) !== 0,
     opcode: OPCODES[opcode] ?? `OPCODE_${opcode}`,
-    rcode: RCODES[rcode] ?? `RCODE_${rcode}`,
+    rcode: RCODE_NAMES[rcode] ?? `RCODE_${rcode}`,
     questions: read(counts[0] as number, question),
     answers: read(counts[1] as number, record),
     authorities: read(counts[2] as number, record),
