@@ -177,6 +177,19 @@ describe('wire codec', () => {
     }
   });
 
+  test('an SRV or SOA record whose data is shorter than its fixed fields is malformed', () => {
+    const header = Buffer.from([0, 1, 0x84, 0, 0, 0, 0, 1, 0, 0, 0, 0]);
+    for (const [type, what] of [
+      [33, /SRV data \(shorter than 7 bytes\)/],
+      [6, /SOA data \(shorter than 22 bytes\)/],
+    ] as const) {
+      // x.kw <type> IN TTL 30, rdlength 2, then a name the data would run on into.
+      const record = Buffer.from([1, 120, 2, 107, 119, 0, 0, type, 0, 1, 0, 0, 0, 30, 0, 2, 0, 0]);
+      const tail = Buffer.from('\x04more\x02kw\x00'.repeat(4), 'latin1');
+      assert.throws(() => decodeMessage(Buffer.concat([header, record, tail])), what);
+    }
+  });
+
   test('a cut or changed reply decodes, or fails with Cannot decode: no other error (fast-check)', () => {
     const valid = packet.encode({
       type: 'response',

@@ -185,12 +185,14 @@ function rdata(reader: Reader, type: string, length: number): unknown {
     case 'PTR':
       return reader.name();
     case 'SRV': {
+      if (length < 7) fail('SRV data (shorter than 7 bytes)');
       const priority = reader.u16('SRV data');
       const weight = reader.u16('SRV data');
       const port = reader.u16('SRV data');
       return { priority, weight, port, target: reader.name() };
     }
     case 'SOA': {
+      if (length < 22) fail('SOA data (shorter than 22 bytes)');
       const mname = reader.name();
       const rname = reader.name(true);
       const [serial, refresh, retry, expire, minimum] = [0, 0, 0, 0, 0].map(() =>
