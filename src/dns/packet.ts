@@ -4,7 +4,15 @@
 // record shapes are declared here rather than taken from @types/dns-packet, so that svcdisc's
 // published declarations compile without them.
 import * as dnsPacket from 'dns-packet';
-import { RCODE_NAMES, type RcodeName } from './rcodes.js';
+import {
+  CLASS,
+  FLAGS,
+  RCODE_NAMES,
+  type RcodeName,
+  TYPE,
+  TYPE_NAMES,
+  type TypeName,
+} from './codes.js';
 
 interface RecordBase {
   name: string;
@@ -77,31 +85,7 @@ export interface Reply extends Message {
   rcode: string;
 }
 
-/** Header flag bits (RFC 1035 4.1.1). */
-export const FLAGS = {
-  AUTHORITATIVE_ANSWER: dnsPacket.AUTHORITATIVE_ANSWER,
-  TRUNCATED_RESPONSE: dnsPacket.TRUNCATED_RESPONSE,
-  RECURSION_DESIRED: dnsPacket.RECURSION_DESIRED,
-} as const;
-
-/** The type codes svcdisc writes or reads by number (RFC 1035 3.2.2, 3596, 2782, 8945). */
-export const TYPE = {
-  A: 1,
-  NS: 2,
-  CNAME: 5,
-  SOA: 6,
-  TXT: 16,
-  AAAA: 28,
-  SRV: 33,
-  TSIG: 250,
-  ANY: 255,
-} as const;
-export type TypeName = keyof typeof TYPE;
-
-/** Classes (RFC 1035 3.2.4; NONE and ANY as RFC 2136 2.4 uses them). */
-export const CLASS = { IN: 1, NONE: 254, ANY: 255 } as const;
-
-export type { RcodeName };
+export { CLASS, FLAGS, type RcodeName, TYPE, type TypeName };
 
 /** An rcode's value. */
 export function rcodeValue(name: RcodeName): number {
@@ -115,7 +99,7 @@ export function rcodeName(value: number): string {
 
 /** A type's name, for the types of TYPE. */
 export function typeName(value: number): TypeName | undefined {
-  return (Object.keys(TYPE) as TypeName[]).find((name) => TYPE[name] === value);
+  return TYPE_NAMES.get(value);
 }
 
 /** TSIG error codes that may come in a TSIG record (RFC 8945 3). */

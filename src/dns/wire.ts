@@ -5,50 +5,15 @@
 // more to run for the first time, most of it for record types a query never reads. Records
 // of types the resolver does not read keep their RDATA as bytes. Throws `Cannot decode …` on
 // anything malformed, as dns-packet does.
-import type { Answer, Message, QuestionRecord } from './packet.js';
-import { RCODE_NAMES } from './rcodes.js';
 
-/** Header flag bits (RFC 1035 4.1.1). */
-const RESPONSE = 1 << 15;
-const TRUNCATED = 1 << 9;
-const RECURSION_DESIRED = 1 << 8;
-const CLASS_IN = 1;
-const TYPE_OPT = 41;
+import { CLASS, CLASS_NAMES, FLAGS, RCODE_NAMES, TYPE, TYPE_NAMES } from './codes.js';
+import type { Answer, Message, QuestionRecord } from './packet.js';
+
 /** The cache-flush bit of mDNS, which dns-packet strips from a record's class. */
 const CLASS_MASK = 0x7fff;
+const typeName = (code: number) => TYPE_NAMES.get(code) ?? `UNKNOWN_${code}`;
+const className = (code: number) => CLASS_NAMES.get(code) ?? `UNKNOWN_${code}`;
 
-const TYPES: Readonly<Record<number, string>> = {
-  1: 'A',
-  2: 'NS',
-  5: 'CNAME',
-  6: 'SOA',
-  12: 'PTR',
-  15: 'MX',
-  16: 'TXT',
-  28: 'AAAA',
-  33: 'SRV',
-  35: 'NAPTR',
-  39: 'DNAME',
-  41: 'OPT',
-  43: 'DS',
-  46: 'RRSIG',
-  47: 'NSEC',
-  48: 'DNSKEY',
-  50: 'NSEC3',
-  250: 'TSIG',
-  255: 'ANY',
-};
-const TYPE_CODES: Readonly<Record<string, number>> = Object.fromEntries(
-  Object.entries(TYPES).map(([code, name]) => [name, Number(code)]),
-);
-const CLASSES: Readonly<Record<number, string>> = {
-  1: 'IN',
-  2: 'CS',
-  3: 'CH',
-  4: 'HS',
-  254: 'NONE',
-  255: 'ANY',
-};
 const OPCODES: Readonly<Record<number, string>> = {
   0: 'QUERY',
   1: 'IQUERY',
@@ -60,13 +25,13 @@ const OPCODES: Readonly<Record<number, string>> = {
 /** A query for `name` (absolute or not) and `type`, recursion desired, with an EDNS0 record
  * offering `udpPayloadSize` bytes. */
 export function encodeQuery(id: number, name: string, type: string, udpPayloadSize: number) {
-  const code = TYPE_CODES[type];
+  const code = Object.hasOwn(TYPE, type) ? TYPE[type as keyof typeof TYPE] : undefined;
   if (code === undefined) throw new TypeError(`Cannot encode a query of type ${type}`);
   const labels = name.replace(/^\.|\.$/g, '');
   const nameLength = labels === '' ? 1 : Buffer.byteLength(labels) + 2;
   const bytes = Buffer.alloc(12 + nameLength + 4 + 11);
   bytes.writeUInt16BE(id, 0);
-  bytes.writeUInt16BE(RECURSION_DESIRED, 2);
+  bytes.writeUInt16BE(FLAGS.RECURSION_DESIRED, 2);
   bytes.writeUInt16BE(1, 4); // one question
   bytes.writeUInt16BE(1, 10); // one additional: the OPT record
   let offset = 12;
@@ -81,10 +46,10 @@ export function encodeQuery(id: number, name: string, type: string, udpPayloadSi
   }
   offset++; // the root label
   offset = bytes.writeUInt16BE(code, offset);
-  offset = bytes.writeUInt16BE(CLASS_IN, offset);
+  offset = bytes.writeUInt16BE(CLASS.IN, offset);
   // OPT (RFC 6891 6.1.2): root name, type, payload size as class, TTL 0, no options.
   offset++;
-  offset = bytes.writeUInt16BE(TYPE_OPT, offset);
+  offset = bytes.writeUInt16BE(TYPE.OPT, offset);
   bytes.writeUInt16BE(udpPayloadSize, offset);
   return bytes;
 }
@@ -222,16 +187,16 @@ function question(reader: Reader): QuestionRecord {
   const klass = reader.u16('question');
   return {
     name,
-    type: TYPES[type] ?? `UNKNOWN_${type}`,
-    class: CLASSES[klass] ?? `UNKNOWN_${klass}`,
+    type: typeName(type),
+    class: className(klass),
   };
 }
 
 function record(reader: Reader): Answer {
   const name = reader.name();
   const code = reader.u16('record');
-  const type = TYPES[code] ?? `UNKNOWN_${code}`;
-  if (code === TYPE_OPT) {
+  const type = typeName(code);
+  if (code === TYPE.OPT) {
     const udpPayloadSize = reader.u16('OPT record');
     reader.u16('OPT record'); // extended rcode and version
     const flags = reader.u16('OPT record');
@@ -251,7 +216,7 @@ function record(reader: Reader): Answer {
     name,
     type,
     ttl,
-    class: CLASSES[klass] ?? `UNKNOWN_${klass}`,
+    class: className(klass),
     data,
   } as Answer;
 }
@@ -272,9 +237,9 @@ export function decodeMessage(bytes: Buffer): Message {
   };
   return {
     id,
-    type: flags & RESPONSE ? 'response' : 'query',
+    type: flags & FLAGS.RESPONSE ? 'response' : 'query',
     flags: flags & 0x7fff,
-    flag_tc: (flags & TRUNCATED) !== 0,
+    flag_tc: (flags & FLAGS.TRUNCATED_RESPONSE) !== 0,
     opcode: OPCODES[opcode] ?? `OPCODE_${opcode}`,
     rcode: RCODE_NAMES[rcode] ?? `RCODE_${rcode}`,
     questions: read(counts[0] as number, question),
