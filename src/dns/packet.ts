@@ -1,6 +1,7 @@
 // What svcdisc uses of dns-packet, declared once: the message codec, the per-type RDATA codecs,
-// the name codec, and the header tables, for the update (RFC 2136, TSIG) and the server. The
-// resolver's queries and replies go through wire.ts, which decodes into the same shapes. The
+// the name encoder, and the header tables, for the update (RFC 2136, TSIG) and the server. The
+// resolver's queries and replies go through wire.ts, which decodes into the same shapes and
+// decodes every name. The
 // record shapes are declared here rather than taken from @types/dns-packet, so that svcdisc's
 // published declarations compile without them.
 import * as dnsPacket from 'dns-packet';
@@ -140,10 +141,7 @@ interface RdataCodec {
 /** The parts of dns-packet that @types/dns-packet does not declare. */
 const undeclared = dnsPacket as unknown as {
   record(type: string): RdataCodec;
-  name: {
-    encode(name: string): Buffer;
-    decode: { (bytes: Buffer, offset: number): string; bytes: number };
-  };
+  name: { encode(name: string): Buffer };
 };
 
 /** The record types whose RDATA svcdisc encodes or decodes itself. */
@@ -166,11 +164,4 @@ export function decodeRdata(type: RdataType, bytes: Buffer, offset: number): unk
 /** A domain name in canonical wire form (RFC 4034 6.2): lower case, uncompressed. */
 export function encodeName(name: string): Buffer {
   return undeclared.name.encode(name.toLowerCase());
-}
-
-/** The name at `offset` (compression pointers followed, backwards only) and the offset after
- * it; throws when it does not fit the message. */
-export function decodeName(bytes: Buffer, offset: number): [name: string, end: number] {
-  const name = undeclared.name.decode(bytes, offset);
-  return [name, offset + undeclared.name.decode.bytes];
 }

@@ -1,7 +1,8 @@
 // TSIG (RFC 8945): HMAC signatures of DNS messages with a shared key, for dynamic updates.
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { CLASS, decodeName, encodeName, TSIG_ERRORS, TYPE, u16 } from './packet.js';
+import { CLASS, encodeName, TSIG_ERRORS, TYPE, u16 } from './packet.js';
 import { TSIG_ALGORITHMS, type TsigKey } from './tsig-key.js';
+import { decodeName } from './wire.js';
 
 /** Allowed clock difference, s (the RFC's recommended 300). */
 export const FUDGE = 300;

@@ -117,11 +117,20 @@ class Reader {
   }
 }
 
+/** The name at `offset` (compression pointers followed, backwards only) and the offset after
+ * it; throws `Cannot decode name …` when it does not fit the message. */
+export function decodeName(bytes: Buffer, offset: number): [name: string, end: number] {
+  const reader = new Reader(bytes);
+  reader.offset = offset;
+  return [reader.name(), reader.offset];
+}
+
 function ipv4(bytes: Buffer, at: number): string {
   return `${bytes[at]}.${bytes[at + 1]}.${bytes[at + 2]}.${bytes[at + 3]}`;
 }
 
-/** RFC 5952's text of an IPv6 address, as dns-packet (ip-codec) writes it. */
+/** The text dns-packet (ip-codec) writes for an IPv6 address: the first run of zero groups
+ * compressed (RFC 5952 would take the longest). */
 function ipv6(bytes: Buffer, at: number): string {
   const groups: string[] = [];
   for (let i = 0; i < 16; i += 2) groups.push(bytes.readUInt16BE(at + i).toString(16));

@@ -4,7 +4,6 @@
 import {
   type Answer,
   CLASS,
-  decodeName,
   decodeRdata,
   type RcodeName,
   type RdataType,
@@ -13,6 +12,7 @@ import {
 } from '../dns/packet.js';
 import { sign, verify } from '../dns/tsig.js';
 import type { TsigKey } from '../dns/tsig-key.js';
+import { decodeName } from '../dns/wire.js';
 import type { Zone } from './zone.js';
 
 export interface UpdatePolicy {
