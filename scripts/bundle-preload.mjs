@@ -1,10 +1,11 @@
 // Start-up cost is per file loaded: the preload's path (install, the connect and lookup
 // patches, the config, and what they need) is bundled into the one file dist/patch/install.js,
-// replacing tsc's output of it. The service side (the service connect, the pools, the resolver
-// and its cache, the DNS client and its wire codec) is a second bundle, dist/patch/side.js, required
-// on the first intercepted name; it takes the modules both need (src/patch/shared.ts) from the
-// first, which re-exports them as `shared`. The registration code stays apart, loaded when
-// the program listens.
+// replacing tsc's output of it. The service side (the service connect, the pools, the
+// resolver and its cache, the DNS client and its wire codec) is a second bundle,
+// dist/patch/side.js, required on the first intercepted name; it takes the modules both need
+// (src/patch/shared.ts) from the first, which re-exports them as `shared`. The registration
+// code stays apart, loaded when the program listens.
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { build } from 'esbuild';
@@ -38,17 +39,22 @@ await build({
   ],
 });
 
-// The source files whose modules the service side takes from the start-up bundle, with their
-// exports by name (tsc's output, built just before): the side's modules get them as ES module
-// bindings, where a CommonJS `module.exports = …` would have esbuild copy the whole namespace
-// again for each module that imports it.
+// The source files whose modules the service side takes from the start-up bundle (those
+// src/patch/shared.ts re-exports), with their exports by name (tsc's output, built just
+// before): the side's modules get them as ES module bindings, where a CommonJS
+// `module.exports = …` would have esbuild copy the whole namespace again for each module that
+// imports it.
 const require = createRequire(import.meta.url);
+const reexported = readFileSync('src/patch/shared.ts', 'utf8').matchAll(
+  /^export \* from '\.\.\/(.+)\.js';$/gm,
+);
 const shared = new Map(
-  ['config', 'debug', 'dns/names', 'dns/resolv-conf', 'errors'].map((name) => [
+  [...reexported].map(([, name]) => [
     resolve('src', `${name}.js`),
     Object.keys(require(resolve('dist', `${name}.js`))),
   ]),
 );
+if (shared.size === 0) throw new Error('src/patch/shared.ts re-exports no module: nothing shared');
 
 await build({
   ...common,
