@@ -3,7 +3,8 @@
 // created by the program's first fetch(), or by the undici package when it loads. The first
 // fetch of a service name adopts it before its request goes (fetch.ts).
 import { AgentFinder, patchAgent } from './agent.js';
-import { adoptGlobalDispatcher, GLOBAL_DISPATCHER } from './dispatcher.js';
+import { adoptGlobalDispatcher } from './dispatcher.js';
+import { globalDispatcher } from './fetch.js';
 import type { Matcher } from './match.js';
 import type { Pools } from './pools.js';
 
@@ -23,7 +24,7 @@ export function poolAdoption(pools: Pools, matcher: Matcher): { adopt(): void; u
           undo.push(patchAgent(proto, pools, matcher));
         }
       }
-      const dispatcher = (globalThis as Record<symbol, unknown>)[GLOBAL_DISPATCHER];
+      const dispatcher = globalDispatcher();
       if (dispatcher !== dispatcherSeen) {
         dispatcherSeen = dispatcher;
         const restore = adoptGlobalDispatcher(pools, matcher);

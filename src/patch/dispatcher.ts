@@ -10,10 +10,9 @@
 
 import { debug } from '../debug.js';
 import type { Endpoint, Resolution } from '../discovery/service.js';
+import { globalDispatcher } from './fetch.js';
 import { hostnameOf, type Matcher } from './match.js';
 import { CHOICE, endpointKey, type Pools } from './pools.js';
-
-export const GLOBAL_DISPATCHER = Symbol.for('undici.globalDispatcher.1');
 
 interface Dispatcher {
   dispatch(options: { origin?: unknown }, handler: unknown): boolean;
@@ -74,7 +73,7 @@ const closeQuietly = (agent: Dispatcher) =>
  * undefined when it is not adopted.
  */
 export function adoptGlobalDispatcher(pools: Pools, matcher: Matcher): (() => void) | undefined {
-  const agent = (globalThis as Record<symbol, unknown>)[GLOBAL_DISPATCHER];
+  const agent = globalDispatcher();
   if (!isDefaultAgent(agent)) return undefined;
   const Agent = agent.constructor as AgentClass;
   const { dispatch, close, destroy } = agent;

@@ -4,6 +4,13 @@
 import { debug } from '../debug.js';
 import { hostnameOf, type Matcher } from './match.js';
 
+/** Where undici (Node's fetch, and the undici package) keeps its global dispatcher. */
+const GLOBAL_DISPATCHER = Symbol.for('undici.globalDispatcher.1');
+
+/** undici's global dispatcher: undefined until a fetch or the undici package creates it. */
+export const globalDispatcher = (): unknown =>
+  (globalThis as Record<symbol, unknown>)[GLOBAL_DISPATCHER];
+
 /** The URL a fetch() input names, where it is a string, a URL or a Request. */
 function urlOf(input: unknown): unknown {
   if (typeof input === 'object' && input !== null && !(input instanceof URL))

@@ -22,7 +22,7 @@ import type * as RegistrarModule from '../update/registrar.js';
 import { createConnectPatch } from './connect.js';
 import { createLookupPatch, createPromisesLookupPatch } from './dns-lookup.js';
 import { patchPromisesLookup, syncESMExports } from './dns-promises.js';
-import { adoptBeforeFirstFetch } from './fetch.js';
+import { adoptBeforeFirstFetch, globalDispatcher } from './fetch.js';
 import { createMatcher } from './match.js';
 import type { PoolStats } from './pools.js';
 import type * as SideModule from './side.js';
@@ -42,7 +42,6 @@ let current: Installation | undefined;
  * shares: two copies in one process never patch twice. */
 const INSTALLED = Symbol.for('svcdisc.installed');
 const prototype = net.Socket.prototype as unknown as Record<symbol, unknown>;
-const GLOBAL_DISPATCHER = Symbol.for('undici.globalDispatcher.1');
 
 let warned = false;
 /** Misspelled SVCDISC_* variables: one line each on stderr, once per process. */
@@ -59,7 +58,7 @@ function poolsExist(): boolean {
   return (
     loaded.includes('NativeModule http') ||
     loaded.includes('NativeModule https') ||
-    (globalThis as Record<symbol, unknown>)[GLOBAL_DISPATCHER] !== undefined
+    globalDispatcher() !== undefined
   );
 }
 
