@@ -392,6 +392,40 @@ describe('the preload, installed in this process', () => {
     socket.destroy();
   });
 
+  test("connect() throws for the options Node refuses, cold or warm, and keeps the program's localAddress", async () => {
+    dnsServer.records.push(srv('fresh.prod.kw', 'one.host.kw', one.port));
+    // What Node checks inside connect(): the program gets its error from the call.
+    const refused = () => {
+      assert.throws(() => net.connect({ host: 'fresh.prod.kw', port: 1, localAddress: 'nope' }), {
+        code: 'ERR_INVALID_IP_ADDRESS',
+      });
+      assert.throws(
+        () => net.connect({ host: 'fresh.prod.kw', port: 1, localPort: 'x' as never }),
+        {
+          code: 'ERR_INVALID_ARG_TYPE',
+        },
+      );
+      assert.throws(
+        () => net.connect({ host: 'fresh.prod.kw', port: 1, autoSelectFamily: 'yes' as never }),
+        { code: 'ERR_INVALID_ARG_TYPE' },
+      );
+      assert.throws(
+        () => net.connect({ host: 'fresh.prod.kw', port: 1, autoSelectFamilyAttemptTimeout: 0 }),
+        { code: 'ERR_OUT_OF_RANGE' },
+      );
+    };
+    refused(); // cold
+    assert.equal(dnsServer.queries.length, 0);
+    const socket = net.connect({ host: 'fresh.prod.kw', port: 1, localAddress: '127.0.0.1' });
+    assert.equal(socket.readyState, 'opening');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    assert.equal(socket.localAddress, '127.0.0.1');
+    assert.equal(socket.remotePort, one.port);
+    socket.destroy();
+    refused(); // warm
+    assert.equal(dnsServer.queries.length, 1);
+  });
+
   test('names outside the domains and IP literals are left alone: no SRV query', async () => {
     assert.equal(await get(`http://127.0.0.1:${one.port}/`), 'one');
     assert.equal(await get(`http://localhost:${two.port}/`), 'two');

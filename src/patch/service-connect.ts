@@ -26,6 +26,54 @@ import {
 /** Any valid port: the one of the URL does not matter, the SRV record's will be used. */
 const PLACEHOLDER_PORT = 1;
 const neverAnswers = () => {};
+/** A port Node's connect() refuses after it has prepared the socket and before its lookup. */
+const REFUSED_PORT = -1;
+const INT32_MAX = 2 ** 31 - 1;
+
+/**
+ * Prepares `socket` as Node's connect() does before its lookup — the program's callback on
+ * 'connect', a handle, `connecting`, the timeout refreshed — so writes and end() wait for
+ * 'connect' while the SRV query runs; `_host` is the service name.
+ *
+ * Node's connect is stopped at its check of the port, which it makes after preparing the
+ * socket and before it looks at the name: a lookup that never answers would stop it too, but
+ * before any lookup Node runs `isIP()` on the name, whose IPv6 pattern costs 5–7 ms to compile
+ * at its first use (the refused port costs about 10 µs more per cold connect). Where that stop
+ * does not leave the socket prepared (another Node), or Node would refuse the program's own
+ * options after the port, the never-answering lookup is used: Node's errors for those options
+ * come from it.
+ */
+function prepare(
+  original: ConnectFn,
+  socket: Socket,
+  options: Normalized[0],
+  callback: Normalized[1],
+  name: string,
+): void {
+  // Registered here, as Node's connect() does first: the calls below pass no callback.
+  if (callback) socket.once('connect', callback);
+  const { autoSelectFamily: family, autoSelectFamilyAttemptTimeout: turn } = options;
+  const refusedAfterPort =
+    (family != null && typeof family !== 'boolean') ||
+    (turn != null &&
+      !(Number.isInteger(turn) && (turn as number) >= 1 && (turn as number) <= INT32_MAX));
+  if (!refusedAfterPort) {
+    try {
+      original.call(socket, tagNormalized([{ ...options, host: name, port: REFUSED_PORT }, null]));
+    } catch (error) {
+      // Node's refusal of the program's own options (a bad localAddress): as without svcdisc.
+      if ((error as NodeJS.ErrnoException | undefined)?.code !== 'ERR_SOCKET_BAD_PORT') throw error;
+    }
+    if (socket.connecting && socket._handle) {
+      socket._host = name;
+      return;
+    }
+  }
+  original.call(
+    socket,
+    tagNormalized([{ ...options, host: name, port: PLACEHOLDER_PORT, lookup: neverAnswers }, null]),
+  );
+}
 
 /** The connect of `socket` to the service `name` (the connect patch found `normalized`'s host
  * intercepted); `original` is Node's own connect. */
@@ -61,16 +109,9 @@ export function connectToService(
     // A warm cache: Node's connect, at once, to the chosen endpoint's address.
     service.startWarm(warm, callback);
   } else {
-    // Node's connect, at once, with a lookup that never answers: it prepares the socket as
-    // for any connect (handle, state, `connecting`), so writes and end() wait for 'connect'.
-    // The real connect comes when the SRV answer is there, with the endpoint's port.
-    original.call(
-      socket,
-      tagNormalized([
-        { ...options, host: name, port: PLACEHOLDER_PORT, lookup: neverAnswers },
-        callback,
-      ]),
-    );
+    // The socket waits for the SRV answer as Node's does for its lookup: `connecting`, writes
+    // and end() held until 'connect'. The real connect comes with the endpoint's port.
+    prepare(original, socket, options, callback, name);
     service.start();
   }
   return socket;
@@ -106,6 +147,8 @@ class ServiceConnect {
   #timer: NodeJS.Timeout | undefined;
   readonly #tried: string[] = [];
   #restoreDestroy: (() => void) | undefined;
+  /** Connected, failed, or refused by Node's connect(): the socket is the program's again. */
+  #over = false;
 
   constructor(
     readonly socket: Socket,
@@ -142,17 +185,26 @@ class ServiceConnect {
   startWarm(resolution: Resolution, callback: Normalized[1]): void {
     try {
       this.#order(this.context.resolver(), resolution);
-      this.#attempt(true, callback);
     } catch (error) {
       // Never out of the program's connect(): the socket's 'error', as for any failure.
       if (callback) this.socket.once('connect', callback);
       this.#fail(error as Error);
+      return;
+    }
+    try {
+      this.#attempt(true, callback);
+    } catch (error) {
+      // Node's connect refused the program's options (a bad localAddress): thrown from
+      // connect(), as Node does; no 'lookup' event follows.
+      this.#finish();
+      throw error;
     }
   }
 
-  /** The program destroyed the socket (or gave up its connect) meanwhile. */
+  /** The program destroyed the socket (or gave up its connect) meanwhile, or this connect is
+   * over. */
   get #gone(): boolean {
-    return this.socket.destroyed || !this.socket.connecting;
+    return this.#over || this.socket.destroyed || !this.socket.connecting;
   }
 
   #order(resolver: Resolver, resolution: Resolution): void {
@@ -289,6 +341,7 @@ class ServiceConnect {
 
   /** Stops intercepting: the socket is the program's again. */
   #finish(): void {
+    this.#over = true;
     clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#restoreDestroy?.();
