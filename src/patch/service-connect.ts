@@ -28,7 +28,6 @@ const PLACEHOLDER_PORT = 1;
 const neverAnswers = () => {};
 /** A port Node's connect() refuses after it has prepared the socket and before its lookup. */
 const REFUSED_PORT = -1;
-const INT32_MAX = 2 ** 31 - 1;
 
 /**
  * Prepares `socket` as Node's connect() does before its lookup — the program's callback on
@@ -39,9 +38,9 @@ const INT32_MAX = 2 ** 31 - 1;
  * socket and before it looks at the name: a lookup that never answers would stop it too, but
  * before any lookup Node runs `isIP()` on the name, whose IPv6 pattern costs 5–7 ms to compile
  * at its first use (the refused port costs about 10 µs more per cold connect). Where that stop
- * does not leave the socket prepared (another Node), or Node would refuse the program's own
- * options after the port, the never-answering lookup is used: Node's errors for those options
- * come from it.
+ * does not leave the socket prepared (another Node), or the program set options Node checks
+ * only after the port (`autoSelectFamily*`), the never-answering lookup is used: Node's errors
+ * for those options come from it.
  */
 function prepare(
   original: ConnectFn,
@@ -52,12 +51,8 @@ function prepare(
 ): void {
   // Registered here, as Node's connect() does first: the calls below pass no callback.
   if (callback) socket.once('connect', callback);
-  const { autoSelectFamily: family, autoSelectFamilyAttemptTimeout: turn } = options;
-  const refusedAfterPort =
-    (family != null && typeof family !== 'boolean') ||
-    (turn != null &&
-      !(Number.isInteger(turn) && (turn as number) >= 1 && (turn as number) <= INT32_MAX));
-  if (!refusedAfterPort) {
+  // Node checks these after the port: with them, its own checks must run now.
+  if (options.autoSelectFamily == null && options.autoSelectFamilyAttemptTimeout == null) {
     try {
       original.call(socket, tagNormalized([{ ...options, host: name, port: REFUSED_PORT }, null]));
     } catch (error) {
