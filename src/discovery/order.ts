@@ -20,6 +20,8 @@ export function orderEndpoints<T extends Weighted>(
   endpoints: readonly T[],
   random: Random = Math.random,
 ): T[] {
+  // One endpoint has one order: a warm connect to it skips the sort and the draw.
+  if (endpoints.length < 2) return [...endpoints];
   const sorted = [...endpoints].sort((a, b) => a.priority - b.priority);
   const ordered: T[] = [];
   let start = 0;

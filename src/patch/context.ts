@@ -1,6 +1,7 @@
 // What the connect patch and each service connect share, built once by install(). Its own
 // module, so that connect.ts and service-connect.ts both import it and not each other.
 import type { Resolver } from '../discovery/resolver.js';
+import type { Deadlines } from './deadlines.js';
 import type { EndpointHealth } from './health.js';
 import type { Matcher } from './match.js';
 import type { Pools } from './pools.js';
@@ -18,4 +19,6 @@ export interface ConnectContext {
    * them; cheap to call again. */
   adoptPools: () => void;
   connectTimeoutMs: number;
+  /** The connect attempts' timeouts. */
+  deadlines: Deadlines;
 }

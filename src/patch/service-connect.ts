@@ -13,6 +13,7 @@ import { hostPort } from '../dns/names.js';
 import { ConnectTimeoutError, ServiceConnectError } from '../errors.js';
 import { connecting, ejected, failedOver } from '../events.js';
 import type { ConnectContext } from './context.js';
+import type { Expiring } from './deadlines.js';
 import { CHOICE, endpointKey } from './pools.js';
 import {
   type ConnectFn,
@@ -87,15 +88,7 @@ export function connectToService(
     | undefined;
   // The resolver's key: the name, or name:port where SVCDISC_SRV_NAME depends on the port.
   const key = context.pools.key(name, Number(options.port) || undefined);
-  const service = new ServiceConnect(
-    socket,
-    (next, callback = null) => original.call(socket, tagNormalized([next, callback])),
-    context,
-    name,
-    key,
-    options,
-    preferred,
-  );
+  const service = new ServiceConnect(socket, original, context, name, key, options, preferred);
   // A pool's endpoint needs no fresh answer: it was chosen from one a moment ago.
   const warm =
     context.resolver().cached(key) ??
@@ -133,22 +126,32 @@ function isConnectFailure(error: unknown): boolean {
   return Array.isArray(e?.errors) && e.errors.length > 0 && e.errors.every(isConnectFailure);
 }
 
-class ServiceConnect {
+/** The 'lookup' event of an attempt made inside the program's connect(), a tick later. */
+function lookupLater(service: ServiceConnect, address: Address): void {
+  if (!service.gone) service.lookup(address);
+}
+
+/** Every new connection to a service runs one of these, so it is kept lean: an attempt's
+ * timeout is a deadline (./deadlines.ts), not a timer of its own, and a warm connect's deferred
+ * 'lookup' takes no closure. */
+class ServiceConnect implements Expiring {
   #endpoints: Endpoint[] = [];
   /** The endpoint and the address of it being tried. */
   #endpoint = -1;
   #addresses: readonly Address[] = [];
   #address = 0;
-  #timer: NodeJS.Timeout | undefined;
+  /** The current attempt's timeout, ms. */
+  #timeoutMs = 0;
   readonly #tried: string[] = [];
-  #restoreDestroy: (() => void) | undefined;
+  /** The socket's own destroy while this connect hooks it. */
+  #inherited: Socket['destroy'] | undefined;
   /** Connected, failed, or refused by Node's connect(): the socket is the program's again. */
   #over = false;
 
   constructor(
     readonly socket: Socket,
-    /** Node's own connect, on this socket, with these options (and the program's callback). */
-    readonly connect: (options: Normalized[0], callback?: Normalized[1]) => void,
+    /** Node's own connect. */
+    readonly original: ConnectFn,
     readonly context: ConnectContext,
     readonly name: string,
     /** The resolver's key of the name at the program's port (SVCDISC_SRV_NAME per port). */
@@ -163,7 +166,7 @@ class ServiceConnect {
     const resolver = this.context.resolver();
     resolver.resolve(this.key).then(
       (resolution) => {
-        if (this.#gone) return;
+        if (this.gone) return;
         try {
           this.#order(resolver, resolution);
           this.#attempt(false);
@@ -198,7 +201,7 @@ class ServiceConnect {
 
   /** The program destroyed the socket (or gave up its connect) meanwhile, or this connect is
    * over. */
-  get #gone(): boolean {
+  get gone(): boolean {
     return this.#over || this.socket.destroyed || !this.socket.connecting;
   }
 
@@ -224,6 +227,11 @@ class ServiceConnect {
     return true;
   }
 
+  /** Node's 'lookup' event for `address`. */
+  lookup(address: Address): void {
+    this.socket.emit('lookup', null, address.address, address.family, this.name);
+  }
+
   /** One attempt; `now` when called inside the program's connect(), where 'lookup' must wait
    * for the next tick (Node's own connect to that address comes after it). */
   #attempt(now: boolean, callback: Normalized[1] = null): void {
@@ -236,18 +244,17 @@ class ServiceConnect {
       port,
       attempt: this.#endpoint + 1,
     }));
-    const timeoutMs = this.#timeout();
-    this.#timer = setTimeout(() => this.#timedOut(address, port, timeoutMs), timeoutMs).unref();
+    this.#timeoutMs = this.#timeout();
+    this.context.deadlines.set(this, this.#timeoutMs);
     // What Node's connect does after a lookup, done here: the 'lookup' event, then a connect by
     // address (Node skips the lookup for an IP) with `_host` the service name.
-    const lookup = () =>
-      this.socket.emit('lookup', null, address.address, address.family, this.name);
-    if (now) process.nextTick(() => this.#gone || lookup());
+    if (now) process.nextTick(lookupLater, this, address);
     else {
-      lookup();
-      if (this.#gone) return;
+      this.lookup(address);
+      if (this.gone) return;
     }
-    this.connect({ ...this.options, host: address.address, port, lookup: undefined }, callback);
+    const next = { ...this.options, host: address.address, port, lookup: undefined };
+    this.original.call(this.socket, tagNormalized([next, callback]));
     this.socket._host = this.name;
   }
 
@@ -263,9 +270,18 @@ class ServiceConnect {
     return Math.min(connectTimeoutMs, turn);
   }
 
-  #timedOut(address: Address, port: number, timeoutMs: number): void {
-    this.#timer = undefined;
-    if (!this.#gone) this.#attemptFailed(new ConnectTimeoutError(address.address, port, timeoutMs));
+  /** The attempt's deadline (./deadlines.ts): the next address or endpoint is tried. */
+  expire(): void {
+    if (this.gone) return;
+    const endpoint = this.#endpoints[this.#endpoint] as Endpoint;
+    const address = this.#addresses[this.#address] as Address;
+    const error = new ConnectTimeoutError(address.address, this.#portOf(endpoint), this.#timeoutMs);
+    try {
+      this.#attemptFailed(error);
+    } catch (thrown) {
+      // Never out of the timer: the connect fails with what went wrong.
+      this.#fail(thrown as Error);
+    }
   }
 
   /** Node ends a failed connect with destroy(error): until this connect is done, the socket's
@@ -274,12 +290,9 @@ class ServiceConnect {
   #interceptDestroy(): void {
     const socket = this.socket;
     const inherited = socket.destroy;
-    this.#restoreDestroy = () => {
-      // Assigned back rather than deleted: deleting would leave the socket in slow mode.
-      socket.destroy = inherited;
-    };
+    this.#inherited = inherited;
     socket.destroy = ((error?: Error, ...rest: unknown[]) => {
-      if (this.#restoreDestroy && error && isConnectFailure(error)) {
+      if (this.#inherited && error && isConnectFailure(error)) {
         this.#attemptFailed(error);
         return socket;
       }
@@ -294,7 +307,7 @@ class ServiceConnect {
   }
 
   #attemptFailed(error: Error): void {
-    clearTimeout(this.#timer);
+    this.context.deadlines.delete(this);
     const endpoint = this.#endpoints[this.#endpoint] as Endpoint;
     const { target } = endpoint;
     const port = this.#portOf(endpoint);
@@ -322,7 +335,8 @@ class ServiceConnect {
     const endpoint = this.#endpoints[this.#endpoint];
     const address = this.#addresses[this.#address];
     if (endpoint && address) {
-      this.context.health.restore(endpointKey(endpoint));
+      const { health } = this.context;
+      if (health.size > 0) health.restore(endpointKey(endpoint));
       this.context.pools.connected(
         this.socket,
         this.key,
@@ -337,10 +351,12 @@ class ServiceConnect {
   /** Stops intercepting: the socket is the program's again. */
   #finish(): void {
     this.#over = true;
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#restoreDestroy?.();
-    this.#restoreDestroy = undefined;
+    this.context.deadlines.delete(this);
+    if (this.#inherited) {
+      // Assigned back rather than deleted: deleting would leave the socket in slow mode.
+      this.socket.destroy = this.#inherited;
+      this.#inherited = undefined;
+    }
     this.socket.off('connect', this.#connected);
   }
 

@@ -10,6 +10,7 @@ import { type Config, parseSrvTemplates, type SrvTemplates, serviceKey } from '.
 import { type Resolver, resolverFor } from '../discovery/resolver.js';
 import { poolAdoption } from './adopt.js';
 import type { ConnectContext } from './context.js';
+import { Deadlines } from './deadlines.js';
 import { EndpointHealth } from './health.js';
 import type { Matcher } from './match.js';
 import { Pools } from './pools.js';
@@ -61,6 +62,7 @@ export function serviceSide(config: Config, matcher: Matcher, connect: ConnectFn
     pools,
     adoptPools: adoption.adopt,
     connectTimeoutMs: config.connectTimeoutMs,
+    deadlines: new Deadlines(),
   };
   return {
     connect: (socket, normalized, name) =>

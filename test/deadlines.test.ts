@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Deadlines } from '../src/patch/deadlines.js';
+
+/** An entry that records when it expired, on the clock Deadlines uses. */
+function entry(log: string[], name: string, then?: () => void) {
+  const made = { name, setAt: 0, expiredAt: Number.NaN, expire() {} };
+  made.expire = () => {
+    made.expiredAt = performance.now();
+    log.push(name);
+    then?.();
+  };
+  return made;
+}
+
+/** Waits for `check`, at most 2 s. */
+const until = (check: () => boolean) =>
+  new Promise<void>((resolve, reject) => {
+    const giveUp = performance.now() + 2000;
+    const poll = () => {
+      if (check()) resolve();
+      else if (performance.now() > giveUp) reject(new Error('not within 2 s'));
+      else setTimeout(poll, 5);
+    };
+    poll();
+  });
+
+test('deadlines expire once each, in the order they fall due, never before', async () => {
+  const deadlines = new Deadlines();
+  const log: string[] = [];
+  const late = entry(log, 'late');
+  const early = entry(log, 'early');
+  const middle = entry(log, 'middle');
+  // The earliest is set last: the one timer is armed again for it.
+  for (const [e, ms] of [
+    [late, 90],
+    [middle, 60],
+    [early, 20],
+  ] as const) {
+    e.setAt = performance.now();
+    deadlines.set(e, ms);
+  }
+  assert.equal(deadlines.size, 3);
+  await until(() => log.length === 3);
+  assert.deepEqual(log, ['early', 'middle', 'late']);
+  assert.ok(early.expiredAt - early.setAt >= 20, `early after ${early.expiredAt - early.setAt} ms`);
+  assert.ok(middle.expiredAt - middle.setAt >= 60);
+  assert.ok(late.expiredAt - late.setAt >= 90);
+  assert.equal(deadlines.size, 0);
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  assert.deepEqual(log, ['early', 'middle', 'late'], 'nothing expires twice');
+});
+
+test('a deleted deadline never expires; a replaced one expires at its new time only', async () => {
+  const deadlines = new Deadlines();
+  const log: string[] = [];
+  const deleted = entry(log, 'deleted');
+  const moved = entry(log, 'moved');
+  const kept = entry(log, 'kept');
+  deadlines.set(deleted, 10);
+  deadlines.set(moved, 10);
+  deadlines.set(kept, 40);
+  deadlines.delete(deleted);
+  moved.setAt = performance.now();
+  deadlines.set(moved, 60);
+  await until(() => log.length === 2);
+  assert.deepEqual(log, ['kept', 'moved']);
+  assert.ok(moved.expiredAt - moved.setAt >= 60);
+});
+
+test('an entry may set its next deadline as it expires', async () => {
+  const deadlines = new Deadlines();
+  const log: string[] = [];
+  let turns = 0;
+  const chained = entry(log, 'turn', () => {
+    if (++turns < 3) deadlines.set(chained, 10);
+  });
+  deadlines.set(chained, 10);
+  await until(() => log.length === 3);
+  assert.equal(deadlines.size, 0);
+});
