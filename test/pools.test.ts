@@ -223,6 +223,26 @@ describe('keep-alive pools, installed in this process', () => {
   });
 });
 
+test("uninstall() closes the endpoints' fetch pools: their idle connections do not wait for the server's keep-alive timeout", async () => {
+  const backend = await startBackend('one');
+  const dns = await FixtureServer.start({
+    records: [srv(NAME, 'one.host.kw', backend.port, 10, 50), a('one.host.kw', '127.0.0.1')],
+  });
+  try {
+    install({ nameservers: [dns.nameserver], domains: ['kw'] });
+    const ask = () => fetch(`http://${NAME}/`).then((response) => response.text());
+    assert.deepEqual(await Promise.all([ask(), ask()]), ['one', 'one']);
+    assert.ok(backend.open.size > 0, 'kept alive');
+    uninstall();
+    await until(() => backend.open.size === 0, 'the idle connections closed', 1000);
+  } finally {
+    uninstall();
+    backend.server.closeAllConnections();
+    backend.server.close();
+    await dns.close();
+  }
+});
+
 test("the preload adopts fetch's Agent at the first fetch of a service name, after fetches elsewhere: its connections pooled as an origin's", async () => {
   const [one, two] = await Promise.all([startBackend('one'), startBackend('two')]);
   const dns = await FixtureServer.start({
