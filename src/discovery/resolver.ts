@@ -1,6 +1,7 @@
 // The resolver: one bounded cache of service answers, one query in flight per name, stale
 // answers while DNS fails (RFC 8767), negative answers for their SOA time (RFC 2308), and
 // background refresh of names in use.
+import { monotonicMs } from '../clock.js';
 import {
   type Config,
   normalizeOptions,
@@ -43,7 +44,7 @@ export interface ResolverStats extends WireStats {
 
 /** What a resolver is given besides its settings. */
 export interface ResolverHooks {
-  /** Clock in ms for TTLs, injectable for tests. @default performance.now */
+  /** Clock in ms for TTLs, injectable for tests. @default monotonicMs (../clock.ts) */
   now?: () => number;
   /** Random number in [0, 1) for `order()` and `pick()`. @default Math.random */
   random?: Random;
@@ -128,7 +129,7 @@ class ServiceResolver implements Resolver {
     this.#templates = parseSrvTemplates(this.settings.srvName) as SrvTemplates;
     this.needsPort = this.#templates.fallback.includes('{port}');
     this.#client = new DnsClient(this.settings, this.#stats);
-    this.#now = now ?? (() => performance.now());
+    this.#now = now ?? monotonicMs;
     this.#random = random ?? Math.random;
     this.#cache = new Lru<string, Entry>(this.settings.cacheSize, (entry) =>
       clearTimeout(entry.timer),

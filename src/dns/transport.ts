@@ -3,6 +3,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { connect } from 'node:net';
+import { monotonicMs } from '../clock.js';
 import { lengthPrefixed, messageReader } from './framing.js';
 import { buildQuery, checkReply, type Question } from './message.js';
 import type { Nameserver } from './names.js';
@@ -124,14 +125,14 @@ class UdpChannel {
   /** IDs of queries over (answered, timed out): a late reply to one is dropped unseen, as a
    * socket of its own, closed by then, would have dropped it; never used again here. */
   readonly #ended = new Set<number>();
-  readonly #born = performance.now();
+  readonly #born = monotonicMs();
   #queries = 0;
   #connected = false;
   #queued: [Buffer, (error: NodeJS.ErrnoException) => void][] = [];
   #retired = false;
   #closed = false;
-  /** When its last query ended, ms (performance.now()). */
-  #lastUsed = performance.now();
+  /** When its last query ended, ms (monotonicMs()). */
+  #lastUsed = monotonicMs();
 
   constructor(
     readonly server: Nameserver,
@@ -154,7 +155,7 @@ class UdpChannel {
 
   /** Whether it takes no more queries. */
   get spent(): boolean {
-    const now = performance.now();
+    const now = monotonicMs();
     return (
       this.#closed ||
       this.#queries >= SOCKET_QUERIES ||
@@ -182,7 +183,7 @@ class UdpChannel {
     if (!this.#waiters.delete(id)) return;
     this.#ended.add(id);
     if (this.#waiters.size > 0 || this.#closed) return;
-    this.#lastUsed = performance.now();
+    this.#lastUsed = monotonicMs();
     if (this.#retired) this.#close();
     else this.#socket.unref();
   }

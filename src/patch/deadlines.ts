@@ -6,6 +6,7 @@
 // and is armed again for the next deadline, if any. undici does the same for its own timeouts
 // (lib/util/timers.js, with a coarser clock); here a deadline fires when it is due, as
 // setTimeout would.
+import { monotonicMs } from '../clock.js';
 
 /** Something with a deadline. */
 export interface Expiring {
@@ -19,7 +20,7 @@ export class Deadlines {
   /** When the timer fires, on `now`'s clock; infinite when it is not armed. */
   #armedAt = Number.POSITIVE_INFINITY;
 
-  constructor(readonly now: () => number = () => performance.now()) {}
+  constructor(readonly now: () => number = monotonicMs) {}
 
   /** How many deadlines are pending. */
   get size(): number {

@@ -1,5 +1,6 @@
 // Endpoints that failed to connect are ejected for a cool-down that doubles with each failure
 // in a row (capped), and skipped while healthy ones remain; one success clears the record.
+import { monotonicMs } from '../clock.js';
 
 /** First cool-down after a failure, ms. */
 export const EJECT_BASE_MS = 1000;
@@ -16,7 +17,7 @@ interface Record {
 export class EndpointHealth {
   readonly #records = new Map<string, Record>();
 
-  constructor(readonly now: () => number = () => performance.now()) {}
+  constructor(readonly now: () => number = monotonicMs) {}
 
   /** How many endpoints have a failure on record. */
   get size(): number {

@@ -4,6 +4,7 @@
 // once, busy ones not reused after their response. Sockets of other clients (http2 sessions,
 // gRPC channels, WebSocket, database drivers) are never touched here.
 
+import { monotonicMs } from '../clock.js';
 import type { Resolver } from '../discovery/resolver.js';
 import type { Endpoint, Resolution } from '../discovery/service.js';
 import { drained } from '../events.js';
@@ -92,7 +93,7 @@ export class Pools {
     const resolver = this.resolver();
     const resolution = resolver.cached(name);
     if (resolution) return this.chooseFrom(resolution);
-    const now = performance.now();
+    const now = monotonicMs();
     if ((this.#prefetched.get(name) ?? -Infinity) + PREFETCH_INTERVAL_MS <= now) {
       if (this.#prefetched.size >= 1000) this.#prefetched.clear();
       this.#prefetched.set(name, now);
