@@ -7,7 +7,7 @@ import { install, uninstall } from '../dist/index.js';
 import { startDnsmasq } from '../test/integration/servers.js';
 import { alternate, connectClose, type Row, runAlone, throughputRow, timed } from './lib.js';
 
-const ROUNDS = 11;
+const ROUNDS = 21;
 
 function get(url: string, agent: http.Agent | false): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -47,7 +47,7 @@ export async function run(): Promise<Row[]> {
     }
   };
   try {
-    const n = 2000;
+    const n = 5000;
     const [svc, base, ratio] = await alternate(
       ROUNDS,
       withPreload(() => sequential(n, () => connectClose(1, 'tcp.prod.kw'))),

@@ -5,8 +5,8 @@ import net from 'node:net';
 import { install, uninstall } from '../dist/index.js';
 import { alternate, connectClose, type Row, runAlone, throughputRow, timed } from './lib.js';
 
-const ROUNDS = 11;
-const CONNECTS = 2000;
+const ROUNDS = 21;
+const CONNECTS = 5000;
 
 export async function run(): Promise<Row[]> {
   const server = net.createServer((socket) => socket.destroy());
