@@ -173,6 +173,19 @@ describe('keep-alive pools, installed in this process', () => {
     assert.equal(await get(`http://${NAME}/`, agent), 'one');
   });
 
+  test("an agent's first socket, connected before any answer was cached, is drained with its endpoint", async () => {
+    // The cache is cold when the agent names the pool: no endpoint is chosen for the request,
+    // and its socket reaches two through a connection's own choice. Still the agent's (its
+    // options carry `_agentKey`): recorded, and drained when two leaves.
+    publish(two);
+    assert.equal(await get(`http://${NAME}/`, agent), 'two');
+    assert.equal(two.open.size, 1);
+    publish(one);
+    await requery();
+    await until(() => two.open.size === 0, "two's idle connection closed");
+    assert.equal(await get(`http://${NAME}/`, agent), 'one');
+  });
+
   test('connections not pooled by an agent are left alone by a drain', async () => {
     publish(two);
     const socket = net.connect(80, NAME);

@@ -82,13 +82,26 @@ export function connectToService(
 ): Socket {
   const [options, callback] = normalized;
   context.adoptPools();
+  const tls = tlsConnectOptions(socket);
   // The endpoint of the pool this connection is for (agent.ts, dispatcher.ts), if any.
-  const preferred = (options[CHOICE as never] ?? tlsConnectOptions(socket)?.[CHOICE]) as
-    | Endpoint
-    | undefined;
+  const preferred = (options[CHOICE as never] ?? tls?.[CHOICE]) as Endpoint | undefined;
+  // Whether the pools (pools.ts) need to know where it went: a connection for a pool, or one
+  // an http.Agent made (its createSocket puts `_agentKey` on the options), which the agent
+  // may keep alive. The record costs every connection about 0.6 µs (a WeakMap entry); a
+  // net.connect, a database driver's or gRPC's connection never needs it.
+  const recorded = preferred !== undefined || (options._agentKey ?? tls?._agentKey) !== undefined;
   // The resolver's key: the name, or name:port where SVCDISC_SRV_NAME depends on the port.
   const key = context.pools.key(name, Number(options.port) || undefined);
-  const service = new ServiceConnect(socket, original, context, name, key, options, preferred);
+  const service = new ServiceConnect(
+    socket,
+    original,
+    context,
+    name,
+    key,
+    options,
+    preferred,
+    recorded,
+  );
   // A pool's endpoint needs no fresh answer: it was chosen from one a moment ago.
   const warm =
     context.resolver().cached(key) ??
@@ -158,7 +171,9 @@ class ServiceConnect implements Expiring {
     readonly key: string,
     readonly options: Normalized[0],
     /** The endpoint of the pool the connection is for: tried first. */
-    readonly preferred?: Endpoint,
+    readonly preferred: Endpoint | undefined,
+    /** Whether the pools record where the socket went, for their drain. */
+    readonly recorded: boolean,
   ) {}
 
   /** A cold cache: the socket is prepared; connect once the SRV answer is there. */
@@ -337,13 +352,14 @@ class ServiceConnect implements Expiring {
     if (endpoint && address) {
       const { health } = this.context;
       if (health.size > 0) health.restore(endpointKey(endpoint));
-      this.context.pools.connected(
-        this.socket,
-        this.key,
-        endpoint,
-        address.address,
-        this.preferred,
-      );
+      if (this.recorded)
+        this.context.pools.connected(
+          this.socket,
+          this.key,
+          endpoint,
+          address.address,
+          this.preferred,
+        );
     }
     this.#finish();
   };

@@ -103,7 +103,7 @@ export function freshHandle(socket: Socket): boolean {
 let CONNECT_OPTIONS: symbol | undefined;
 
 /** The options tls.connect() was called with, for a TLS socket it made. */
-export function tlsConnectOptions(socket: Socket): Record<symbol, unknown> | undefined {
+export function tlsConnectOptions(socket: Socket): Record<PropertyKey, unknown> | undefined {
   if (!(socket as { encrypted?: boolean }).encrypted) return undefined;
   CONNECT_OPTIONS ??= Object.getOwnPropertySymbols(socket).find(
     (s) => s.description === 'connect-options',
@@ -112,5 +112,5 @@ export function tlsConnectOptions(socket: Socket): Record<symbol, unknown> | und
     missing('TLSSocket kConnectOptions', "https connections ignore the pool's choice of endpoint");
     return undefined;
   }
-  return socket[CONNECT_OPTIONS] as Record<symbol, unknown> | undefined;
+  return socket[CONNECT_OPTIONS] as Record<PropertyKey, unknown> | undefined;
 }
