@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Deadlines } from '../src/patch/deadlines.js';
+import { untilIo as until } from './records.js';
 
 /** An entry that records when it expired, on the clock Deadlines uses. */
 function entry(log: string[], name: string, then?: () => void) {
@@ -12,18 +13,6 @@ function entry(log: string[], name: string, then?: () => void) {
   };
   return made;
 }
-
-/** Waits for `check`, at most 2 s. */
-const until = (check: () => boolean) =>
-  new Promise<void>((resolve, reject) => {
-    const giveUp = performance.now() + 2000;
-    const poll = () => {
-      if (check()) resolve();
-      else if (performance.now() > giveUp) reject(new Error('not within 2 s'));
-      else setTimeout(poll, 5);
-    };
-    poll();
-  });
 
 test('deadlines expire once each, in the order they fall due, never before', async () => {
   const deadlines = new Deadlines();

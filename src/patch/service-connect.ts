@@ -82,26 +82,13 @@ export function connectToService(
 ): Socket {
   const [options, callback] = normalized;
   context.adoptPools();
-  const tls = tlsConnectOptions(socket);
   // The endpoint of the pool this connection is for (agent.ts, dispatcher.ts), if any.
-  const preferred = (options[CHOICE as never] ?? tls?.[CHOICE]) as Endpoint | undefined;
-  // Whether the pools (pools.ts) need to know where it went: a connection for a pool, or one
-  // an http.Agent made (its createSocket puts `_agentKey` on the options), which the agent
-  // may keep alive. The record costs every connection about 0.6 µs (a WeakMap entry); a
-  // net.connect, a database driver's or gRPC's connection never needs it.
-  const recorded = preferred !== undefined || (options._agentKey ?? tls?._agentKey) !== undefined;
+  const preferred = (options[CHOICE as never] ?? tlsConnectOptions(socket)?.[CHOICE]) as
+    | Endpoint
+    | undefined;
   // The resolver's key: the name, or name:port where SVCDISC_SRV_NAME depends on the port.
   const key = context.pools.key(name, Number(options.port) || undefined);
-  const service = new ServiceConnect(
-    socket,
-    original,
-    context,
-    name,
-    key,
-    options,
-    preferred,
-    recorded,
-  );
+  const service = new ServiceConnect(socket, original, context, name, key, options, preferred);
   // A pool's endpoint needs no fresh answer: it was chosen from one a moment ago.
   const warm =
     context.resolver().cached(key) ??
@@ -153,8 +140,6 @@ class ServiceConnect implements Expiring {
   #endpoint = -1;
   #addresses: readonly Address[] = [];
   #address = 0;
-  /** The current attempt's timeout, ms. */
-  #timeoutMs = 0;
   readonly #tried: string[] = [];
   /** The socket's own destroy while this connect hooks it. */
   #inherited: Socket['destroy'] | undefined;
@@ -171,9 +156,7 @@ class ServiceConnect implements Expiring {
     readonly key: string,
     readonly options: Normalized[0],
     /** The endpoint of the pool the connection is for: tried first. */
-    readonly preferred: Endpoint | undefined,
-    /** Whether the pools record where the socket went, for their drain. */
-    readonly recorded: boolean,
+    readonly preferred?: Endpoint,
   ) {}
 
   /** A cold cache: the socket is prepared; connect once the SRV answer is there. */
@@ -259,8 +242,7 @@ class ServiceConnect implements Expiring {
       port,
       attempt: this.#endpoint + 1,
     }));
-    this.#timeoutMs = this.#timeout();
-    this.context.deadlines.set(this, this.#timeoutMs);
+    this.context.deadlines.set(this, this.#timeout());
     // What Node's connect does after a lookup, done here: the 'lookup' event, then a connect by
     // address (Node skips the lookup for an IP) with `_host` the service name.
     if (now) process.nextTick(lookupLater, this, address);
@@ -290,7 +272,7 @@ class ServiceConnect implements Expiring {
     if (this.gone) return;
     const endpoint = this.#endpoints[this.#endpoint] as Endpoint;
     const address = this.#addresses[this.#address] as Address;
-    const error = new ConnectTimeoutError(address.address, this.#portOf(endpoint), this.#timeoutMs);
+    const error = new ConnectTimeoutError(address.address, this.#portOf(endpoint), this.#timeout());
     try {
       this.#attemptFailed(error);
     } catch (thrown) {
@@ -352,7 +334,7 @@ class ServiceConnect implements Expiring {
     if (endpoint && address) {
       const { health } = this.context;
       if (health.size > 0) health.restore(endpointKey(endpoint));
-      if (this.recorded)
+      if (this.#recorded())
         this.context.pools.connected(
           this.socket,
           this.key,
@@ -363,6 +345,15 @@ class ServiceConnect implements Expiring {
     }
     this.#finish();
   };
+
+  /** Whether the pools (pools.ts) need to know where the socket went: connected for a pool, or
+   * with an http.Agent's options (its createSocket puts `_agentKey` on them), which the agent
+   * may keep alive. The record costs a connection about 0.6 µs (a WeakMap entry); a
+   * net.connect, a database driver's or gRPC's connection never needs it. */
+  #recorded(): boolean {
+    if (this.preferred !== undefined || this.options._agentKey !== undefined) return true;
+    return tlsConnectOptions(this.socket)?._agentKey !== undefined;
+  }
 
   /** Stops intercepting: the socket is the program's again. */
   #finish(): void {
