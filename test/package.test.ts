@@ -69,9 +69,10 @@ describe('the installed package', () => {
       assert.ok(paths.includes(needed), `${needed} missing`);
     }
     assert.ok(!paths.some((path) => path.startsWith('src/') || path.startsWith('test/')));
-    // No source map that would point at sources the package does not ship.
+    // No source map that would point at sources the package does not ship, and no code
+    // cache of the Node that built it: `npm install` makes one for the Node that installs.
     assert.deepEqual(
-      paths.filter((path) => path.endsWith('.map')),
+      paths.filter((path) => path.endsWith('.map') || path.endsWith('.cache')),
       [],
     );
   });
@@ -180,5 +181,24 @@ export const installed: boolean = install({ disable: true });
         return true;
       },
     );
+  });
+
+  test('npm install made the code cache of the service side for this Node; the preload uses it', async () => {
+    const patch = join(app, 'node_modules', 'svcdisc', 'dist', 'patch');
+    const cache = `side.js.${process.version}-${process.arch}.cache`;
+    assert.ok(existsSync(join(patch, cache)), `${cache} missing`);
+    const { stderr } = await promisify(execFile)(
+      process.execPath,
+      ['-r', 'svcdisc/register', '-e', "require('dns').lookup('user.prod.kw', console.log)"],
+      {
+        cwd: app,
+        env: {
+          PATH: process.env.PATH,
+          NODE_DEBUG: 'svcdisc',
+          SVCDISC_NAMESERVERS: server.nameserver,
+        },
+      },
+    );
+    assert.match(stderr, new RegExp(`code cache \\S+/${cache.replaceAll('.', '\\.')} used`));
   });
 });

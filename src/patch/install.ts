@@ -19,6 +19,7 @@ import { debug } from '../debug.js';
 import type * as ResolverModule from '../discovery/resolver.js';
 import { AlreadyInstalledError } from '../errors.js';
 import type * as RegistrarModule from '../update/registrar.js';
+import { requireBundle } from './code-cache.js';
 import { createConnectPatch } from './connect.js';
 import { createLookupPatch, createPromisesLookupPatch } from './dns-lookup.js';
 import { patchPromisesLookup, syncESMExports } from './dns-promises.js';
@@ -62,6 +63,9 @@ function poolsExist(): boolean {
   );
 }
 
+/** For dist/warm.js: the code cache of the service-side bundle. */
+export { produceCodeCache, writeCodeCache } from './code-cache.js';
+
 /** For the service-side bundle (./side.ts): the modules it shares with this one. */
 export * as shared from './shared.js';
 
@@ -84,7 +88,7 @@ export function install(options: SvcdiscOptions = {}): boolean {
   let side: SideModule.ServiceSide | undefined;
   const loaded = () => side;
   const load = () => {
-    side ??= (require('./side.js') as typeof SideModule).serviceSide(
+    side ??= (requireBundle(require, __dirname, 'side.js') as typeof SideModule).serviceSide(
       config,
       matcher,
       originals.connect as unknown as ConnectFn,

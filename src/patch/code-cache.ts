@@ -1,0 +1,117 @@
+// V8's code cache for the service-side bundle (dist/patch/side.js). A first connect to a service
+// name runs some 60 KB of JavaScript that nothing has compiled yet: V8 parses the bundle, then
+// compiles each function the first time it is called, and that is most of what a first
+// connect costs beyond the DNS round trip (bench/README.md). `node dist/warm.js` (run by `npm
+// install` and `npm run build`) makes one first connect and keeps V8's code cache of the
+// bundle, with every function that connect compiled, beside it: one file per Node version and
+// architecture. The preload reads it when it loads the bundle, if the file is there and was
+// made from this very bundle (its size and mtime are in the file's header); V8 itself rejects a
+// cache of another V8 version or other V8 flags, and the bundle then compiles as it would have.
+// Without the file the bundle is required as any module is; nothing is ever written at run time.
+import fs = require('node:fs');
+import path = require('node:path');
+
+import type * as vm from 'node:vm';
+import { debug } from '../debug.js';
+
+/** The header: the magic, the bundle's size, its mtime (ms): the cache is for that file only. */
+const MAGIC = 0x73766331; // "svc1"
+const HEADER = 16;
+
+/** Where the code cache of `file` is kept for this Node. */
+export function codeCacheFile(file: string): string {
+  return `${file}.${process.version}-${process.arch}.cache`;
+}
+
+/** The CommonJS wrapper, as Node's loader has it: the same line and column numbers in stacks. */
+const wrap = (source: string) =>
+  `(function (exports, require, module, __filename, __dirname) { ${source}\n});`;
+
+/** The bundles loaded with a Script (a cache to use, or one to make), to make a cache from. */
+const scripts = new Map<string, vm.Script>();
+let producing = false;
+
+/**
+ * `req('./' + name)` for a bundle in `dir` (the requiring module's own directory and
+ * `require`), from its code cache when this Node has a valid one (see the top). The bundle's
+ * own requires resolve as they would, and it is in the module cache under its path like any
+ * module.
+ */
+export function requireBundle(req: NodeJS.Require, dir: string, name: string): unknown {
+  const file = path.join(dir, name);
+  let cached: Buffer | undefined;
+  let source: string;
+  try {
+    if (!producing) {
+      cached = fs.readFileSync(codeCacheFile(file));
+      const { size, mtimeMs } = fs.statSync(file);
+      if (
+        cached.length <= HEADER ||
+        cached.readUInt32BE(0) !== MAGIC ||
+        cached.readUInt32BE(4) !== size ||
+        cached.readDoubleBE(8) !== mtimeMs
+      ) {
+        debug('code cache %s is not for this %s: not used', codeCacheFile(file), file);
+        return req(`./${name}`);
+      }
+    }
+    source = fs.readFileSync(file, 'utf8');
+  } catch {
+    return req(`./${name}`); // no cache for this Node, or no bundle (src/ run by tsx)
+  }
+  const { Script } = require('node:vm') as typeof vm;
+  const Module = require('node:module') as typeof import('node:module') & {
+    new (id: string, parent?: NodeJS.Module): NodeJS.Module;
+    _nodeModulePaths(dir: string): string[];
+  };
+  const script = new Script(wrap(source), {
+    filename: file,
+    ...(cached ? { cachedData: cached.subarray(HEADER) } : {}),
+  });
+  if (cached) {
+    debug(
+      'code cache %s %s',
+      codeCacheFile(file),
+      script.cachedDataRejected ? 'rejected by V8' : 'used',
+    );
+  }
+  scripts.set(file, script);
+  const module = new Module(file);
+  module.filename = file;
+  module.paths = Module._nodeModulePaths(dir);
+  req.cache[file] = module;
+  try {
+    const run = script.runInThisContext() as (...args: unknown[]) => void;
+    run.call(module.exports, module.exports, Module.createRequire(file), module, file, dir);
+  } catch (error) {
+    delete req.cache[file];
+    throw error;
+  }
+  module.loaded = true;
+  return module.exports;
+}
+
+/** For dist/warm.js: bundles loaded from now on are compiled so that a cache can be made. */
+export function produceCodeCache(): void {
+  producing = true;
+}
+
+/**
+ * Writes the code cache of `file`, loaded by requireBundle since produceCodeCache(): every
+ * function compiled so far is in it. Written to a temporary name and renamed, so that a
+ * process loading the bundle meanwhile reads the old file or the new one, never half of one.
+ */
+export function writeCodeCache(file: string): string {
+  const script = scripts.get(file);
+  if (!script) throw new Error(`${file} was not loaded since produceCodeCache()`);
+  const { size, mtimeMs } = fs.statSync(file);
+  const header = Buffer.alloc(HEADER);
+  header.writeUInt32BE(MAGIC, 0);
+  header.writeUInt32BE(size, 4);
+  header.writeDoubleBE(mtimeMs, 8);
+  const target = codeCacheFile(file);
+  const temporary = `${target}.${process.pid}`;
+  fs.writeFileSync(temporary, Buffer.concat([header, script.createCachedData()]));
+  fs.renameSync(temporary, target);
+  return target;
+}

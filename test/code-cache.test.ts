@@ -1,0 +1,122 @@
+// The code cache of the service-side bundle (src/patch/code-cache.ts): made by dist/warm.js,
+// read by the preload only when it was made from the very bundle it loads, and never written
+// at run time. On a copy of dist, in fresh processes under the preload, as users run it.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import { FixtureServer } from './fixture-server.js';
+import { a, srv } from './records.js';
+
+const ROOT = join(__dirname, '..');
+
+describe('the code cache of the service side', () => {
+  let dir: string;
+  let side: string;
+  let cache: string;
+  let server: FixtureServer;
+  let backend: net.Server;
+  let accepted = 0;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'svcdisc-code-cache-'));
+    cpSync(join(ROOT, 'dist'), join(dir, 'dist'), { recursive: true });
+    cpSync(join(ROOT, 'register.cjs'), join(dir, 'register.cjs'));
+    symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+    side = join(dir, 'dist', 'patch', 'side.js');
+    cache = `${side}.${process.version}-${process.arch}.cache`;
+    for (const name of readdirSync(join(dir, 'dist', 'patch'))) {
+      if (name.endsWith('.cache')) rmSync(join(dir, 'dist', 'patch', name));
+    }
+    backend = net.createServer((socket) => {
+      accepted++;
+      socket.end();
+    });
+    await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
+    const { port } = backend.address() as net.AddressInfo;
+    server = await FixtureServer.start({
+      records: [srv('svc.prod.kw', 'host.kw', port), a('host.kw', '127.0.0.1')],
+    });
+  });
+  after(() => {
+    server.close();
+    backend.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** A fresh process under the copy's preload connects to svc.prod.kw; its debug lines. */
+  const connectByName = async (): Promise<string> => {
+    const before = accepted;
+    const { stdout, stderr } = await promisify(execFile)(
+      process.execPath,
+      [
+        '-r',
+        join(dir, 'register.cjs'),
+        '-e',
+        "require('net').connect(1, 'svc.prod.kw', function () { this.destroy(); console.log('connected'); })",
+      ],
+      {
+        env: {
+          PATH: process.env.PATH,
+          NODE_DEBUG: 'svcdisc',
+          SVCDISC_NAMESERVERS: server.nameserver,
+        },
+      },
+    );
+    assert.equal(stdout, 'connected\n');
+    assert.equal(accepted, before + 1, 'the backend the SRV record names got the connection');
+    return stderr;
+  };
+
+  test('without a cache the bundle loads as any module, and nothing is written', async () => {
+    const stderr = await connectByName();
+    assert.doesNotMatch(stderr, /code cache/);
+    assert.deepEqual(
+      readdirSync(join(dir, 'dist', 'patch')).filter((name) => name.endsWith('.cache')),
+      [],
+    );
+  });
+
+  test('dist/warm.js makes the cache for this Node, and the preload uses it', async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, [join(dir, 'dist', 'warm.js')], {
+      env: { PATH: process.env.PATH },
+    });
+    assert.equal(stdout, `svcdisc: code cache ${cache}\n`);
+    // More than the bundle's source: the functions the warm-up compiled are in it.
+    assert.ok(readFileSync(cache).length > readFileSync(side).length / 2);
+    assert.match(await connectByName(), /code cache .*side\.js\.v[\d.]+-\w+\.cache used/);
+  });
+
+  test('a cache made from another build of the bundle is not read', async () => {
+    const later = new Date(Date.now() + 60_000);
+    utimesSync(side, later, later);
+    const stderr = await connectByName();
+    assert.match(stderr, /code cache .* is not for this .*side\.js: not used/);
+    assert.doesNotMatch(stderr, /\.cache used\n/);
+  });
+
+  test('a cache V8 rejects leaves the bundle compiled as it would have been', async () => {
+    await promisify(execFile)(process.execPath, [join(dir, 'dist', 'warm.js')], {
+      env: { PATH: process.env.PATH },
+    });
+    const made = readFileSync(cache);
+    // The header still matches the bundle; what V8 made is replaced with noise.
+    writeFileSync(cache, Buffer.concat([made.subarray(0, 16), Buffer.alloc(made.length - 16, 7)]));
+    const stderr = await connectByName();
+    assert.match(stderr, /code cache .* rejected by V8/);
+    assert.ok(existsSync(cache));
+  });
+});
