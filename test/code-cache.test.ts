@@ -1,4 +1,4 @@
-// The code cache of the service-side bundle (src/patch/code-cache.ts): made by dist/warm.js,
+// The code cache of the preload's bundles (src/patch/code-cache.ts): made by dist/warm.js,
 // read by the preload only when it was made from the very bundle it loads, and never written
 // at run time. On a copy of dist, in fresh processes under the preload, as users run it.
 import assert from 'node:assert/strict';
@@ -24,10 +24,11 @@ import { a, srv } from './records.js';
 
 const ROOT = join(__dirname, '..');
 
-describe('the code cache of the service side', () => {
+describe("the code cache of the preload's bundles", () => {
   let dir: string;
   let side: string;
-  let cache: string;
+  let start: string;
+  const cacheOf = (bundle: string) => `${bundle}.${process.version}-${process.arch}.cache`;
   let server: FixtureServer;
   let backend: net.Server;
   let accepted = 0;
@@ -37,7 +38,7 @@ describe('the code cache of the service side', () => {
     cpSync(join(ROOT, 'register.cjs'), join(dir, 'register.cjs'));
     symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
     side = join(dir, 'dist', 'patch', 'side.js');
-    cache = `${side}.${process.version}-${process.arch}.cache`;
+    start = join(dir, 'dist', 'patch', 'install.js');
     for (const name of readdirSync(join(dir, 'dist', 'patch'))) {
       if (name.endsWith('.cache')) rmSync(join(dir, 'dist', 'patch', name));
     }
@@ -90,14 +91,23 @@ describe('the code cache of the service side', () => {
     );
   });
 
-  test('dist/warm.js makes the cache for this Node, and the preload uses it', async () => {
+  test('dist/warm.js makes the caches for this Node, and the preload uses them', async () => {
     const { stdout } = await promisify(execFile)(process.execPath, [join(dir, 'dist', 'warm.js')], {
       env: { PATH: process.env.PATH },
     });
-    assert.equal(stdout, `svcdisc: code cache ${cache}\n`);
-    // More than the bundle's source: the functions the warm-up compiled are in it.
-    assert.ok(readFileSync(cache).length > readFileSync(side).length / 2);
-    assert.match(await connectByName(), /code cache .*side\.js\.v[\d.]+-\w+\.cache used/);
+    assert.equal(
+      stdout,
+      `svcdisc: code cache ${cacheOf(start)}\nsvcdisc: code cache ${cacheOf(side)}\n`,
+    );
+    for (const bundle of [start, side]) {
+      // Over half the bundle's size: the functions the warm-up compiled are in it.
+      assert.ok(readFileSync(cacheOf(bundle)).length > readFileSync(bundle).length / 2);
+    }
+    // At start-up, then on the first service name.
+    assert.match(
+      await connectByName(),
+      /install\.js\.v[\d.]+-\w+\.cache used\n.*side\.js\.v[\d.]+-\w+\.cache used\n/s,
+    );
   });
 
   test('a cache made from another build of the bundle is not read', async () => {
@@ -105,18 +115,26 @@ describe('the code cache of the service side', () => {
     utimesSync(side, later, later);
     const stderr = await connectByName();
     assert.match(stderr, /code cache .* is not for this .*side\.js: not used/);
-    assert.doesNotMatch(stderr, /\.cache used\n/);
+    assert.doesNotMatch(stderr, /side\.js\.\S+\.cache used\n/);
   });
 
   test('a cache V8 rejects leaves the bundle compiled as it would have been', async () => {
     await promisify(execFile)(process.execPath, [join(dir, 'dist', 'warm.js')], {
       env: { PATH: process.env.PATH },
     });
-    const made = readFileSync(cache);
-    // The header still matches the bundle; what V8 made is replaced with noise.
-    writeFileSync(cache, Buffer.concat([made.subarray(0, 16), Buffer.alloc(made.length - 16, 7)]));
+    for (const bundle of [start, side]) {
+      const made = readFileSync(cacheOf(bundle));
+      // The header still matches the bundle; what V8 made is replaced with noise.
+      writeFileSync(
+        cacheOf(bundle),
+        Buffer.concat([made.subarray(0, 16), Buffer.alloc(made.length - 16, 7)]),
+      );
+    }
     const stderr = await connectByName();
-    assert.match(stderr, /code cache .* rejected by V8/);
-    assert.ok(existsSync(cache));
+    assert.match(
+      stderr,
+      /install\.js\.\S+\.cache rejected by V8\n.*side\.js\.\S+\.cache rejected by V8/s,
+    );
+    assert.ok(existsSync(cacheOf(side)));
   });
 });

@@ -1,18 +1,23 @@
-// V8's code cache for the service-side bundle (dist/patch/side.js). A first connect to a service
-// name runs some 60 KB of JavaScript that nothing has compiled yet: V8 parses the bundle, then
-// compiles each function the first time it is called, and that is most of what a first
-// connect costs beyond the DNS round trip (bench/README.md). `node dist/warm.js` (run by `npm
-// install` and `npm run build`) makes one first connect and keeps V8's code cache of the
-// bundle, with every function that connect compiled, beside it: one file per Node version and
-// architecture. The preload reads it when it loads the bundle, if the file is there and was
-// made from this very bundle (its size and mtime are in the file's header); V8 itself rejects a
-// cache of another V8 version or other V8 flags, and the bundle then compiles as it would have.
-// Without the file the bundle is required as any module is; nothing is ever written at run time.
+// V8's code cache for the preload's two bundles: dist/patch/install.js (loaded at start-up by
+// register.cjs) and dist/patch/side.js (the service side, loaded on the first service name).
+// Most of what the preload costs a process, beyond loading net and dns and the DNS round trip,
+// is V8 compiling these as they first run: it parses a bundle, then compiles each function the
+// first time it is called (bench/README.md). `node dist/warm.js` (run by `npm install` and `npm
+// run build`) installs svcdisc and makes a first connect, then keeps V8's code cache of each
+// bundle, with every function that compiled, beside it: one file per Node version and
+// architecture. A bundle is read with its cache when the file is there and was made from this
+// very bundle (its size and mtime are in the file's header; V8 itself checks only the source's
+// length); V8 rejects a cache of another V8 version or other V8 flags, and the bundle then
+// compiles as it would have. Without the file the bundle is required as any module is. Nothing
+// is written at run time. This file is loaded apart from both bundles, by both.
 import fs = require('node:fs');
 import path = require('node:path');
 
+import { debuglog } from 'node:util';
 import type * as vm from 'node:vm';
-import { debug } from '../debug.js';
+
+/** NODE_DEBUG=svcdisc, as ../debug.ts: this module is loaded apart from the bundles. */
+const debug = debuglog('svcdisc');
 
 /** The header: the magic, the bundle's size, its mtime (ms): the cache is for that file only. */
 const MAGIC = 0x73766331; // "svc1"
@@ -32,13 +37,12 @@ const scripts = new Map<string, vm.Script>();
 let producing = false;
 
 /**
- * `req('./' + name)` for a bundle in `dir` (the requiring module's own directory and
- * `require`), from its code cache when this Node has a valid one (see the top). The bundle's
- * own requires resolve as they would, and it is in the module cache under its path like any
- * module.
+ * Loads the bundle `file` (an absolute path) from its code cache when this Node has a valid
+ * one (see the top), else with `fallback` (the requiring module's own `require` of it). The
+ * bundle's own requires resolve as they would, and it is in the module cache under its path
+ * like any module.
  */
-export function requireBundle(req: NodeJS.Require, dir: string, name: string): unknown {
-  const file = path.join(dir, name);
+export function requireBundle(file: string, fallback: () => unknown): unknown {
   let cached: Buffer | undefined;
   let source: string;
   try {
@@ -52,16 +56,16 @@ export function requireBundle(req: NodeJS.Require, dir: string, name: string): u
         cached.readDoubleBE(8) !== mtimeMs
       ) {
         debug('code cache %s is not for this %s: not used', codeCacheFile(file), file);
-        return req(`./${name}`);
+        return fallback();
       }
     }
     source = fs.readFileSync(file, 'utf8');
   } catch {
-    return req(`./${name}`); // no cache for this Node, or no bundle (src/ run by tsx)
+    return fallback(); // no cache for this Node, or no bundle (src/ run by tsx)
   }
   const { Script } = require('node:vm') as typeof vm;
   const Module = require('node:module') as typeof import('node:module') & {
-    new (id: string, parent?: NodeJS.Module): NodeJS.Module;
+    new (id: string): NodeJS.Module;
     _nodeModulePaths(dir: string): string[];
   };
   const script = new Script(wrap(source), {
@@ -76,15 +80,16 @@ export function requireBundle(req: NodeJS.Require, dir: string, name: string): u
     );
   }
   scripts.set(file, script);
+  const dir = path.dirname(file);
   const module = new Module(file);
   module.filename = file;
   module.paths = Module._nodeModulePaths(dir);
-  req.cache[file] = module;
+  require.cache[file] = module;
   try {
     const run = script.runInThisContext() as (...args: unknown[]) => void;
     run.call(module.exports, module.exports, Module.createRequire(file), module, file, dir);
   } catch (error) {
-    delete req.cache[file];
+    delete require.cache[file];
     throw error;
   }
   module.loaded = true;

@@ -9,6 +9,8 @@
 import dns = require('node:dns');
 import net = require('node:net');
 
+import { join } from 'node:path';
+
 import {
   type Config,
   normalizeOptions,
@@ -63,9 +65,6 @@ function poolsExist(): boolean {
   );
 }
 
-/** For dist/warm.js: the code cache of the service-side bundle. */
-export { produceCodeCache, writeCodeCache } from './code-cache.js';
-
 /** For the service-side bundle (./side.ts): the modules it shares with this one. */
 export * as shared from './shared.js';
 
@@ -88,11 +87,9 @@ export function install(options: SvcdiscOptions = {}): boolean {
   let side: SideModule.ServiceSide | undefined;
   const loaded = () => side;
   const load = () => {
-    side ??= (requireBundle(require, __dirname, 'side.js') as typeof SideModule).serviceSide(
-      config,
-      matcher,
-      originals.connect as unknown as ConnectFn,
-    );
+    side ??= (
+      requireBundle(join(__dirname, 'side.js'), () => require('./side.js')) as typeof SideModule
+    ).serviceSide(config, matcher, originals.connect as unknown as ConnectFn);
     return side;
   };
   if (config.announce.length > 0) {
