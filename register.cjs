@@ -7,11 +7,7 @@ const disabled = /^\s*(1|true)\s*$/i.test(process.env.SVCDISC_DISABLE ?? '');
 
 if (!disabled) {
   try {
-    // With V8's code cache of the bundle for this Node, if `npm install` made one (dist/warm.js).
-    const { requireBundle } = require('./dist/patch/code-cache.js');
-    requireBundle(`${__dirname}/dist/patch/install.js`, () =>
-      require('./dist/patch/install.js'),
-    ).install();
+    require('./dist/patch/install.js').install();
   } catch (error) {
     if (error?.code !== 'ERR_SVCDISC_CONFIG') throw error;
     process.stderr.write(`svcdisc: ${error.message}\n`);

@@ -4,8 +4,7 @@
 // resolver and its cache, the DNS client and its wire codec) is a second bundle,
 // dist/patch/side.js, required on the first intercepted name; it takes the modules both need
 // (src/patch/shared.ts) from the first, which re-exports them as `shared`. The registration
-// code stays apart, loaded when the program listens, and so does the loader of V8's code cache
-// (src/patch/code-cache.ts), which register.cjs loads first to load the start-up bundle with.
+// code stays apart, loaded when the program listens.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
@@ -20,7 +19,7 @@ const common = {
   logLevel: 'warning',
 };
 
-const apart = /^(?:\.\/side\.js|\.\/code-cache\.js|\.\.\/update\/registrar\.js|dns-packet)$/;
+const apart = /^(?:\.\/side\.js|\.\.\/update\/registrar\.js|dns-packet)$/;
 
 await build({
   ...common,

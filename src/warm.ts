@@ -1,9 +1,9 @@
-// node dist/warm.js: makes the code cache of the preload's two bundles for this Node (see
+// node dist/warm.js: makes the code cache of the service-side bundle for this Node (see
 // ./patch/code-cache.ts). Run by `npm install` (package.json "install") and `npm run build`.
-// It starts a DNS server and an HTTP server on 127.0.0.1, loads and installs svcdisc with that
-// DNS server, makes the first connects a program makes (net.connect, then an http.get through
-// the global keep-alive agent, to a service name), and writes V8's code cache of each bundle,
-// with every function those compiled. Nothing leaves the loopback interface. It never fails an
+// It starts a DNS server and an HTTP server on 127.0.0.1, installs svcdisc with that DNS
+// server, makes the first connects a program makes (net.connect, then an http.get through the
+// global keep-alive agent, to a service name), and writes V8's code cache of the bundle, with
+// every function those compiled. Nothing leaves the loopback interface. It never fails an
 // install: a cache it cannot make is one line on stderr, and the preload works as without it.
 import { createSocket } from 'node:dgram';
 
@@ -12,15 +12,14 @@ import net = require('node:net');
 
 import { join } from 'node:path';
 import { decode, encode } from './dns/packet.js';
-import { produceCodeCache, requireBundle, writeCodeCache } from './patch/code-cache.js';
-import type * as InstallModule from './patch/install.js';
+import { install, produceCodeCache, uninstall, writeCodeCache } from './patch/install.js';
 
 const NAME = 'warm.svcdisc.kw';
 const TARGET = 'host.warm.svcdisc.kw';
 /** The whole run; it takes some 50 ms. */
 const DEADLINE_MS = 5_000;
 
-async function warm(): Promise<string[]> {
+async function warm(): Promise<string> {
   const web = http.createServer((_request, response) => response.end('warm'));
   await new Promise<void>((resolve) => web.listen(0, '127.0.0.1', resolve));
   const port = (web.address() as net.AddressInfo).port;
@@ -53,10 +52,6 @@ async function warm(): Promise<string[]> {
   await new Promise<void>((resolve) => dns.bind(0, '127.0.0.1', resolve));
   try {
     produceCodeCache();
-    const bundle = join(__dirname, 'patch', 'install.js');
-    const { install, uninstall } = requireBundle(bundle, () =>
-      require('./patch/install.js'),
-    ) as typeof InstallModule;
     install({
       domains: 'kw',
       nameservers: `127.0.0.1:${dns.address().port}`,
@@ -79,7 +74,7 @@ async function warm(): Promise<string[]> {
           })
           .on('error', reject);
       });
-      return [writeCodeCache(bundle), writeCodeCache(join(__dirname, 'patch', 'side.js'))];
+      return writeCodeCache(join(__dirname, 'patch', 'side.js'));
     } finally {
       uninstall();
     }
@@ -97,9 +92,9 @@ const deadline = setTimeout(() => {
 deadline.unref();
 
 warm().then(
-  (files) => {
+  (file) => {
     clearTimeout(deadline);
-    for (const file of files) process.stdout.write(`svcdisc: code cache ${file}\n`);
+    process.stdout.write(`svcdisc: code cache ${file}\n`);
   },
   (error: Error) => {
     clearTimeout(deadline);

@@ -1,4 +1,4 @@
-// The code cache of the preload's bundles (src/patch/code-cache.ts): made by dist/warm.js,
+// The code cache of the service-side bundle (src/patch/code-cache.ts): made by dist/warm.js,
 // read by the preload only when it was made from the very bundle it loads, and never written
 // at run time. On a copy of dist, in fresh processes under the preload, as users run it.
 import assert from 'node:assert/strict';
@@ -24,10 +24,9 @@ import { a, srv } from './records.js';
 
 const ROOT = join(__dirname, '..');
 
-describe("the code cache of the preload's bundles", () => {
+describe('the code cache of the service side', () => {
   let dir: string;
   let side: string;
-  let start: string;
   const cacheOf = (bundle: string) => `${bundle}.${process.version}-${process.arch}.cache`;
   let server: FixtureServer;
   let backend: net.Server;
@@ -38,7 +37,6 @@ describe("the code cache of the preload's bundles", () => {
     cpSync(join(ROOT, 'register.cjs'), join(dir, 'register.cjs'));
     symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
     side = join(dir, 'dist', 'patch', 'side.js');
-    start = join(dir, 'dist', 'patch', 'install.js');
     for (const name of readdirSync(join(dir, 'dist', 'patch'))) {
       if (name.endsWith('.cache')) rmSync(join(dir, 'dist', 'patch', name));
     }
@@ -91,23 +89,14 @@ describe("the code cache of the preload's bundles", () => {
     );
   });
 
-  test('dist/warm.js makes the caches for this Node, and the preload uses them', async () => {
+  test('dist/warm.js makes the cache for this Node, and the preload uses it', async () => {
     const { stdout } = await promisify(execFile)(process.execPath, [join(dir, 'dist', 'warm.js')], {
       env: { PATH: process.env.PATH },
     });
-    assert.equal(
-      stdout,
-      `svcdisc: code cache ${cacheOf(start)}\nsvcdisc: code cache ${cacheOf(side)}\n`,
-    );
-    for (const bundle of [start, side]) {
-      // Over half the bundle's size: the functions the warm-up compiled are in it.
-      assert.ok(readFileSync(cacheOf(bundle)).length > readFileSync(bundle).length / 2);
-    }
-    // At start-up, then on the first service name.
-    assert.match(
-      await connectByName(),
-      /install\.js\.v[\d.]+-\w+\.cache used\n.*side\.js\.v[\d.]+-\w+\.cache used\n/s,
-    );
+    assert.equal(stdout, `svcdisc: code cache ${cacheOf(side)}\n`);
+    // Over half the bundle's size: the functions the warm-up compiled are in it.
+    assert.ok(readFileSync(cacheOf(side)).length > readFileSync(side).length / 2);
+    assert.match(await connectByName(), /code cache .*\/side\.js\.v[\d.]+-\w+\.cache used\n/);
   });
 
   test('a cache made from another build of the bundle is not read', async () => {
@@ -122,19 +111,14 @@ describe("the code cache of the preload's bundles", () => {
     await promisify(execFile)(process.execPath, [join(dir, 'dist', 'warm.js')], {
       env: { PATH: process.env.PATH },
     });
-    for (const bundle of [start, side]) {
-      const made = readFileSync(cacheOf(bundle));
-      // The header still matches the bundle; what V8 made is replaced with noise.
-      writeFileSync(
-        cacheOf(bundle),
-        Buffer.concat([made.subarray(0, 16), Buffer.alloc(made.length - 16, 7)]),
-      );
-    }
-    const stderr = await connectByName();
-    assert.match(
-      stderr,
-      /install\.js\.\S+\.cache rejected by V8\n.*side\.js\.\S+\.cache rejected by V8/s,
+    const made = readFileSync(cacheOf(side));
+    // The header still matches the bundle; what V8 made is replaced with noise.
+    writeFileSync(
+      cacheOf(side),
+      Buffer.concat([made.subarray(0, 16), Buffer.alloc(made.length - 16, 7)]),
     );
+    const stderr = await connectByName();
+    assert.match(stderr, /side\.js\.\S+\.cache rejected by V8\n/);
     assert.ok(existsSync(cacheOf(side)));
   });
 });

@@ -1,23 +1,21 @@
-// V8's code cache for the preload's two bundles: dist/patch/install.js (loaded at start-up by
-// register.cjs) and dist/patch/side.js (the service side, loaded on the first service name).
-// Most of what the preload costs a process, beyond loading net and dns and the DNS round trip,
-// is V8 compiling these as they first run: it parses a bundle, then compiles each function the
-// first time it is called (bench/README.md). `node dist/warm.js` (run by `npm install` and `npm
-// run build`) installs svcdisc and makes a first connect, then keeps V8's code cache of each
-// bundle, with every function that compiled, beside it: one file per Node version and
-// architecture. A bundle is read with its cache when the file is there and was made from this
-// very bundle (its size and mtime are in the file's header; V8 itself checks only the source's
-// length); V8 rejects a cache of another V8 version or other V8 flags, and the bundle then
-// compiles as it would have. Without the file the bundle is required as any module is. Nothing
-// is written at run time. This file is loaded apart from both bundles, by both.
+// V8's code cache for the service-side bundle (dist/patch/side.js). A first connect to a service
+// name runs some 60 KB of JavaScript that nothing has compiled yet: V8 parses the bundle, then
+// compiles each function the first time it is called, and that is most of what a first
+// connect costs beyond loading dgram and the DNS round trip (bench/README.md). `node
+// dist/warm.js` (run by `npm install` and `npm run build`) makes one first connect and keeps
+// V8's code cache of the bundle, with every function that connect compiled, beside it: one
+// file per Node version and architecture. The preload reads it when it loads the bundle, if
+// the file is there and was made from this very bundle (its size and mtime are in the file's
+// header; V8 itself checks only the source's length); V8 rejects a cache of another V8 version
+// or other V8 flags, and the bundle then compiles as it would have. Without the file the
+// bundle is required as any module is. Nothing is written at run time. (The start-up bundle is
+// not loaded this way: in a preload, reading and deserialising its cache measured no faster
+// than compiling it lazily.)
 import fs = require('node:fs');
 import path = require('node:path');
 
-import { debuglog } from 'node:util';
 import type * as vm from 'node:vm';
-
-/** NODE_DEBUG=svcdisc, as ../debug.ts: this module is loaded apart from the bundles. */
-const debug = debuglog('svcdisc');
+import { debug } from '../debug.js';
 
 /** The header: the magic, the bundle's size, its mtime (ms): the cache is for that file only. */
 const MAGIC = 0x73766331; // "svc1"
@@ -32,7 +30,7 @@ export function codeCacheFile(file: string): string {
 const wrap = (source: string) =>
   `(function (exports, require, module, __filename, __dirname) { ${source}\n});`;
 
-/** The bundles loaded with a Script (a cache to use, or one to make), to make a cache from. */
+/** The bundles loaded since produceCodeCache(), to make their cache from. */
 const scripts = new Map<string, vm.Script>();
 let producing = false;
 
@@ -79,7 +77,7 @@ export function requireBundle(file: string, fallback: () => unknown): unknown {
       script.cachedDataRejected ? 'rejected by V8' : 'used',
     );
   }
-  scripts.set(file, script);
+  if (producing) scripts.set(file, script);
   const dir = path.dirname(file);
   const module = new Module(file);
   module.filename = file;

@@ -65,6 +65,9 @@ function poolsExist(): boolean {
   );
 }
 
+/** For dist/warm.js: the code cache of the service-side bundle. */
+export { produceCodeCache, writeCodeCache } from './code-cache.js';
+
 /** For the service-side bundle (./side.ts): the modules it shares with this one. */
 export * as shared from './shared.js';
 
