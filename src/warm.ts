@@ -19,13 +19,29 @@ const TARGET = 'host.warm.svcdisc.kw';
 /** The whole run; it takes some 50 ms. */
 const DEADLINE_MS = 5_000;
 
+/** Resolves once `emitter` emits `event`, rejects on its 'error'. */
+const once = (emitter: NodeJS.EventEmitter, event: string) =>
+  new Promise<void>((resolve, reject) => {
+    emitter.once(event, () => resolve());
+    emitter.once('error', reject);
+  });
+
 async function warm(): Promise<string> {
+  // The preload's own installation, when NODE_OPTIONS has it: this run installs its own.
+  uninstall();
   const web = http.createServer((_request, response) => response.end('warm'));
-  await new Promise<void>((resolve) => web.listen(0, '127.0.0.1', resolve));
+  web.on('error', () => {}); // a failure shows as the warm-up's request failing
+  web.listen(0, '127.0.0.1');
+  await once(web, 'listening');
   const port = (web.address() as net.AddressInfo).port;
   const dns = createSocket('udp4');
   dns.on('message', (bytes, from) => {
-    const query = decode(bytes);
+    let query: ReturnType<typeof decode>;
+    try {
+      query = decode(bytes);
+    } catch {
+      return; // not a query of this run's
+    }
     const question = query.questions?.[0];
     if (!question) return;
     const answers =
@@ -49,7 +65,9 @@ async function warm(): Promise<string> {
     } as never);
     dns.send(reply, from.port, from.address);
   });
-  await new Promise<void>((resolve) => dns.bind(0, '127.0.0.1', resolve));
+  dns.bind(0, '127.0.0.1');
+  await once(dns, 'listening');
+  dns.on('error', () => {}); // from here on, a failure shows as the query timing out
   try {
     produceCodeCache();
     install({

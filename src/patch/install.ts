@@ -10,7 +10,6 @@ import dns = require('node:dns');
 import net = require('node:net');
 
 import { join } from 'node:path';
-
 import {
   type Config,
   normalizeOptions,
