@@ -99,6 +99,15 @@ describe('the code cache of the service side', () => {
     assert.match(await connectByName(), /code cache .*\/side\.js\.v[\d.]+-\w+\.cache used\n/);
   });
 
+  test('dist/warm.js run under the preload (NODE_OPTIONS, as in a Dockerfile) makes it too', async () => {
+    rmSync(cacheOf(side));
+    const { stdout } = await promisify(execFile)(process.execPath, [join(dir, 'dist', 'warm.js')], {
+      env: { PATH: process.env.PATH, NODE_OPTIONS: `--require ${join(dir, 'register.cjs')}` },
+    });
+    assert.equal(stdout, `svcdisc: code cache ${cacheOf(side)}\n`);
+    assert.match(await connectByName(), /side\.js\.\S+\.cache used\n/);
+  });
+
   test('a cache made from another build of the bundle is not read', async () => {
     const later = new Date(Date.now() + 60_000);
     utimesSync(side, later, later);
