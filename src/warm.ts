@@ -1,11 +1,13 @@
 // node dist/warm.js: makes the code cache of the service-side bundle for this Node (see
 // ./patch/code-cache.ts). Run by `npm install` (package.json "install") and `npm run build`.
 // It starts a DNS server and an HTTP server on 127.0.0.1, installs svcdisc with that DNS
-// server, makes the first connects a program makes (net.connect, then an http.get through the
-// global keep-alive agent, to a service name), and writes V8's code cache of the bundle, with
-// every function those compiled. Nothing leaves the loopback interface. It never fails an
+// server, makes the first connects a program makes (net.connect, an http.get through the
+// global keep-alive agent, a fetch, a dns.lookup, to a service name), and writes V8's code
+// cache of the bundle, with every function those compiled. Nothing leaves the loopback interface. It never fails an
 // install: a cache it cannot make is one line on stderr, and the preload works as without it.
 import { createSocket } from 'node:dgram';
+
+import dns = require('node:dns');
 
 import http = require('node:http');
 import net = require('node:net');
@@ -34,8 +36,8 @@ async function warm(): Promise<string> {
   web.listen(0, '127.0.0.1');
   await once(web, 'listening');
   const port = (web.address() as net.AddressInfo).port;
-  const dns = createSocket('udp4');
-  dns.on('message', (bytes, from) => {
+  const nameserver = createSocket('udp4');
+  nameserver.on('message', (bytes, from) => {
     let query: ReturnType<typeof decode>;
     try {
       query = decode(bytes);
@@ -63,16 +65,16 @@ async function warm(): Promise<string> {
       answers,
       additionals: answers.length ? [{ type: 'A', name: TARGET, ttl: 60, data: '127.0.0.1' }] : [],
     } as never);
-    dns.send(reply, from.port, from.address);
+    nameserver.send(reply, from.port, from.address);
   });
-  dns.bind(0, '127.0.0.1');
-  await once(dns, 'listening');
-  dns.on('error', () => {}); // from here on, a failure shows as the query timing out
+  nameserver.bind(0, '127.0.0.1');
+  await once(nameserver, 'listening');
+  nameserver.on('error', () => {}); // from here on, a failure shows as the query timing out
   try {
     produceCodeCache();
     install({
       domains: 'kw',
-      nameservers: `127.0.0.1:${dns.address().port}`,
+      nameservers: `127.0.0.1:${nameserver.address().port}`,
       timeoutMs: 1000,
       attempts: 2,
     });
@@ -92,12 +94,17 @@ async function warm(): Promise<string> {
           })
           .on('error', reject);
       });
+      // fetch (undici's global Agent, adopted) and dns.lookup (a synthetic address).
+      await (await fetch(`http://${NAME}/`)).text();
+      await new Promise<void>((resolve, reject) =>
+        dns.lookup(NAME, (error) => (error ? reject(error) : resolve())),
+      );
       return writeCodeCache(join(__dirname, 'patch', 'side.js'));
     } finally {
       uninstall();
     }
   } finally {
-    dns.close();
+    nameserver.close();
     web.closeAllConnections();
     web.close();
   }
