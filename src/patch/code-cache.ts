@@ -2,9 +2,9 @@
 // name runs some 60 KB of JavaScript that nothing has compiled yet: V8 parses the bundle, then
 // compiles each function the first time it is called, and that is most of what a first
 // connect costs beyond loading dgram and the DNS round trip (bench/README.md). `node
-// dist/warm.js` (run by `npm install` and `npm run build`) makes one first connect and keeps
-// V8's code cache of the bundle, with every function that connect compiled, beside it: one
-// file per Node version and architecture. The preload reads it when it loads the bundle, if
+// dist/warm.js` (run by `npm install` and `npm run build`) makes the first connects programs
+// make and keeps V8's code cache of the bundle, with every function those compiled, beside it:
+// one file per Node version and architecture. The preload reads it when it loads the bundle, if
 // the file is there and was made from this very bundle (its size and mtime are in the file's
 // header; V8 itself checks only the source's length); V8 rejects a cache of another V8 version
 // or other V8 flags, and the bundle then compiles as it would have. Without the file the
@@ -26,7 +26,7 @@ export function codeCacheFile(file: string): string {
   return `${file}.${process.version}-${process.arch}.cache`;
 }
 
-/** The CommonJS wrapper, as Node's loader has it: the same line and column numbers in stacks. */
+/** The CommonJS wrapper Node's loader once used: stack traces keep the bundle's line numbers. */
 const wrap = (source: string) =>
   `(function (exports, require, module, __filename, __dirname) { ${source}\n});`;
 
