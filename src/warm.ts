@@ -10,24 +10,19 @@ import { createSocket } from 'node:dgram';
 
 import dns = require('node:dns');
 
+import { once } from 'node:events';
+
 import http = require('node:http');
 import net = require('node:net');
 
 import { join } from 'node:path';
-import { decode, encode } from './dns/packet.js';
 import { install, produceCodeCache, uninstall, writeCodeCache } from './patch/install.js';
+import { answer } from './server/authority.js';
+import { parseZone } from './server/zone.js';
 
 const NAME = 'warm.svcdisc.kw';
-const TARGET = 'host.warm.svcdisc.kw';
 /** The whole run; it takes about 0.4 s (most of it loading undici for the fetch). */
 const DEADLINE_MS = 5_000;
-
-/** Resolves once `emitter` emits `event`, rejects on its 'error'. */
-const once = (emitter: NodeJS.EventEmitter, event: string) =>
-  new Promise<void>((resolve, reject) => {
-    emitter.once(event, () => resolve());
-    emitter.once('error', reject);
-  });
 
 async function warm(): Promise<string> {
   // The preload's own installation, when NODE_OPTIONS has it: this run installs its own.
@@ -37,36 +32,19 @@ async function warm(): Promise<string> {
   web.listen(0, '127.0.0.1');
   await once(web, 'listening');
   const port = (web.address() as net.AddressInfo).port;
+  // The name's SRV record and its target's address, answered as `svcdisc serve` answers.
+  const zone = parseZone(
+    [
+      '$ORIGIN kw.',
+      '@ 60 IN SOA ns.kw. hostmaster.kw. 1 3600 600 86400 5',
+      `warm.svcdisc 60 IN SRV 10 10 ${port} host.warm.svcdisc`,
+      'host.warm.svcdisc 60 IN A 127.0.0.1',
+    ].join('\n'),
+  );
   const nameserver = createSocket('udp4');
-  nameserver.on('message', (bytes, from) => {
-    let query: ReturnType<typeof decode>;
-    try {
-      query = decode(bytes);
-    } catch {
-      return; // not a query of this run's
-    }
-    const question = query.questions?.[0];
-    if (!question) return;
-    const answers =
-      question.type === 'SRV' && question.name === NAME
-        ? [
-            {
-              type: 'SRV',
-              name: NAME,
-              ttl: 60,
-              data: { priority: 10, weight: 10, port, target: TARGET },
-            },
-          ]
-        : [];
-    const reply = encode({
-      id: query.id,
-      type: 'response',
-      flags: 0x0400, // AA
-      questions: [question],
-      answers,
-      additionals: answers.length ? [{ type: 'A', name: TARGET, ttl: 60, data: '127.0.0.1' }] : [],
-    } as never);
-    nameserver.send(reply, from.port, from.address);
+  nameserver.on('message', (query, from) => {
+    const reply = answer([zone], query, 'udp');
+    if (reply) nameserver.send(reply.bytes, from.port, from.address);
   });
   nameserver.bind(0, '127.0.0.1');
   await once(nameserver, 'listening');

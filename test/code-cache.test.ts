@@ -27,7 +27,8 @@ const ROOT = join(__dirname, '..');
 describe('the code cache of the service side', () => {
   let dir: string;
   let side: string;
-  const cacheOf = (bundle: string) => `${bundle}.${process.version}-${process.arch}.cache`;
+  /** The cache for this Node, beside the bundle. */
+  let cache: string;
   let server: FixtureServer;
   let backend: net.Server;
   let accepted = 0;
@@ -37,6 +38,7 @@ describe('the code cache of the service side', () => {
     cpSync(join(ROOT, 'register.cjs'), join(dir, 'register.cjs'));
     symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
     side = join(dir, 'dist', 'patch', 'side.js');
+    cache = `${side}.${process.version}-${process.arch}.cache`;
     for (const name of readdirSync(join(dir, 'dist', 'patch'))) {
       if (name.endsWith('.cache')) rmSync(join(dir, 'dist', 'patch', name));
     }
@@ -94,18 +96,18 @@ describe('the code cache of the service side', () => {
     const { stdout } = await promisify(execFile)(process.execPath, [join(dir, 'dist', 'warm.js')], {
       env: { PATH: process.env.PATH },
     });
-    assert.equal(stdout, `svcdisc: code cache ${cacheOf(side)}\n`);
+    assert.equal(stdout, `svcdisc: code cache ${cache}\n`);
     // Over half the bundle's size: the functions the warm-up compiled are in it.
-    assert.ok(readFileSync(cacheOf(side)).length > readFileSync(side).length / 2);
+    assert.ok(readFileSync(cache).length > readFileSync(side).length / 2);
     assert.match(await connectByName(), /code cache .*\/side\.js\.v[\d.]+-\w+\.cache used\n/);
   });
 
   test('dist/warm.js run under the preload (NODE_OPTIONS, as in a Dockerfile) makes it too', async () => {
-    rmSync(cacheOf(side));
+    rmSync(cache);
     const { stdout } = await promisify(execFile)(process.execPath, [join(dir, 'dist', 'warm.js')], {
       env: { PATH: process.env.PATH, NODE_OPTIONS: `--require ${join(dir, 'register.cjs')}` },
     });
-    assert.equal(stdout, `svcdisc: code cache ${cacheOf(side)}\n`);
+    assert.equal(stdout, `svcdisc: code cache ${cache}\n`);
     assert.match(await connectByName(), /side\.js\.\S+\.cache used\n/);
   });
 
@@ -121,14 +123,11 @@ describe('the code cache of the service side', () => {
     await promisify(execFile)(process.execPath, [join(dir, 'dist', 'warm.js')], {
       env: { PATH: process.env.PATH },
     });
-    const made = readFileSync(cacheOf(side));
+    const made = readFileSync(cache);
     // The header still matches the bundle; what V8 made is replaced with noise.
-    writeFileSync(
-      cacheOf(side),
-      Buffer.concat([made.subarray(0, 16), Buffer.alloc(made.length - 16, 7)]),
-    );
+    writeFileSync(cache, Buffer.concat([made.subarray(0, 16), Buffer.alloc(made.length - 16, 7)]));
     const stderr = await connectByName();
     assert.match(stderr, /side\.js\.\S+\.cache rejected by V8\n/);
-    assert.ok(existsSync(cacheOf(side)));
+    assert.ok(existsSync(cache));
   });
 });

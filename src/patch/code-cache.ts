@@ -17,12 +17,21 @@ import path = require('node:path');
 import type * as vm from 'node:vm';
 import { debug } from '../debug.js';
 
-/** The header: the magic, the bundle's size, its mtime (ms): the cache is for that file only. */
-const MAGIC = 0x73766331; // "svc1"
 const HEADER = 16;
 
+/** The header of the code cache of `file` as it is now: a magic ("svc1"), the bundle's size
+ * and its mtime (ms), so that the cache is for that very file. */
+function headerOf(file: string): Buffer {
+  const { size, mtimeMs } = fs.statSync(file);
+  const header = Buffer.alloc(HEADER);
+  header.writeUInt32BE(0x73766331, 0);
+  header.writeUInt32BE(size, 4);
+  header.writeDoubleBE(mtimeMs, 8);
+  return header;
+}
+
 /** Where the code cache of `file` is kept for this Node. */
-export function codeCacheFile(file: string): string {
+function codeCacheFile(file: string): string {
   return `${file}.${process.version}-${process.arch}.cache`;
 }
 
@@ -46,13 +55,7 @@ export function requireBundle(file: string, fallback: () => unknown): unknown {
   try {
     if (!producing) {
       cached = fs.readFileSync(codeCacheFile(file));
-      const { size, mtimeMs } = fs.statSync(file);
-      if (
-        cached.length <= HEADER ||
-        cached.readUInt32BE(0) !== MAGIC ||
-        cached.readUInt32BE(4) !== size ||
-        cached.readDoubleBE(8) !== mtimeMs
-      ) {
+      if (!cached.subarray(0, HEADER).equals(headerOf(file))) {
         debug('code cache %s is not for this %s: not used', codeCacheFile(file), file);
         return fallback();
       }
@@ -107,14 +110,9 @@ export function produceCodeCache(): void {
 export function writeCodeCache(file: string): string {
   const script = scripts.get(file);
   if (!script) throw new Error(`${file} was not loaded since produceCodeCache()`);
-  const { size, mtimeMs } = fs.statSync(file);
-  const header = Buffer.alloc(HEADER);
-  header.writeUInt32BE(MAGIC, 0);
-  header.writeUInt32BE(size, 4);
-  header.writeDoubleBE(mtimeMs, 8);
   const target = codeCacheFile(file);
   const temporary = `${target}.${process.pid}`;
-  fs.writeFileSync(temporary, Buffer.concat([header, script.createCachedData()]));
+  fs.writeFileSync(temporary, Buffer.concat([headerOf(file), script.createCachedData()]));
   fs.renameSync(temporary, target);
   return target;
 }
