@@ -2,11 +2,8 @@
 // patches, the config, and what they need) is bundled into the one file dist/patch/install.js,
 // replacing tsc's output of it. The service side (the service connect, the pools, the
 // resolver and its cache, the DNS client and its wire codec) is a second bundle,
-// dist/patch/side.js, required on the first intercepted name; it takes the modules both need
-// (src/patch/shared.ts) from the first, which re-exports them as `shared`. The registration
-// code stays apart, loaded when the program listens.
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+// dist/patch/side.js, required on the first intercepted name. The registration code stays
+// apart, loaded when the program listens.
 import { resolve } from 'node:path';
 import { build } from 'esbuild';
 
@@ -39,51 +36,33 @@ await build({
   ],
 });
 
-// The source files whose modules the service side takes from the start-up bundle (those
-// src/patch/shared.ts re-exports), with their exports by name (tsc's output, built just
-// before): the side's modules get them as ES module bindings, where a CommonJS
-// `module.exports = …` would have esbuild copy the whole namespace again for each module that
-// imports it.
-const require = createRequire(import.meta.url);
-const reexported = readFileSync('src/patch/shared.ts', 'utf8').matchAll(
-  /^export \* from '\.\.\/(.+)\.js';$/gm,
-);
-const shared = new Map(
-  [...reexported].map(([, name]) => [
-    resolve('src', `${name}.js`),
-    Object.keys(require(resolve('dist', `${name}.js`))),
-  ]),
-);
-if (shared.size === 0) throw new Error('src/patch/shared.ts re-exports no module: nothing shared');
-
-await build({
+// The service side carries its own copy of every module it runs, the leaves it has in common
+// with the start-up path included (names, errors, the SRV name templates), so that all it runs
+// is in its code cache (src/patch/code-cache.ts): functions it took from the start-up bundle
+// were compiled at the first connect (about 0.5 ms). Of the settings (src/config.ts) it uses
+// no value: the resolver module's `createResolver()` normalises options, but the side does
+// not call it, and config.ts, whose top level only builds its tables, is marked free of side
+// effects so that it is left out with it. The settings' table is the start-up bundle's alone.
+const side = await build({
   ...common,
   entryPoints: ['src/patch/side.ts'],
   outfile: 'dist/patch/side.js',
+  metafile: true,
   plugins: [
     {
-      name: 'shared-from-install',
+      name: 'settings-table-apart',
       setup(build) {
-        build.onResolve({ filter: /^\.\.?\// }, (args) => {
-          if (args.namespace === 'shared') return { path: args.path, external: true };
-          const path = resolve(args.resolveDir, args.path);
-          return shared.has(path) ? { path, namespace: 'shared' } : undefined;
+        const settings = resolve('src/config.ts');
+        build.onResolve({ filter: /\/config\.js$/ }, (args) => {
+          const path = resolve(args.resolveDir, args.path.replace(/\.js$/, '.ts'));
+          return path === settings ? { path, sideEffects: false } : undefined;
         });
-        build.onResolve({ filter: /^svcdisc:shared$/ }, () => ({
-          path: 'start-up bundle',
-          namespace: 'shared',
-        }));
-        build.onLoad({ filter: /.*/, namespace: 'shared' }, (args) => ({
-          contents:
-            args.path === 'start-up bundle'
-              ? // Taken once, from the module cache where the start-up bundle is: resolving
-                // './install.js' from here costs a first connect about 0.5 ms.
-                `const loaded = require.cache[__filename.replace(/side\\.js$/, 'install.js')];
-                 module.exports = (loaded ? loaded.exports : require('./install.js')).shared;`
-              : `export const { ${shared.get(args.path).join(', ')} } = require('svcdisc:shared');`,
-          loader: 'js',
-        }));
       },
     },
   ],
 });
+if (side.metafile.outputs['dist/patch/side.js'].inputs['src/config.ts']?.bytesInOutput) {
+  throw new Error(
+    'dist/patch/side.js includes src/config.ts: the side must not run the settings table',
+  );
+}

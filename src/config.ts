@@ -11,7 +11,7 @@ import {
   parseNameserver,
   parsePort,
 } from './dns/names.js';
-import { type ResolvConf, systemSettings } from './dns/resolv-conf.js';
+import { parseSrvTemplates } from './dns/srv-name.js';
 import { parseTsigKey, TSIG_ALGORITHM_NAMES, type TsigKey } from './dns/tsig-key.js';
 import { ConfigError } from './errors.js';
 
@@ -183,56 +183,8 @@ function announcement(entry: string): Announcement {
   return number === undefined ? { name: normalized } : { name: normalized, port: number };
 }
 
-/** SVCDISC_SRV_NAME parsed: a template per port, and the default (the last entry). */
-export interface SrvTemplates {
-  byPort: ReadonlyMap<number, string>;
-  fallback: string;
-  /** Whether the query name depends on the program's port ({port}, or a per-port entry). */
-  perPort: boolean;
-}
-
 const SRV_NAME_EXPECTED =
   'a DNS name containing {host} (and perhaps {port}), such as _http._tcp.{host}, or a per-port list such as 5432=_postgresql._tcp.{host},_http._tcp.{host} (the last entry without a port: the default)';
-
-/** Parses `template` or `port=template,…,template`; undefined when it is not valid. */
-export function parseSrvTemplates(text: string): SrvTemplates | undefined {
-  const entries = text.split(',').map((entry) => entry.trim());
-  const byPort = new Map<number, string>();
-  let fallback: string | undefined;
-  for (const [index, entry] of entries.entries()) {
-    const match = /^(?:(\d{1,5})=)?(.*)$/.exec(entry);
-    const port = match?.[1] === undefined ? undefined : Number(match[1]);
-    const template = match?.[2] ?? '';
-    const probe = normalizeName(
-      template.replaceAll('{host}', 'host.example').replaceAll('{port}', '80'),
-    );
-    if (!template.includes('{host}') || probe === undefined) return undefined;
-    const last = index === entries.length - 1;
-    if (port === undefined) {
-      if (!last) return undefined; // the default comes last
-      fallback = template;
-    } else {
-      if (last || port < 1 || port > 65535 || byPort.has(port)) return undefined;
-      byPort.set(port, template);
-    }
-  }
-  if (fallback === undefined) return undefined;
-  const perPort =
-    byPort.size > 0 || [fallback, ...byPort.values()].some((t) => t.includes('{port}'));
-  return { byPort, fallback, perPort };
-}
-
-/** The cache key of `name` reached at `port`: the name itself where the SRV query does not
- * depend on the port, else `name:port`. */
-export function serviceKey(
-  templates: SrvTemplates,
-  name: string,
-  port: number | undefined,
-): string {
-  if (!templates.perPort || port === undefined || !(port > 0)) return name;
-  const own = templates.byPort.has(port);
-  return own || templates.fallback.includes('{port}') ? `${name}:${port}` : name;
-}
 
 function srvTemplate(raw: unknown): string {
   const template = text(raw);
@@ -457,25 +409,4 @@ export function normalizeOptions(options: SvcdiscOptions = {}, base?: Config): C
       config[key as keyof Config] = parseField(key as keyof Config, raw, `options.${key}`);
   }
   return checkCombinations(config as Config, (key) => `options.${key}`);
-}
-
-/** The settings a resolver needs, with the system's defaults filled in. */
-export interface ResolverSettings extends Config {
-  nameservers: NameserverSpec[];
-  timeoutMs: number;
-  attempts: number;
-}
-
-/** Fills the settings left to the system from a parsed resolv.conf. */
-export function withSystemDefaults(config: Config, resolvConf: () => ResolvConf): ResolverSettings {
-  if (config.nameservers && config.timeoutMs !== undefined && config.attempts !== undefined) {
-    return config as ResolverSettings;
-  }
-  const system = systemSettings(resolvConf());
-  return {
-    ...config,
-    nameservers: config.nameservers ?? system.nameservers,
-    timeoutMs: config.timeoutMs ?? system.timeoutMs,
-    attempts: config.attempts ?? system.attempts,
-  };
 }

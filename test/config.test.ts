@@ -9,8 +9,8 @@ import {
   ENV_VARIABLES,
   normalizeOptions,
   unknownVariableWarnings,
-  withSystemDefaults,
 } from '../src/config.js';
+import { withSystemDefaults } from '../src/discovery/settings.js';
 import { parseNameserver } from '../src/dns/names.js';
 import { parseResolvConf, readResolvConf } from '../src/dns/resolv-conf.js';
 import { ConfigError } from '../src/errors.js';

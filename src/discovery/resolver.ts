@@ -2,25 +2,18 @@
 // answers while DNS fails (RFC 8767), negative answers for their SOA time (RFC 2308), and
 // background refresh of names in use.
 import { monotonicMs } from '../clock.js';
-import {
-  type Config,
-  normalizeOptions,
-  parseSrvTemplates,
-  type ResolverSettings,
-  type SrvTemplates,
-  type SvcdiscOptions,
-  serviceKey,
-  withSystemDefaults,
-} from '../config.js';
+import { type Config, normalizeOptions, type SvcdiscOptions } from '../config.js';
 import { debug } from '../debug.js';
 import { DnsClient, newWireStats, type WireStats } from '../dns/client.js';
 import { normalizeName } from '../dns/names.js';
 import { readResolvConf } from '../dns/resolv-conf.js';
+import { parseSrvTemplates, type SrvTemplates, serviceKey } from '../dns/srv-name.js';
 import { DnsError } from '../errors.js';
 import { resolved } from '../events.js';
 import { Lru } from './lru.js';
 import { orderEndpoints, pickEndpoint, type Random } from './order.js';
 import { type Endpoint, lookupService, NegativeAnswer, type Resolution } from './service.js';
+import { type ResolverSettings, withSystemDefaults } from './settings.js';
 
 /** Longest time a negative answer is kept, s, whatever the SOA says. */
 export const MAX_NEGATIVE_TTL = 60;

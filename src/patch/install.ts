@@ -67,9 +67,6 @@ function poolsExist(): boolean {
 /** For dist/warm.js: the code cache of the service-side bundle. */
 export { produceCodeCache, writeCodeCache } from './code-cache.js';
 
-/** For the service-side bundle (./side.ts): the modules it shares with this one. */
-export * as shared from './shared.js';
-
 /**
  * Routes this process's connections to names under the configured domains through SRV.
  * Options override the SVCDISC_* environment; `disable: true` installs nothing.

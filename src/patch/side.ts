@@ -2,12 +2,13 @@
 // fetch of one): the resolver, the keep-alive pools and their adoption, the service connect
 // with its failover, the synthetic addresses of dns.lookup. In dist it is one bundle
 // (scripts/bundle-preload.mjs) with the resolver, its cache and the DNS client (its own wire
-// codec, ../dns/wire.ts), taking what it shares with the start-up path (./shared.ts) from the
-// start-up bundle.
+// codec, ../dns/wire.ts), and its own copies of the leaves the start-up path has too (names,
+// errors): all of it is in its code cache (./code-cache.ts). It gets the settings validated.
 import type { LookupAddress, LookupAllOptions, LookupOneOptions } from 'node:dns';
 import type * as net from 'node:net';
-import { type Config, parseSrvTemplates, type SrvTemplates, serviceKey } from '../config.js';
+import type { Config } from '../config.js';
 import { type Resolver, resolverFor } from '../discovery/resolver.js';
+import { parseSrvTemplates, type SrvTemplates, serviceKey } from '../dns/srv-name.js';
 import { poolAdoption } from './adopt.js';
 import type { ConnectContext } from './context.js';
 import { Deadlines } from './deadlines.js';

@@ -6,7 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { hostname, networkInterfaces } from 'node:os';
-import { type Config, type ResolverSettings, withSystemDefaults } from '../config.js';
+import type { Config } from '../config.js';
+import { type ResolverSettings, withSystemDefaults } from '../discovery/settings.js';
 import { DnsClient, newWireStats, resolveNameservers } from '../dns/client.js';
 import {
   canonicalName,
