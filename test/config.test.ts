@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import fc from 'fast-check';
 import {
   configFromEnv,
   ENV_VARIABLES,
@@ -362,6 +363,67 @@ describe('resolv.conf', () => {
       ],
       timeoutS: 3,
       attempts: 4,
+    });
+  });
+
+  test('lines are split as the patterns split them, and a comment ends a line (fast-check)', () => {
+    // The words as the parse had them with patterns: up to `#` or `;`, at white space.
+    const oldWords = (line: string) =>
+      line
+        .replace(/[#;].*$/, '')
+        .trim()
+        .split(/\s+/);
+    const keywords = fc.constantFrom('nameserver', 'options', 'search', '#', ';', '#options');
+    const words = fc.oneof(
+      fc.constantFrom('timeout:2', 'attempts:3', 'ndots:1', '10.0.0.1', 'fe80::1%eth0', '#', ';'),
+      fc.constantFrom('#x', ';y', 'a#b', 'x;attempts:4', ':9'),
+      fc.string({ maxLength: 6 }),
+    );
+    const gaps = fc.constantFrom(' ', '\t', '  ', ' \t ');
+    const line = fc
+      .tuple(
+        fc.constantFrom('', ' ', '\t'),
+        keywords,
+        fc.array(fc.tuple(gaps, words), { maxLength: 5 }),
+      )
+      .map(([lead, first, rest]) => lead + first + rest.map(([gap, each]) => gap + each).join(''))
+      // Without line terminators but the one between lines: a pattern's `.` stops at them.
+      .map((text) => text.replace(/[\n\r\u2028\u2029]/g, ' '));
+    fc.assert(
+      fc.property(fc.array(line, { maxLength: 5 }), (lines) => {
+        const text = lines.join('\n');
+        const expected: { nameservers: unknown[]; timeoutS?: number; attempts?: number } = {
+          nameservers: [],
+        };
+        for (const each of lines) {
+          const [keyword, ...args] = oldWords(each).filter((word) => word !== '');
+          if (keyword === 'nameserver' && args[0] !== undefined) {
+            const server = parseNameserver(args[0].includes(':') ? `[${args[0]}]` : args[0]);
+            if (server) expected.nameservers.push(server);
+          } else if (keyword === 'options') {
+            for (const option of args) {
+              const [name, value] = option.split(':');
+              const number = Number(value);
+              if (!Number.isInteger(number) || number < 1) continue;
+              if (name === 'timeout') expected.timeoutS = Math.min(number, 30);
+              if (name === 'attempts') expected.attempts = Math.min(number, 5);
+            }
+          }
+        }
+        assert.deepEqual(parseResolvConf(text), expected, text);
+      }),
+      { numRuns: 3000 },
+    );
+    // Any ASCII white space separates words, as \s did.
+    assert.deepEqual(parseResolvConf('options\vtimeout:2\fattempts:3'), {
+      nameservers: [],
+      timeoutS: 2,
+      attempts: 3,
+    });
+    // A file written with CRLF: the comment is one too (the pattern's `.` stopped at the CR).
+    assert.deepEqual(parseResolvConf('nameserver 10.0.0.1\r\noptions timeout:2 # attempts:3\r\n'), {
+      nameservers: [{ address: '10.0.0.1', port: 53, family: 4 }],
+      timeoutS: 2,
     });
   });
 

@@ -3,12 +3,16 @@ import { isIP } from 'node:net';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import {
+  canonicalName,
   formatServer,
   hostPort,
   ipFamily,
+  isLabel,
   normalizeName,
   parseNamedServer,
+  parsePort,
 } from '../src/dns/names.js';
+import { parseSrvTemplates } from '../src/dns/srv-name.js';
 import { parseKeyFile, parseTsigKey } from '../src/dns/tsig-key.js';
 
 test('one label rule: letters, digits, _ and inner hyphens, at most 63 characters', () => {
@@ -55,5 +59,58 @@ test('ipFamily is net.isIP, for addresses, names and any string (fast-check)', (
   fc.assert(
     fc.property(strings, (value) => assert.equal(ipFamily(value), isIP(value), value)),
     { numRuns: 3000 },
+  );
+});
+
+test('the checks written without patterns answer as the patterns they replace (fast-check)', () => {
+  // Strings of the characters that matter to the rules, and any string.
+  const alphabet = [...'az09_-.=:{}[]%Z\t '];
+  const strings = fc.oneof(
+    fc.array(fc.constantFrom(...alphabet), { maxLength: 70 }).map((chars) => chars.join('')),
+    fc.string({ maxLength: 70 }),
+    fc.constantFrom('{host}', '5432={host}', `${'a'.repeat(63)}`, `${'a'.repeat(64)}`, '65536=x'),
+  );
+  const LABEL = /^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/;
+  const oldPort = (text: string) => {
+    const number = /^\d{1,5}$/.test(text) ? Number(text) : 0;
+    return number >= 1 && number <= 65535 ? number : undefined;
+  };
+  // The SRV name templates' parse as it was, with the pattern for `port=`.
+  const oldTemplates = (text: string) => {
+    const entries = text.split(',').map((entry) => entry.trim());
+    const byPort = new Map<number, string>();
+    let fallback: string | undefined;
+    for (const [index, entry] of entries.entries()) {
+      const match = /^(?:(\d{1,5})=)?(.*)$/.exec(entry);
+      const port = match?.[1] === undefined ? undefined : Number(match[1]);
+      const template = match?.[2] ?? '';
+      const probe = normalizeName(
+        template.replaceAll('{host}', 'host.example').replaceAll('{port}', '80'),
+      );
+      if (!template.includes('{host}') || probe === undefined) return undefined;
+      const last = index === entries.length - 1;
+      if (port === undefined) {
+        if (!last) return undefined;
+        fallback = template;
+      } else {
+        if (last || port < 1 || port > 65535 || byPort.has(port)) return undefined;
+        byPort.set(port, template);
+      }
+    }
+    if (fallback === undefined) return undefined;
+    const perPort =
+      byPort.size > 0 || [fallback, ...byPort.values()].some((t) => t.includes('{port}'));
+    return { byPort, fallback, perPort };
+  };
+  fc.assert(
+    fc.property(strings, (value) => {
+      assert.equal(isLabel(value), LABEL.test(value), value);
+      assert.equal(canonicalName(value), value.toLowerCase().replace(/\.$/, ''), value);
+      assert.equal(parsePort(value), oldPort(value), value);
+      assert.deepEqual(parseSrvTemplates(value), oldTemplates(value), value);
+      const templates = `${value.slice(0, 6)}=_a.{host},${value}{host}`;
+      assert.deepEqual(parseSrvTemplates(templates), oldTemplates(templates), templates);
+    }),
+    { numRuns: 5000 },
   );
 });

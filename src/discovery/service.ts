@@ -2,7 +2,7 @@
 // targets that came without glue. Knows nothing of caching.
 import type { DnsClient } from '../dns/client.js';
 import type { QueryType } from '../dns/message.js';
-import { ipFamily } from '../dns/names.js';
+import { canonicalName, ipFamily } from '../dns/names.js';
 import type { Answer, Reply, SoaAnswer, SrvAnswer, StringAnswer } from '../dns/packet.js';
 import { DnsError, type NegativeReason } from '../errors.js';
 
@@ -57,8 +57,6 @@ interface Chain<T> {
   name: string;
 }
 
-const lower = (name: string) => name.toLowerCase().replace(/\.$/, '');
-
 /** A record's TTL; one with the top bit set counts as 0 (RFC 2181 8). */
 const ttlOf = (record: { ttl?: number | undefined }): number => {
   const ttl = record.ttl ?? 0;
@@ -73,20 +71,20 @@ function followChain<T extends Answer>(
   hops: { left: number },
 ): Chain<T> {
   const answers = reply.answers ?? [];
-  let current = lower(name);
+  let current = canonicalName(name);
   let ttl = Number.POSITIVE_INFINITY;
   for (;;) {
     const records = answers.filter(
-      (record) => record.type === type && lower(record.name) === current,
+      (record) => record.type === type && canonicalName(record.name) === current,
     );
     if (records.length > 0) return { records: records as T[], reply, ttl, name: current };
     const cname = answers.find(
-      (record) => record.type === 'CNAME' && lower(record.name) === current,
+      (record) => record.type === 'CNAME' && canonicalName(record.name) === current,
     ) as StringAnswer | undefined;
     if (!cname || hops.left <= 0) return { records: [], reply, ttl, name: current };
     hops.left--;
     ttl = Math.min(ttl, ttlOf(cname));
-    current = lower(cname.data);
+    current = canonicalName(cname.data);
   }
 }
 
@@ -114,7 +112,7 @@ async function queryChain<T extends Answer>(
     ttl = Math.min(ttl, chain.ttl);
     if (chain.records.length > 0) return { ...chain, ttl };
     // NXDOMAIN or NODATA for the last name of the chain (RFC 2308 2.1, 2.2).
-    if (reply.rcode === 'NXDOMAIN' || chain.name === lower(current) || hops.left <= 0) {
+    if (reply.rcode === 'NXDOMAIN' || chain.name === canonicalName(current) || hops.left <= 0) {
       return new NegativeAnswer(
         reply.rcode === 'NXDOMAIN' ? 'NXDOMAIN' : 'NODATA',
         negativeTtl(reply),
@@ -133,7 +131,7 @@ function glueFor(target: string, records: Answer[]): { addresses: Address[]; ttl
   const addresses: Address[] = [];
   let ttl = Number.POSITIVE_INFINITY;
   for (const record of records) {
-    if ((record.type === 'A' || record.type === 'AAAA') && lower(record.name) === target) {
+    if ((record.type === 'A' || record.type === 'AAAA') && canonicalName(record.name) === target) {
       // Whatever decoded it, an address of the record's family or nothing.
       if (ipFamily(record.data) !== FAMILY[record.type]) continue;
       addresses.push({ address: record.data, family: FAMILY[record.type] });
@@ -192,7 +190,7 @@ export async function lookupService(
 
   const sections = [...(chain.reply.answers ?? []), ...(chain.reply.additionals ?? [])];
   const byTarget = new Map<string, { addresses: Address[]; ttl: number; error?: unknown }>();
-  for (const target of new Set(records.map((record) => lower(record.data.target)))) {
+  for (const target of new Set(records.map((record) => canonicalName(record.data.target)))) {
     const family = ipFamily(target);
     byTarget.set(
       target,
@@ -217,7 +215,7 @@ export async function lookupService(
   let ttl = chain.ttl;
   const endpoints: Endpoint[] = [];
   for (const record of records) {
-    const target = lower(record.data.target);
+    const target = canonicalName(record.data.target);
     const found = byTarget.get(target);
     if (!found || found.addresses.length === 0) continue;
     ttl = Math.min(ttl, ttlOf(record), found.ttl);

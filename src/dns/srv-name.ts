@@ -1,7 +1,7 @@
 // SVCDISC_SRV_NAME: the template of the SRV query name, or one per port, and the cache key it
 // gives a name. Checked with the settings (../config.ts) and used by the resolver and the
 // preload's service side, which carries its own copy of this leaf.
-import { normalizeName } from './names.js';
+import { isDigits, normalizeName } from './names.js';
 
 /** SVCDISC_SRV_NAME parsed: a template per port, and the default (the last entry). */
 export interface SrvTemplates {
@@ -17,9 +17,11 @@ export function parseSrvTemplates(text: string): SrvTemplates | undefined {
   const byPort = new Map<number, string>();
   let fallback: string | undefined;
   for (const [index, entry] of entries.entries()) {
-    const match = /^(?:(\d{1,5})=)?(.*)$/.exec(entry);
-    const port = match?.[1] === undefined ? undefined : Number(match[1]);
-    const template = match?.[2] ?? '';
+    // `port=` (1 to 5 digits) before the template, or none.
+    const equals = entry.indexOf('=');
+    const prefixed = equals >= 1 && equals <= 5 && isDigits(entry.slice(0, equals));
+    const port = prefixed ? Number(entry.slice(0, equals)) : undefined;
+    const template = prefixed ? entry.slice(equals + 1) : entry;
     const probe = normalizeName(
       template.replaceAll('{host}', 'host.example').replaceAll('{port}', '80'),
     );

@@ -27,7 +27,9 @@ const OPCODES: Readonly<Record<number, string>> = {
 export function encodeQuery(id: number, name: string, type: string, udpPayloadSize: number) {
   const code = Object.hasOwn(TYPE, type) ? TYPE[type as keyof typeof TYPE] : undefined;
   if (code === undefined) throw new TypeError(`Cannot encode a query of type ${type}`);
-  const labels = name.replace(/^\.|\.$/g, '');
+  // Without a leading or a trailing dot (a pattern would be compiled at the first query).
+  const start = name.startsWith('.') ? 1 : 0;
+  const labels = name.slice(start, name.length > start && name.endsWith('.') ? -1 : undefined);
   const nameLength = labels === '' ? 1 : Buffer.byteLength(labels) + 2;
   const bytes = Buffer.alloc(12 + nameLength + 4 + 11);
   bytes.writeUInt16BE(id, 0);
