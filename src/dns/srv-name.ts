@@ -11,17 +11,21 @@ export interface SrvTemplates {
   perPort: boolean;
 }
 
+/** An entry's `port=` (1 to 5 digits), if it has one, and its template. */
+export function portAndTemplate(entry: string): [number | undefined, string] {
+  const equals = entry.indexOf('=');
+  return equals >= 1 && equals <= 5 && isDigits(entry.slice(0, equals))
+    ? [Number(entry.slice(0, equals)), entry.slice(equals + 1)]
+    : [undefined, entry];
+}
+
 /** Parses `template` or `port=template,…,template`; undefined when it is not valid. */
 export function parseSrvTemplates(text: string): SrvTemplates | undefined {
   const entries = text.split(',').map((entry) => entry.trim());
   const byPort = new Map<number, string>();
   let fallback: string | undefined;
   for (const [index, entry] of entries.entries()) {
-    // `port=` (1 to 5 digits) before the template, or none.
-    const equals = entry.indexOf('=');
-    const prefixed = equals >= 1 && equals <= 5 && isDigits(entry.slice(0, equals));
-    const port = prefixed ? Number(entry.slice(0, equals)) : undefined;
-    const template = prefixed ? entry.slice(equals + 1) : entry;
+    const [port, template] = portAndTemplate(entry);
     const probe = normalizeName(
       template.replaceAll('{host}', 'host.example').replaceAll('{port}', '80'),
     );
