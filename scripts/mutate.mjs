@@ -13,9 +13,9 @@ const ROOT = resolve(import.meta.dirname, '..');
 const MUTATIONS = [
   {
     guarantee: 'a cold connect prepares the socket at once (connecting, timeouts, writes queue)',
-    file: 'src/patch/connect.ts',
-    from: /original\.call\(\s*this,\s*tagNormalized\(\[\s*\{ \.\.\.options, host: name, port: PLACEHOLDER_PORT, lookup: neverAnswers \},\s*callback,\s*\]\),\s*\);/,
-    to: '',
+    file: 'src/patch/service-connect.ts',
+    from: '    prepare(original, socket, options, callback, name);\n',
+    to: "    if (callback) socket.once('connect', callback);\n",
     tests: ['test/preload.test.ts'],
   },
   {
@@ -31,14 +31,17 @@ const MUTATIONS = [
     guarantee: 'a reply from another address or port is ignored (RFC 5452)',
     file: 'src/dns/transport.ts',
     edits: [
-      ['if (from.address !== server.address || from.port !== server.port) {', 'if (false) {'],
       [
-        'socket.connect(server.port, server.address, (error?: Error) => {',
-        'socket.bind(0, (error?: Error) => {',
+        'if (from.address !== this.server.address || from.port !== this.server.port) {',
+        'if (false) {',
       ],
       [
-        'socket.send(buildQuery(id, exchange.question), (sendError) => {',
-        'socket.send(buildQuery(id, exchange.question), server.port, server.address, (sendError) => {',
+        'this.#socket.connect(server.port, server.address, (error?: Error) => {',
+        'this.#socket.bind(0, (error?: Error) => {',
+      ],
+      [
+        'this.#socket.send(message, (error) => {',
+        'this.#socket.send(message, this.server.port, this.server.address, (error) => {',
       ],
     ],
     tests: ['test/client.test.ts'],
@@ -60,8 +63,9 @@ const MUTATIONS = [
   {
     guarantee: 'each query has a fresh random ID',
     file: 'src/dns/transport.ts',
-    from: /const id = randomInt\(0x10000\);/g,
-    to: 'const id = 4242;',
+    // Distinct but predictable: a counter.
+    from: 'const id = ids.readUInt16BE(nextId);',
+    to: 'const id = nextId;',
     tests: ['test/client.test.ts'],
   },
   {
@@ -74,7 +78,7 @@ const MUTATIONS = [
   {
     guarantee: 'a failed connect fails over to the next endpoint',
     file: 'src/patch/service-connect.ts',
-    from: 'if (this.#restoreDestroy && error && isConnectFailure(error)) {',
+    from: 'if (this.#inherited && error && isConnectFailure(error)) {',
     to: 'if (false) {',
     tests: ['test/preload.test.ts'],
   },

@@ -70,7 +70,12 @@ describe('DnsClient', () => {
     const client = clientFor([server]);
     for (let i = 0; i < 250; i++) await client.query(srvQuestion(), 'user.prod.kw');
     // A few equal IDs among 250 draws of 16 bits happen (about one pair in two runs); ten never.
-    assert.ok(new Set(server.queries.map((q) => q.id)).size >= 240);
+    const ids = server.queries.map((q) => q.id);
+    assert.ok(new Set(ids).size >= 240);
+    // Not a counter or any fixed stride: the steps from one ID to the next differ too.
+    assert.ok(
+      new Set(ids.slice(1).map((id, i) => (id - (ids[i] ?? 0) + 0x10000) % 0x10000)).size >= 240,
+    );
     const perPort = new Map<number, number>();
     for (const { port } of server.queries) perPort.set(port, (perPort.get(port) ?? 0) + 1);
     assert.ok(perPort.size >= 3, `${perPort.size} ports`);
