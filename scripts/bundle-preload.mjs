@@ -4,7 +4,6 @@
 // resolver and its cache, the DNS client and its wire codec) is a second bundle,
 // dist/patch/side.js, required on the first intercepted name. The registration code stays
 // apart, loaded when the program listens.
-import { resolve } from 'node:path';
 import { build } from 'esbuild';
 
 const common = {
@@ -39,27 +38,14 @@ await build({
 // The service side carries its own copy of every module it runs, the leaves it has in common
 // with the start-up path included (names, errors, the SRV name templates), so that all it runs
 // is in its code cache (src/patch/code-cache.ts): functions it took from the start-up bundle
-// were compiled at the first connect (about 0.5 ms). Of the settings (src/config.ts) it uses
-// no value: the resolver module's `createResolver()` normalises options, but the side does
-// not call it, and config.ts, whose top level only builds its tables, is marked free of side
-// effects so that it is left out with it. The settings' table is the start-up bundle's alone.
+// were compiled at the first connect (about 0.5 ms). Of the settings (src/config.ts) it
+// imports types only: the settings' table is the start-up bundle's alone (createResolver(),
+// which validates options, is a module of its own for that).
 const side = await build({
   ...common,
   entryPoints: ['src/patch/side.ts'],
   outfile: 'dist/patch/side.js',
   metafile: true,
-  plugins: [
-    {
-      name: 'settings-table-apart',
-      setup(build) {
-        const settings = resolve('src/config.ts');
-        build.onResolve({ filter: /\/config\.js$/ }, (args) => {
-          const path = resolve(args.resolveDir, args.path.replace(/\.js$/, '.ts'));
-          return path === settings ? { path, sideEffects: false } : undefined;
-        });
-      },
-    },
-  ],
 });
 if (side.metafile.outputs['dist/patch/side.js'].inputs['src/config.ts']?.bytesInOutput) {
   throw new Error(

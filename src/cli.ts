@@ -4,7 +4,7 @@
 import { statSync } from 'node:fs';
 import { DEFAULT_LISTEN, DEMO_ZONE, help, parseArgs, USAGE } from './cli/args.js';
 import { configFromEnv, normalizeOptions, unknownVariableWarnings } from './config.js';
-import { createResolver } from './discovery/resolver.js';
+import { createResolver } from './discovery/create-resolver.js';
 import { formatServer, hostPort } from './dns/names.js';
 import { ConfigError, DnsError, UsageError } from './errors.js';
 import { DnsServer } from './server/serve.js';

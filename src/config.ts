@@ -3,6 +3,7 @@
 // the same messages for the same mistakes.
 import { isIP } from 'node:net';
 import {
+  isDigits,
   type NamedServer,
   type Nameserver,
   type NameserverSpec,
@@ -125,7 +126,7 @@ function integer(min: number, max: number, unit: string): Parse<number> {
     const value =
       typeof raw === 'number'
         ? raw
-        : typeof raw === 'string' && /^\d+$/.test(raw.trim())
+        : typeof raw === 'string' && isDigits(raw.trim())
           ? Number(raw)
           : Number.NaN;
     if (!Number.isInteger(value) || value < min || value > max) throw new InvalidValue(expected);

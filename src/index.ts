@@ -9,13 +9,9 @@ export {
   type TsigKey,
   unknownVariableWarnings,
 } from './config.js';
+export { createResolver } from './discovery/create-resolver.js';
 export { orderEndpoints as order, type Random, type Weighted } from './discovery/order.js';
-export {
-  createResolver,
-  type Resolver,
-  type ResolverOptions,
-  type ResolverStats,
-} from './discovery/resolver.js';
+export type { Resolver, ResolverOptions, ResolverStats } from './discovery/resolver.js';
 export type { Address, Endpoint, Resolution } from './discovery/service.js';
 export { parseResolvConf, readResolvConf } from './dns/resolv-conf.js';
 export {

@@ -2,7 +2,7 @@
 // answers while DNS fails (RFC 8767), negative answers for their SOA time (RFC 2308), and
 // background refresh of names in use.
 import { monotonicMs } from '../clock.js';
-import { type Config, normalizeOptions, type SvcdiscOptions } from '../config.js';
+import type { Config, SvcdiscOptions } from '../config.js';
 import { debug } from '../debug.js';
 import { DnsClient, newWireStats, type WireStats } from '../dns/client.js';
 import { normalizeName } from '../dns/names.js';
@@ -362,12 +362,6 @@ class ServiceResolver implements Resolver {
     // A failure is kept in the entry and shows on the next resolve(); nothing to do here.
     this.#fetch(key).catch(() => {});
   }
-}
-
-/** A resolver with its own cache; options default to the `SVCDISC_*` environment. */
-export function createResolver(options: ResolverOptions = {}): Resolver {
-  const { now, random, onChange, ...settings } = options;
-  return new ServiceResolver(normalizeOptions(settings), { now, random, onChange });
 }
 
 /** A resolver for settings validated already (install() passes its own). */
