@@ -1,10 +1,10 @@
-// node dist/warm.js: makes the code cache of the service-side bundle for this Node (see
-// ./patch/code-cache.ts). Run by `npm install` (package.json "install") and `npm run build`.
-// It starts a DNS server and an HTTP server on 127.0.0.1, installs svcdisc with that DNS
-// server, makes the first connects a program makes (net.connect, an http.get through the
-// global keep-alive agent, a fetch, a dns.lookup, to a service name), and writes V8's code
-// cache of the bundle, with every function those compiled. Nothing leaves the loopback
-// interface. It never fails an install: a cache it cannot make is one line on stderr, and the
+// node dist/warm.js: makes the code cache of the preload's two bundles for this Node, the
+// start-up bundle (read by ../register.cjs) and the service side (see ./patch/code-cache.ts).
+// Run by `npm install` (package.json "install") and `npm run build`. It starts a DNS server
+// and an HTTP server on 127.0.0.1, installs svcdisc with that DNS server, makes the first
+// connects a program makes (net.connect, an http.get through the global keep-alive agent, a
+// fetch, a dns.lookup, to a service name), and writes V8's code cache of each bundle, with
+// every function those compiled. Nothing leaves the loopback interface. It never fails an install: a cache it cannot make is one line on stderr, and the
 // preload works as without it.
 import { createSocket } from 'node:dgram';
 
@@ -16,17 +16,24 @@ import http = require('node:http');
 import net = require('node:net');
 
 import { join } from 'node:path';
-import { install, produceCodeCache, uninstall, writeCodeCache } from './patch/install.js';
+import { produceCodeCache, requireBundle, writeCodeCache } from './patch/code-cache.js';
+import type * as Install from './patch/install.js';
 import { answer } from './server/authority.js';
 import { parseZone } from './server/zone.js';
 
 const NAME = 'warm.svcdisc.kw';
 /** The whole run; it takes about 0.4 s (most of it loading undici for the fetch). */
 const DEADLINE_MS = 5_000;
+const START_UP = join(__dirname, 'patch', 'install.js');
 
-async function warm(): Promise<string> {
-  // The preload's own installation, when NODE_OPTIONS has it: this run installs its own.
-  uninstall();
+async function warm(): Promise<string[]> {
+  // The preload's own installation, when NODE_OPTIONS has it: this run installs its own, from
+  // a copy of the start-up bundle compiled here so that its cache can be made.
+  (require(START_UP) as typeof Install).uninstall();
+  produceCodeCache();
+  const svcdisc = requireBundle(START_UP, () => {
+    throw new Error(`cannot read ${START_UP}`);
+  }) as typeof Install;
   const web = http.createServer((_request, response) => response.end('warm'));
   web.on('error', () => {}); // a failure shows as the warm-up's request failing
   web.listen(0, '127.0.0.1');
@@ -50,8 +57,8 @@ async function warm(): Promise<string> {
   await once(nameserver, 'listening');
   nameserver.on('error', () => {}); // from here on, a failure shows as the query timing out
   try {
-    produceCodeCache();
-    install({
+    svcdisc.produceCodeCache();
+    svcdisc.install({
       domains: 'kw',
       nameservers: `127.0.0.1:${nameserver.address().port}`,
       timeoutMs: 1000,
@@ -78,9 +85,12 @@ async function warm(): Promise<string> {
       await new Promise<void>((resolve, reject) =>
         dns.lookup(NAME, (error) => (error ? reject(error) : resolve())),
       );
-      return writeCodeCache(join(__dirname, 'patch', 'side.js'));
+      return [
+        writeCodeCache(START_UP),
+        svcdisc.writeCodeCache(join(__dirname, 'patch', 'side.js')),
+      ];
     } finally {
-      uninstall();
+      svcdisc.uninstall();
     }
   } finally {
     nameserver.close();
@@ -96,9 +106,9 @@ const deadline = setTimeout(() => {
 deadline.unref();
 
 warm().then(
-  (file) => {
+  (files) => {
     clearTimeout(deadline);
-    process.stdout.write(`svcdisc: code cache ${file}\n`);
+    for (const file of files) process.stdout.write(`svcdisc: code cache ${file}\n`);
   },
   (error: Error) => {
     clearTimeout(deadline);

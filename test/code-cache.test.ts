@@ -1,8 +1,9 @@
-// The code cache of the service-side bundle (src/patch/code-cache.ts): made by dist/warm.js,
-// read by the preload only when it was made from the very bundle it loads, and never written
-// at run time. On a copy of dist, in fresh processes under the preload, as users run it.
+// The code caches of the preload's bundles (src/patch/code-cache.ts for the service side,
+// register.cjs for the start-up bundle): made by dist/warm.js, read by the preload only when
+// made from the very bundle it loads, and never written at run time. On a copy of dist, in
+// fresh processes under the preload, as users run it.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import {
   cpSync,
   existsSync,
@@ -24,11 +25,13 @@ import { a, srv, untilIo } from './records.js';
 
 const ROOT = join(__dirname, '..');
 
-describe('the code cache of the service side', () => {
+describe('the code caches of the start-up bundle and the service side', () => {
   let dir: string;
   let side: string;
-  /** The cache for this Node, beside the bundle. */
+  let startUp: string;
+  /** The caches for this Node, beside the bundles. */
   let cache: string;
+  let startUpCache: string;
   let server: FixtureServer;
   let backend: net.Server;
   let accepted = 0;
@@ -39,6 +42,8 @@ describe('the code cache of the service side', () => {
     symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
     side = join(dir, 'dist', 'patch', 'side.js');
     cache = `${side}.${process.version}-${process.arch}.cache`;
+    startUp = join(dir, 'dist', 'patch', 'install.js');
+    startUpCache = `${startUp}.${process.version}-${process.arch}.cache`;
     for (const name of readdirSync(join(dir, 'dist', 'patch'))) {
       if (name.endsWith('.cache')) rmSync(join(dir, 'dist', 'patch', name));
     }
@@ -92,42 +97,92 @@ describe('the code cache of the service side', () => {
     );
   });
 
-  test('dist/warm.js makes the cache for this Node, and the preload uses it', async () => {
+  test('dist/warm.js makes both caches for this Node, and the preload uses them', async () => {
     const { stdout } = await promisify(execFile)(process.execPath, [join(dir, 'dist', 'warm.js')], {
       env: { PATH: process.env.PATH },
     });
-    assert.equal(stdout, `svcdisc: code cache ${cache}\n`);
-    // Over half the bundle's size: the functions the warm-up compiled are in it.
+    assert.equal(stdout, `svcdisc: code cache ${startUpCache}\nsvcdisc: code cache ${cache}\n`);
+    // Over half the bundles' size: the functions the warm-up compiled are in them.
     assert.ok(readFileSync(cache).length > readFileSync(side).length / 2);
-    assert.match(await connectByName(), /code cache .*\/side\.js\.v[\d.]+-\w+\.cache used\n/);
+    assert.ok(readFileSync(startUpCache).length > readFileSync(startUp).length / 2);
+    const stderr = await connectByName();
+    assert.match(stderr, /code cache .*\/install\.js\.v[\d.]+-\w+\.cache used\n/);
+    assert.match(stderr, /code cache .*\/side\.js\.v[\d.]+-\w+\.cache used\n/);
   });
 
-  test('dist/warm.js run under the preload (NODE_OPTIONS, as in a Dockerfile) makes it too', async () => {
+  test('dist/warm.js run under the preload (NODE_OPTIONS, as in a Dockerfile) makes them too', async () => {
     rmSync(cache);
+    rmSync(startUpCache);
     const { stdout } = await promisify(execFile)(process.execPath, [join(dir, 'dist', 'warm.js')], {
       env: { PATH: process.env.PATH, NODE_OPTIONS: `--require ${join(dir, 'register.cjs')}` },
     });
-    assert.equal(stdout, `svcdisc: code cache ${cache}\n`);
-    assert.match(await connectByName(), /side\.js\.\S+\.cache used\n/);
+    assert.equal(stdout, `svcdisc: code cache ${startUpCache}\nsvcdisc: code cache ${cache}\n`);
+    const stderr = await connectByName();
+    assert.match(stderr, /install\.js\.\S+\.cache used\n/);
+    assert.match(stderr, /side\.js\.\S+\.cache used\n/);
+    // Again, with the preload's start-up bundle loaded from its cache this time.
+    const again = await promisify(execFile)(process.execPath, [join(dir, 'dist', 'warm.js')], {
+      env: { PATH: process.env.PATH, NODE_OPTIONS: `--require ${join(dir, 'register.cjs')}` },
+    });
+    assert.equal(again.stdout, stdout);
+    assert.match(await connectByName(), /install\.js\.\S+\.cache used\n/);
+  });
+
+  test('with the start-up bundle from its cache, a bad variable still stops the program', async () => {
+    const child = spawnSync(
+      process.execPath,
+      ['-r', join(dir, 'register.cjs'), '-e', 'console.log("ran")'],
+      {
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH, NODE_DEBUG: 'svcdisc', SVCDISC_TIMEOUT_MS: 'soon' },
+      },
+    );
+    assert.match(child.stderr, /install\.js\.\S+\.cache used\n/);
+    assert.match(child.stderr, /svcdisc: SVCDISC_TIMEOUT_MS="soon" is not valid/);
+    assert.equal(child.stdout, '');
+    assert.equal(child.status, 1);
+  });
+
+  test('the start-up bundle from its cache is the module require() gets', () => {
+    // index.js requires ./patch/install.js: the same instance, which sees the installation.
+    const child = spawnSync(
+      process.execPath,
+      [
+        '-r',
+        join(dir, 'register.cjs'),
+        '-e',
+        `const svcdisc = require(${JSON.stringify(join(dir, 'dist', 'index.js'))});
+         console.log(svcdisc.uninstall(), svcdisc.uninstall())`,
+      ],
+      { encoding: 'utf8', env: { PATH: process.env.PATH, NODE_DEBUG: 'svcdisc' } },
+    );
+    assert.match(child.stderr, /install\.js\.\S+\.cache used\n/);
+    assert.equal(child.stdout, 'true false\n');
   });
 
   test('a cache made from another build of the bundle is not read', async () => {
     const later = new Date(Date.now() + 60_000);
     utimesSync(side, later, later);
+    utimesSync(startUp, later, later);
     const stderr = await connectByName();
     assert.match(stderr, /code cache .* is not for this .*side\.js: not used/);
-    assert.doesNotMatch(stderr, /side\.js\.\S+\.cache used\n/);
+    assert.match(stderr, /code cache .* is not for this .*install\.js: not used/);
+    assert.doesNotMatch(stderr, /\.cache used\n/);
   });
 
   test('a cache V8 rejects leaves the bundle compiled as it would have been', async () => {
     await promisify(execFile)(process.execPath, [join(dir, 'dist', 'warm.js')], {
       env: { PATH: process.env.PATH },
     });
-    const made = readFileSync(cache);
-    // The header still matches the bundle; what V8 made is replaced with noise.
-    writeFileSync(cache, Buffer.concat([made.subarray(0, 16), Buffer.alloc(made.length - 16, 7)]));
+    for (const file of [cache, startUpCache]) {
+      const made = readFileSync(file);
+      // The header still matches the bundle; what V8 made is replaced with noise.
+      writeFileSync(file, Buffer.concat([made.subarray(0, 16), Buffer.alloc(made.length - 16, 7)]));
+    }
     const stderr = await connectByName();
     assert.match(stderr, /side\.js\.\S+\.cache rejected by V8\n/);
+    assert.match(stderr, /install\.js\.\S+\.cache rejected by V8\n/);
     assert.ok(existsSync(cache));
+    assert.ok(existsSync(startUpCache));
   });
 });

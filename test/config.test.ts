@@ -478,8 +478,15 @@ describe('the preload and the environment', () => {
       run({ SVCDISC_DOMAINS: 'kw,svc', SVCDISC_NAMESERVERS: '127.0.0.1:5300' }).stdout,
       'ran\n',
     );
-    const disabled = run({ SVCDISC_DISABLE: '1', SVCDISC_ATTEMPTS: 'many' });
-    assert.equal(disabled.status, 0);
-    assert.equal(disabled.stdout, 'ran\n');
+    for (const value of ['1', 'true', ' TRUE\n']) {
+      const disabled = run({ SVCDISC_DISABLE: value, SVCDISC_ATTEMPTS: 'many' });
+      assert.equal(disabled.status, 0, JSON.stringify(value));
+      assert.equal(disabled.stdout, 'ran\n');
+    }
+    for (const value of ['0', 'false', '']) {
+      const enabled = run({ SVCDISC_DISABLE: value, SVCDISC_ATTEMPTS: 'many' });
+      assert.equal(enabled.status, 1, JSON.stringify(value));
+      assert.match(enabled.stderr, /SVCDISC_ATTEMPTS="many" is not valid/);
+    }
   });
 });

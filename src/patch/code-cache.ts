@@ -8,9 +8,9 @@
 // the file is there and was made from this very bundle (its size and mtime are in the file's
 // header; V8 itself checks only the source's length); V8 rejects a cache of another V8 version
 // or other V8 flags, and the bundle then compiles as it would have. Without the file the
-// bundle is required as any module is. Nothing is written at run time. (The start-up bundle is
-// not loaded this way: in a preload, reading and deserialising its cache measured no faster
-// than compiling it lazily.)
+// bundle is required as any module is. Nothing is written at run time. The start-up bundle
+// (dist/patch/install.js) has a cache of the same format, made here and read by
+// ../../register.cjs, which loads it before any of these modules can.
 import fs = require('node:fs');
 import path = require('node:path');
 
