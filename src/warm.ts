@@ -58,12 +58,9 @@ async function warm(): Promise<string[]> {
   nameserver.on('error', () => {}); // from here on, a failure shows as the query timing out
   try {
     svcdisc.produceCodeCache();
-    svcdisc.install({
-      domains: 'kw',
-      nameservers: `127.0.0.1:${nameserver.address().port}`,
-      timeoutMs: 1000,
-      attempts: 2,
-    });
+    // No timeout or attempts given: the resolver takes them from resolv.conf, as programs
+    // that set neither do, so that the code reading it is in the cache too.
+    svcdisc.install({ domains: 'kw', nameservers: `127.0.0.1:${nameserver.address().port}` });
     try {
       await new Promise<void>((resolve, reject) => {
         const socket = net.connect(80, NAME, () => {
@@ -85,10 +82,10 @@ async function warm(): Promise<string[]> {
       await new Promise<void>((resolve, reject) =>
         dns.lookup(NAME, (error) => (error ? reject(error) : resolve())),
       );
-      return [
-        writeCodeCache(START_UP),
-        svcdisc.writeCodeCache(join(__dirname, 'patch', 'side.js')),
-      ];
+      const side = svcdisc.writeCodeCache(join(__dirname, 'patch', 'side.js'));
+      // Written second: writing the side's compiled the start-up bundle's functions that a
+      // preload runs to read that cache (producing, this run read none).
+      return [writeCodeCache(START_UP), side];
     } finally {
       svcdisc.uninstall();
     }
