@@ -122,6 +122,13 @@ const MUTATIONS = [
     tests: ['test/pools.test.ts'],
   },
   {
+    guarantee: "ES modules' named imports of node:dns follow install() and uninstall()",
+    file: 'src/patch/dns-promises.ts',
+    from: '  if (moduleLoad.syncBuiltinESMExports) moduleLoad.syncBuiltinESMExports();',
+    to: '  if (moduleLoad.syncBuiltinESMExports) return;',
+    tests: ['test/dns-promises.test.ts'],
+  },
+  {
     guarantee: 'a TSIG signature that does not match is refused (RFC 8945)',
     file: 'src/dns/tsig.ts',
     from: 'if (mac.length !== expected.length || !timingSafeEqual(mac, expected))',

@@ -11,6 +11,8 @@ import { FixtureServer } from './fixture-server.js';
 import { a, srv } from './records.js';
 
 const REGISTER = join(__dirname, '..', 'register.cjs');
+/** The sources, run by tsx in the child, so that `npm run mutate` reaches what it tests. */
+const INDEX = join(__dirname, '..', 'src', 'index.ts');
 
 describe('dns.promises under the preload', () => {
   let server: FixtureServer;
@@ -67,6 +69,32 @@ console.log([one, two].map(({ address }) => address.startsWith('198.18.') ? 'syn
 `,
     );
     assert.equal(await node([file]), 'synthetic synthetic\n');
+  });
+
+  test('install() in an ES module after its named imports of node:dns: they see the patch, and uninstall() takes it back', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'svcdisc-dns-named-'));
+    const file = join(dir, 'app.mjs');
+    writeFileSync(
+      file,
+      `import { lookup } from 'node:dns';
+import { lookup as lookupPromise } from 'node:dns/promises';
+import { createRequire } from 'node:module';
+const { install, uninstall } = createRequire(import.meta.url)(${JSON.stringify(INDEX)});
+const original = lookup;
+const originalPromise = lookupPromise;
+install({ domains: 'kw', nameservers: process.env.SVCDISC_NAMESERVERS });
+const show = ({ address }) => (address.startsWith('198.18.') ? 'synthetic' : address);
+const viaCallback = await new Promise((resolve, reject) =>
+  lookup('user.prod.kw', (error, address) => (error ? reject(error) : resolve({ address }))));
+console.log(show(viaCallback), show(await lookupPromise('user.prod.kw')));
+uninstall();
+console.log(lookup === original, lookupPromise === originalPromise);
+`,
+    );
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', file], {
+      env: { PATH: process.env.PATH, SVCDISC_NAMESERVERS: server.nameserver },
+    });
+    assert.equal(stdout, 'synthetic synthetic\ntrue true\n');
   });
 
   test('names outside the domains get what Node gives', async () => {

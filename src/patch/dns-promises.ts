@@ -17,16 +17,21 @@ const loadedList = () => (process as unknown as { moduleLoadList?: string[] }).m
 const LOADED = 'NativeModule internal/dns/promises';
 const loaded = () => loadedList()?.includes(LOADED) ?? true;
 /** The CJS loader (what require('node:module') returns), reached without loading the public
- * `node:module` (about 0.6 ms at start-up): every CommonJS `module` is an instance of it. */
-const moduleLoad = module.constructor as unknown as { _load: Load };
+ * `node:module` (about 0.6 ms at start-up): every CommonJS `module` is an instance of it, and
+ * it has `syncBuiltinESMExports` (the loader defines it; node:module re-exports it). */
+const moduleLoad = module.constructor as unknown as {
+  _load: Load;
+  syncBuiltinESMExports?: () => void;
+};
 
 /** ES modules' named imports of builtins are copies, refreshed by syncBuiltinESMExports()
  * after a patch. Only where ES modules can have imported a builtin, which goes through Node's
  * ESM translators: before those load (a CommonJS program, or any program while -r preloads
- * run on Node 20 and 22) there is nothing to refresh, and `node:module` is not loaded. */
+ * run on Node 20 and 22; Node 24 loads them before) there is nothing to refresh. */
 export function syncESMExports(): void {
   if (loadedList()?.includes('NativeModule internal/modules/esm/translators') === false) return;
-  (require('node:module') as typeof import('node:module')).syncBuiltinESMExports();
+  if (moduleLoad.syncBuiltinESMExports) moduleLoad.syncBuiltinESMExports();
+  else (require('node:module') as typeof import('node:module')).syncBuiltinESMExports();
 }
 
 export interface LazyPatch {
