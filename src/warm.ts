@@ -4,8 +4,8 @@
 // and an HTTP server on 127.0.0.1, installs svcdisc with that DNS server, makes the first
 // connects a program makes (net.connect, an http.get through the global keep-alive agent, a
 // fetch, a dns.lookup, to a service name), and writes V8's code cache of each bundle, with
-// every function those compiled. Nothing leaves the loopback interface. It never fails an install: a cache it cannot make is one line on stderr, and the
-// preload works as without it.
+// every function those compiled. Nothing leaves the loopback interface. It never fails an
+// install: a cache it cannot make is one line on stderr, and the preload works as without it.
 import { createSocket } from 'node:dgram';
 
 import dns = require('node:dns');
