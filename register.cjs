@@ -18,12 +18,14 @@ const disabled = disable === '1' || disable === 'true';
  */
 function loadInstall() {
   const fs = require('node:fs');
-  const dir = require('node:path').join(__dirname, 'dist', 'patch');
-  const file = `${dir}${require('node:path').sep}install.js`;
+  const path = require('node:path');
+  const dir = path.join(__dirname, 'dist', 'patch');
+  const file = path.join(dir, 'install.js');
+  const cacheFile = `${file}.${process.version}-${process.arch}.cache`;
   let cached;
   let source;
   try {
-    cached = fs.readFileSync(`${file}.${process.version}-${process.arch}.cache`);
+    cached = fs.readFileSync(cacheFile);
     const { size, mtimeMs } = fs.statSync(file);
     if (
       cached.length <= 16 ||
@@ -31,13 +33,7 @@ function loadInstall() {
       cached.readUInt32BE(4) !== size ||
       cached.readDoubleBE(8) !== mtimeMs
     ) {
-      debug(
-        'code cache %s.%s-%s.cache is not for this %s: not used',
-        file,
-        process.version,
-        process.arch,
-        file,
-      );
+      debug('code cache %s is not for this %s: not used', cacheFile, file);
       return require(file);
     }
     source = fs.readFileSync(file, 'utf8');
@@ -48,13 +44,7 @@ function loadInstall() {
     `(function (exports, require, module, __filename, __dirname) { ${source}\n});`,
     { filename: file, cachedData: cached.subarray(16) },
   );
-  debug(
-    'code cache %s.%s-%s.cache %s',
-    file,
-    process.version,
-    process.arch,
-    script.cachedDataRejected ? 'rejected by V8' : 'used',
-  );
+  debug('code cache %s %s', cacheFile, script.cachedDataRejected ? 'rejected by V8' : 'used');
   const Module = module.constructor;
   const bundle = new Module(file, module);
   bundle.filename = file;

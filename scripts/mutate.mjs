@@ -124,8 +124,8 @@ const MUTATIONS = [
   {
     guarantee: "ES modules' named imports of node:dns follow install() and uninstall()",
     file: 'src/patch/dns-promises.ts',
-    from: '  if (moduleLoad.syncBuiltinESMExports) moduleLoad.syncBuiltinESMExports();',
-    to: '  if (moduleLoad.syncBuiltinESMExports) return;',
+    from: '  moduleLoad.syncBuiltinESMExports();',
+    to: '',
     tests: ['test/dns-promises.test.ts'],
   },
   {

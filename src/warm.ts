@@ -29,7 +29,7 @@ const START_UP = join(__dirname, 'patch', 'install.js');
 async function warm(): Promise<string[]> {
   // The preload's own installation, when NODE_OPTIONS has it: this run installs its own, from
   // a copy of the start-up bundle compiled here so that its cache can be made.
-  (require(START_UP) as typeof Install).uninstall();
+  (require.cache[START_UP]?.exports as typeof Install | undefined)?.uninstall();
   produceCodeCache();
   const svcdisc = requireBundle(START_UP, () => {
     throw new Error(`cannot read ${START_UP}`);

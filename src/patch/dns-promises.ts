@@ -21,7 +21,7 @@ const loaded = () => loadedList()?.includes(LOADED) ?? true;
  * it has `syncBuiltinESMExports` (the loader defines it; node:module re-exports it). */
 const moduleLoad = module.constructor as unknown as {
   _load: Load;
-  syncBuiltinESMExports?: () => void;
+  syncBuiltinESMExports(): void;
 };
 
 /** ES modules' named imports of builtins are copies, refreshed by syncBuiltinESMExports()
@@ -30,8 +30,7 @@ const moduleLoad = module.constructor as unknown as {
  * run on Node 20 and 22; Node 24 loads them before) there is nothing to refresh. */
 export function syncESMExports(): void {
   if (loadedList()?.includes('NativeModule internal/modules/esm/translators') === false) return;
-  if (moduleLoad.syncBuiltinESMExports) moduleLoad.syncBuiltinESMExports();
-  else (require('node:module') as typeof import('node:module')).syncBuiltinESMExports();
+  moduleLoad.syncBuiltinESMExports();
 }
 
 export interface LazyPatch {

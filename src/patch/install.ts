@@ -56,11 +56,12 @@ function warnOnce(): void {
 /** Whether the program has keep-alive pools to adopt already: it loaded `http` or `https`, or
  * undici created its global Agent (a fetch, the undici package). */
 function poolsExist(): boolean {
-  // globalDispatcher() first: dist/warm.js, which has loaded http, then runs it too, and it is
-  // in the start-up bundle's code cache for programs that have not.
-  if (globalDispatcher() !== undefined) return true;
   const loaded = (process as unknown as { moduleLoadList?: string[] }).moduleLoadList ?? [];
-  return loaded.includes('NativeModule http') || loaded.includes('NativeModule https');
+  return (
+    loaded.includes('NativeModule http') ||
+    loaded.includes('NativeModule https') ||
+    globalDispatcher() !== undefined
+  );
 }
 
 /** For dist/warm.js: the code cache of the service-side bundle. */
