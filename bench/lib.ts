@@ -1,6 +1,24 @@
-// What every benchmark shares: alternating rounds, medians, the result rows and their table.
+// What every benchmark shares: alternating rounds, medians, the result rows and their table,
+// and the two preloads the child processes compare.
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+
+/** The preload, as users load it: `node -r svcdisc/register`. */
+export const REGISTER = join(__dirname, '..', 'register.cjs');
+
+let empty: string | undefined;
+/** A file preloading nothing: the baseline's `-r` (it costs about 1 ms, which svcdisc cannot
+ * remove). */
+export function emptyPreload(): string {
+  if (!empty) {
+    empty = join(mkdtempSync(join(tmpdir(), 'svcdisc-bench-')), 'empty.js');
+    writeFileSync(empty, '');
+  }
+  return empty;
+}
 
 export interface Row {
   case: string;

@@ -3,15 +3,22 @@
 // 1 ms, which svcdisc cannot remove; what it adds on top is its own.    npx tsx bench/startup.ts
 import { execFile } from 'node:child_process';
 import { Resolver } from 'node:dns/promises';
-import { mkdtempSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startDnsmasq } from '../test/integration/servers.js';
-import { alternate, median, ms, pairs, type Row, runAlone, timed, timeRow } from './lib.js';
+import {
+  alternate,
+  emptyPreload,
+  median,
+  ms,
+  pairs,
+  REGISTER,
+  type Row,
+  runAlone,
+  timed,
+  timeRow,
+} from './lib.js';
 
-const REGISTER = join(__dirname, '..', 'register.cjs');
 const ROUNDS = 41;
 
 /** The floor of a first connect by name: the least any SRV client does — a dgram socket, one
@@ -51,8 +58,7 @@ const node = (args: string[], env: Record<string, string> = {}) =>
 
 export async function run(): Promise<Row[]> {
   const rows: Row[] = [];
-  const empty = join(mkdtempSync(join(tmpdir(), 'svcdisc-bench-')), 'empty.js');
-  writeFileSync(empty, '');
+  const empty = emptyPreload();
   for (const [name, code, max] of [
     ['start-up of a networking program', "require('http')", 1.02],
     ['start-up, bare', '0', 1.03],

@@ -6,14 +6,10 @@
 // in net), where separate processes measure about 1 (bench/README.md, the sixth pass).
 //   npx tsx bench/untouched.ts
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { alternate, type Row, runAlone, throughputRow } from './lib.js';
+import { alternate, emptyPreload, REGISTER, type Row, runAlone, throughputRow } from './lib.js';
 
-const REGISTER = join(__dirname, '..', 'register.cjs');
 const ROUNDS = 21;
 const CONNECTS = 5000;
 /** Untimed connects first in each process, so that both are compiled alike when timed. */
@@ -38,8 +34,7 @@ export async function run(): Promise<Row[]> {
   const server = net.createServer((socket) => socket.destroy());
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as net.AddressInfo;
-  const empty = join(mkdtempSync(join(tmpdir(), 'svcdisc-bench-')), 'empty.js');
-  writeFileSync(empty, '');
+  const empty = emptyPreload();
   const connects = async (preload: string, host: string): Promise<number> => {
     const { stdout } = await promisify(execFile)(
       process.execPath,
