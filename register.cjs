@@ -6,6 +6,8 @@
 // Not a regular expression: V8 compiles one at its first use (0.03–0.3 ms here).
 const disable = (process.env.SVCDISC_DISABLE ?? '').trim().toLowerCase();
 const disabled = disable === '1' || disable === 'true';
+/** Node's builtins without the CommonJS loader where this Node can (scripts/bundle-preload.mjs). */
+const builtin = process.getBuiltinModule ?? require;
 
 /**
  * dist/patch/install.js, the start-up bundle, from V8's code cache of it when dist/warm.js
@@ -17,8 +19,8 @@ const disabled = disable === '1' || disable === 'true';
  * the files is the same as no cache.
  */
 function loadInstall() {
-  const fs = require('node:fs');
-  const path = require('node:path');
+  const fs = builtin('node:fs');
+  const path = builtin('node:path');
   const dir = path.join(__dirname, 'dist', 'patch');
   const file = path.join(dir, 'install.js');
   const cacheFile = `${file}.${process.version}-${process.arch}.cache`;
@@ -40,7 +42,7 @@ function loadInstall() {
   } catch {
     return require(file);
   }
-  const script = new (require('node:vm').Script)(
+  const script = new (builtin('node:vm').Script)(
     `(function (exports, require, module, __filename, __dirname) { ${source}\n});`,
     { filename: file, cachedData: cached.subarray(16) },
   );
@@ -64,7 +66,7 @@ function loadInstall() {
 
 /** NODE_DEBUG=svcdisc lines; util.debuglog is loaded only when NODE_DEBUG is set at all. */
 function debug(...args) {
-  if (process.env.NODE_DEBUG) require('node:util').debuglog('svcdisc')(...args);
+  if (process.env.NODE_DEBUG) builtin('node:util').debuglog('svcdisc')(...args);
 }
 
 if (!disabled) {
