@@ -63,12 +63,14 @@ describe('the code caches of the start-up bundle and the service side', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  /** A fresh process under the copy's preload connects to svc.prod.kw; its debug lines. */
-  const connectByName = async (): Promise<string> => {
+  /** A fresh process under the copy's preload (after `first`, Node options) connects to
+   * svc.prod.kw; its debug lines. */
+  const connectByName = async (first: string[] = []): Promise<string> => {
     const before = accepted;
     const { stdout, stderr } = await promisify(execFile)(
       process.execPath,
       [
+        ...first,
         '-r',
         join(dir, 'register.cjs'),
         '-e',
@@ -108,6 +110,35 @@ describe('the code caches of the start-up bundle and the service side', () => {
     const stderr = await connectByName();
     assert.match(stderr, /code cache .*\/install\.js\.v[\d.]+-\w+\.cache used\n/);
     assert.match(stderr, /code cache .*\/side\.js\.v[\d.]+-\w+\.cache used\n/);
+  });
+
+  test("a require hook sees none of svcdisc's loads of Node's builtins, only the program's", {
+    skip: !process.getBuiltinModule && 'this Node has no process.getBuiltinModule',
+  }, async () => {
+    // As an APM's preload before svcdisc's would: every require of a builtin, and by whom.
+    const hook = join(dir, 'hook.cjs');
+    writeFileSync(
+      hook,
+      `const Module = require('node:module');
+         const load = Module._load;
+         const bySvcdisc = [];
+         const byOthers = [];
+         Module._load = function (request, parent) {
+           if (Module.isBuiltin(request)) {
+             const mine = parent?.filename?.startsWith(${JSON.stringify(dir)});
+             (mine ? bySvcdisc : byOthers).push(request);
+           }
+           return load.apply(this, arguments);
+         };
+         process.on('exit', () =>
+           process.stderr.write('by svcdisc ' + JSON.stringify(bySvcdisc) + ', by others ' + JSON.stringify(byOthers) + '\\n'),
+         );`,
+    );
+    const stderr = await connectByName(['-r', hook]);
+    assert.match(stderr, /\.cache used\n/);
+    // The program's require('net') is seen; svcdisc's own loads (net, dns, fs, path, vm,
+    // dgram, …, in register.cjs and both bundles) are not.
+    assert.match(stderr, /by svcdisc \[\], by others \[[^\]]*"net"[^\]]*\]\n/);
   });
 
   test('dist/warm.js run under the preload (NODE_OPTIONS, as in a Dockerfile) makes them too', async () => {
