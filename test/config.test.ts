@@ -94,6 +94,11 @@ describe('config', () => {
       () => normalizeOptions({ bogus: 1 } as never, configFromEnv({})),
       /options\.bogus=1 is not valid: expected one of the options/,
     );
+    // A name every object inherits is not an option either.
+    assert.throws(
+      () => normalizeOptions({ toString: 1 } as never, configFromEnv({})),
+      /options\.toString=1 is not valid: expected one of the options domains, nameservers,/,
+    );
     assert.throws(
       () => normalizeOptions(null as never),
       /options=null is not valid: expected an object/,
