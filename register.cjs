@@ -55,7 +55,7 @@ function loadInstall() {
   try {
     script
       .runInThisContext()
-      .call(bundle.exports, bundle.exports, Module.createRequire(file), bundle, file, dir);
+      .call(bundle.exports, bundle.exports, (id) => bundle.require(id), bundle, file, dir);
   } catch (error) {
     delete require.cache[file];
     throw error;

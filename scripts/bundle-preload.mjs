@@ -59,13 +59,46 @@ if (side.metafile.outputs['dist/patch/side.js'].inputs['src/config.ts']?.bytesIn
 // there on Node 22 and 24, for a builtin already loaded too, and a bundle requires a builtin
 // once per module that imports it (the start-up bundle eleven times). Start-up in the preload
 // −0.2 ms on Node 22, −0.13 on Node 24, nothing on Node 20 (bench/README.md, the eighth pass).
+//
+// And each bundle assigns its exports once, at its end, as a plain object: esbuild defines an
+// ES module's exports as getters, for live bindings, with helpers that copy them a second time
+// (__export, __toCommonJS), which cost about 0.1 ms of start-up (the ninth pass); a bundle's
+// exports are functions, bound once. The bundles' require is a plain function
+// (src/patch/code-cache.ts), so no require.resolve, require.cache or the like may be used.
+const EXPORTS =
+  /var (\w+) = \{\};\n__export\(\1, \{\n((?: {2}[\w$]+: \(\) => [\w$]+,?\n)+)\}\);\nmodule\.exports = __toCommonJS\(\1\);\n/;
+const ANNOTATION =
+  /\/\/ Annotate the CommonJS export names for ESM import in node:\n0 && \(module\.exports = \{[^}]*\}\);\n$/;
+
+/** The bundle without esbuild's runtime helpers (the `var __x = …` statements before the first
+ * module), which only the exports block used: the build fails if anything else uses one. */
+function withoutHelpers(out, file) {
+  const start = out.indexOf('\nvar __');
+  const end = out.indexOf('\n\n// ');
+  if (start < 0 || end < start) return out;
+  const rest = out.slice(end + 2);
+  for (const [, name] of out.slice(start, end).matchAll(/^var (__\w+) =/gm)) {
+    if (new RegExp(`\\b${name}\\b`).test(rest)) throw new Error(`${file}: uses esbuild's ${name}`);
+  }
+  return out.slice(0, start + 1) + rest;
+}
+
 for (const file of ['dist/patch/install.js', 'dist/patch/side.js']) {
-  const out = readFileSync(file, 'utf8').replace(
+  let out = readFileSync(file, 'utf8').replace(
     /\brequire\("(node:[a-z_/]+)"\)/g,
     '(process.getBuiltinModule ?? require)("$1")',
   );
   if (out.includes('require("node:')) {
     throw new Error(`${file}: a require("node:…") that is not a call with a builtin's name`);
   }
+  const exports = EXPORTS.exec(out);
+  if (!exports) throw new Error(`${file}: esbuild's exports block is not where it was`);
+  const names = [...exports[2].matchAll(/ {2}([\w$]+): \(\) => ([\w$]+)/g)].map(
+    ([, name, local]) => (name === local ? name : `${name}: ${local}`),
+  );
+  out = withoutHelpers(out.replace(exports[0], '').replace(ANNOTATION, ''), file);
+  out += `module.exports = { ${names.join(', ')} };\n`;
+  out += 'Object.defineProperty(module.exports, "__esModule", { value: true });\n';
+  if (/\brequire\.\w/.test(out)) throw new Error(`${file}: uses a property of require`);
   writeFileSync(file, out);
 }
