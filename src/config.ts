@@ -246,8 +246,9 @@ const ENV: { readonly [K in EnvKey]: string } = {
   announceAddress: 'SVCDISC_ANNOUNCE_ADDRESS',
 };
 
-/** The environment variable of each setting, for documentation and error messages. */
-export const ENV_VARIABLES: Readonly<Record<string, string>> = ENV;
+/** The environment variable of each setting, for documentation and error messages. Frozen: it
+ * is the table configFromEnv() reads. */
+export const ENV_VARIABLES: Readonly<Record<string, string>> = Object.freeze(ENV);
 
 /** Every setting's default, in a new object (with new arrays) at each call. */
 function defaults(): Config {

@@ -330,6 +330,14 @@ describe('config', () => {
     ]);
   });
 
+  test('the table of variables cannot be changed from outside: it is the one configFromEnv reads', () => {
+    assert.throws(() => {
+      (ENV_VARIABLES as Record<string, string>).domains = 'OTHER_DOMAINS';
+    }, TypeError);
+    assert.equal(ENV_VARIABLES.domains, 'SVCDISC_DOMAINS');
+    assert.deepEqual(configFromEnv({ OTHER_DOMAINS: 'x', SVCDISC_DOMAINS: 'y' }).domains, ['y']);
+  });
+
   test('parseNameserver takes ip, ip:port, [ipv6] and [ipv6]:port and nothing else', () => {
     assert.deepEqual(parseNameserver('127.0.0.1'), { address: '127.0.0.1', port: 53, family: 4 });
     assert.deepEqual(parseNameserver('[::1]'), { address: '::1', port: 53, family: 6 });
