@@ -29,11 +29,13 @@ function loadInstall() {
   try {
     cached = fs.readFileSync(cacheFile);
     const { size, mtimeMs } = fs.statSync(file);
+    // A DataView, not Buffer's read methods: those cost Node 20 about 0.1 ms at their first calls.
+    const header = new DataView(cached.buffer, cached.byteOffset, cached.length);
     if (
       cached.length <= 16 ||
-      cached.readUInt32BE(0) !== 0x73766331 ||
-      cached.readUInt32BE(4) !== size ||
-      cached.readDoubleBE(8) !== mtimeMs
+      header.getUint32(0) !== 0x73766331 ||
+      header.getUint32(4) !== size ||
+      header.getFloat64(8) !== mtimeMs
     ) {
       debug('code cache %s is not for this %s: not used', cacheFile, file);
       return require(file);

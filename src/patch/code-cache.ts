@@ -18,16 +18,30 @@ import type * as vm from 'node:vm';
 import { debug } from '../debug.js';
 
 const HEADER = 16;
+const MAGIC = 0x73766331; // "svc1"
 
 /** The header of the code cache of `file` as it is now: a magic ("svc1"), the bundle's size
  * and its mtime (ms), so that the cache is for that very file. */
 function headerOf(file: string): Buffer {
   const { size, mtimeMs } = fs.statSync(file);
   const header = Buffer.alloc(HEADER);
-  header.writeUInt32BE(0x73766331, 0);
+  header.writeUInt32BE(MAGIC, 0);
   header.writeUInt32BE(size, 4);
   header.writeDoubleBE(mtimeMs, 8);
   return header;
+}
+
+/** Whether `cached` has the header of `file` as it is now (headerOf). Read through a DataView:
+ * Buffer's read and compare methods cost Node 20 about 0.1 ms at their first calls. */
+function isCacheOf(cached: Buffer, file: string): boolean {
+  if (cached.length <= HEADER) return false;
+  const { size, mtimeMs } = fs.statSync(file);
+  const header = new DataView(cached.buffer, cached.byteOffset, HEADER);
+  return (
+    header.getUint32(0) === MAGIC &&
+    header.getUint32(4) === size &&
+    header.getFloat64(8) === mtimeMs
+  );
 }
 
 /** Where the code cache of `file` is kept for this Node. */
@@ -55,7 +69,7 @@ export function requireBundle(file: string, fallback: () => unknown): unknown {
   try {
     if (!producing) {
       cached = fs.readFileSync(codeCacheFile(file));
-      if (!cached.subarray(0, HEADER).equals(headerOf(file))) {
+      if (!isCacheOf(cached, file)) {
         debug('code cache %s is not for this %s: not used', codeCacheFile(file), file);
         return fallback();
       }
