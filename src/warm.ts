@@ -61,6 +61,9 @@ async function warm(): Promise<string[]> {
     // No timeout or attempts given: the resolver takes them from resolv.conf, as programs
     // that set neither do, so that the code reading it is in the cache too.
     svcdisc.install({ domains: 'kw', nameservers: `127.0.0.1:${nameserver.address().port}` });
+    // Until a program loads dns/promises, each of its requires passes through svcdisc's hook
+    // (src/patch/dns-promises.ts): one here, so that the hook is in the cache too.
+    require('node:os');
     try {
       await new Promise<void>((resolve, reject) => {
         const socket = net.connect(80, NAME, () => {
