@@ -63,7 +63,8 @@ if (side.metafile.outputs['dist/patch/side.js'].inputs['src/config.ts']?.bytesIn
 // And each bundle assigns its exports once, at its end, as a plain object: esbuild defines an
 // ES module's exports as getters, for live bindings, with helpers that copy them a second time
 // (__export, __toCommonJS), which cost about 0.1 ms of start-up (the ninth pass); a bundle's
-// exports are functions, bound once. The bundles' require is a plain function
+// exports are functions, bound once, and its one reader (index.js, the loaders) takes them by
+// name, so esbuild's __esModule mark is left out too. The bundles' require is a plain function
 // (src/patch/code-cache.ts), so no require.resolve, require.cache or the like may be used.
 const EXPORTS =
   /var (\w+) = \{\};\n__export\(\1, \{\n((?: {2}[\w$]+: \(\) => [\w$]+,?\n)+)\}\);\nmodule\.exports = __toCommonJS\(\1\);\n/;
@@ -98,7 +99,6 @@ for (const file of ['dist/patch/install.js', 'dist/patch/side.js']) {
   );
   out = withoutHelpers(out.replace(exports[0], '').replace(ANNOTATION, ''), file);
   out += `module.exports = { ${names.join(', ')} };\n`;
-  out += 'Object.defineProperty(module.exports, "__esModule", { value: true });\n';
   if (/\brequire\.\w/.test(out)) throw new Error(`${file}: uses a property of require`);
   writeFileSync(file, out);
 }
