@@ -53,10 +53,13 @@ async function startBackend(label: string, slowMs = 1800): Promise<Backend> {
   return backend;
 }
 
-function get(url: string, agent: http.Agent): Promise<string> {
+/** The body of a GET; `onResponse` runs as the response starts (the request still holds its
+ * socket in the agent). */
+function get(url: string, agent: http.Agent, onResponse = () => {}): Promise<string> {
   return new Promise((resolve, reject) => {
     http
       .get(url, { agent }, (res) => {
+        onResponse();
         let body = '';
         res.on('data', (chunk) => {
           body += chunk;
@@ -138,6 +141,37 @@ describe('keep-alive pools, installed in this process', () => {
       stats.every((s) => s.sockets >= 1 && s.sockets <= 2),
       JSON.stringify(stats),
     );
+  });
+
+  test("an agent that never reuses a socket keeps Node's pool keys, its endpoint chosen per connection", async () => {
+    await installedResolver()?.resolve(NAME); // warm: a pooling agent's requests would choose
+    /** The agent's pool keys while its requests are under way, and the backends that answered. */
+    const requests = async (by: http.Agent) => {
+      const keys = new Set<string>();
+      const answers = new Set<string>();
+      const seen = () => {
+        for (const key of Object.keys(by.sockets)) keys.add(key);
+      };
+      for (let i = 0; i < 20; i++) answers.add(await get(`http://${NAME}/`, by, seen));
+      by.destroy();
+      return { keys: [...keys].sort(), answers: [...answers].sort() };
+    };
+    // Neither keepAlive nor a finite maxSockets: what `agent: false` makes for each request.
+    assert.deepEqual(await requests(new http.Agent()), {
+      keys: [`${NAME}:80:`],
+      answers: ['one', 'two'],
+    });
+    assert.deepEqual(
+      pooledSockets().filter((s) => s.name === NAME),
+      [],
+    );
+    // With maxSockets Node reuses a socket for a queued request: the pool is per endpoint.
+    const queued = await requests(new http.Agent({ maxSockets: 1 }));
+    assert.deepEqual(queued.answers, ['one', 'two']);
+    assert.deepEqual(queued.keys, [
+      `${NAME}:80:|one.host.kw:${one.port}`,
+      `${NAME}:80:|two.host.kw:${two.port}`,
+    ]);
   });
 
   test('an endpoint that leaves: its idle sockets are closed at once, and a drain message says so', async () => {

@@ -21,13 +21,23 @@ export interface AgentPrototype {
   keepSocketAlive(socket: unknown): boolean;
 }
 
+/** What getName reads of the agent: whether it ever reuses a socket. */
+interface AgentState {
+  keepAlive?: boolean;
+  maxSockets?: number;
+}
+
 /** Patches getName and keepSocketAlive of http.Agent.prototype; returns the undo. */
 export function patchAgent(proto: AgentPrototype, pools: Pools, matcher: Matcher): () => void {
   const { getName, keepSocketAlive } = proto;
-  proto.getName = function getNameOfEndpoint(this: unknown, options?: Options): string {
+  proto.getName = function getNameOfEndpoint(this: AgentState, options?: Options): string {
     const memo = options?.[KEY];
     if (typeof memo === 'string') return memo;
     const key = getName.call(this, options);
+    // An agent that never reuses a socket (Node's own test in ClientRequest: neither keepAlive
+    // nor a finite maxSockets; `agent: false` makes one per request) keeps Node's key: each of
+    // its requests has a connection of its own, chosen per connection, which no pool holds.
+    if (!this.keepAlive && !Number.isFinite(this.maxSockets)) return key;
     const host = options?.host;
     // `_agentKey`: the options of a socket made before the patch, keyed by Node already.
     if (typeof host !== 'string' || options?._agentKey !== undefined) return key;

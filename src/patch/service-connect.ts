@@ -347,12 +347,16 @@ class ServiceConnect implements Expiring {
   };
 
   /** Whether the pools (pools.ts) need to know where the socket went: connected for a pool, or
-   * with an http.Agent's options (its createSocket puts `_agentKey` on them), which the agent
-   * may keep alive. The record costs a connection about 0.6 µs (a WeakMap entry); a
-   * net.connect, a database driver's or gRPC's connection never needs it. */
+   * with the options of an http.Agent that keeps sockets alive (its createSocket puts
+   * `_agentKey` on them, and the agent's own options, `keepAlive` among them), which the agent
+   * may pool. The record costs a connection about 0.6 µs (a WeakMap entry), and the garbage
+   * collector more; a net.connect, an `agent: false` request, a database driver's or gRPC's
+   * connection never needs it. */
   #recorded(): boolean {
-    if (this.preferred !== undefined || this.options._agentKey !== undefined) return true;
-    return tlsConnectOptions(this.socket)?._agentKey !== undefined;
+    if (this.preferred !== undefined) return true;
+    const options =
+      this.options._agentKey !== undefined ? this.options : tlsConnectOptions(this.socket);
+    return options?._agentKey !== undefined && Boolean(options.keepAlive);
   }
 
   /** Stops intercepting: the socket is the program's again. */
