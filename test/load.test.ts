@@ -56,6 +56,9 @@ describe('load', () => {
         PATH: process.env.PATH,
         SVCDISC_NAMESERVERS: dns.nameserver,
         SVCDISC_CONNECT_TIMEOUT_MS: '20000',
+        // Making 10 000 sockets holds the child's event loop for seconds on a loaded machine:
+        // with the default 2 s the query's retry timer fires before the waiting reply is read.
+        SVCDISC_TIMEOUT_MS: '20000',
       },
       timeout: 120_000,
     });
