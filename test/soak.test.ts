@@ -2,7 +2,7 @@
 // steady load; nothing leaks and nothing fails outside the documented codes.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DOCUMENTED_CODES, runSoak } from './soak.js';
+import { DOCUMENTED_CODES, runSoak, WORKERS } from './soak.js';
 
 test('soak (6 s): handles and heap flat, no unhandled rejection, only documented errors', async () => {
   const report = await runSoak(6);
@@ -13,8 +13,12 @@ test('soak (6 s): handles and heap flat, no unhandled rejection, only documented
     JSON.stringify(report.errors),
   );
   assert.ok(report.requests > 500, `only ${report.requests} requests`);
-  // One flapping endpoint of two published: every request has a healthy endpoint to go to.
-  assert.ok(report.ok / report.requests > 0.999, JSON.stringify(report));
+  // One flapping endpoint of two published: every request has a healthy endpoint to go to,
+  // but one connected to the flapping endpoint just before it stops listening: a server that
+  // closes resets the connections in its accept queue (README), one per worker at most. A
+  // share of all requests made this depend on the machine's speed (4 of 2488 failed a 0.999
+  // floor in CI; 3 per 6 s run here, before and after the agent change alike).
+  assert.ok(report.requests - report.ok <= report.closes * WORKERS, JSON.stringify(report));
   assert.ok(report.handles[1] <= report.handles[0] + 5, `handles ${report.handles}`);
   assert.ok(report.heapMb[1] < report.heapMb[0] + 10, `heap ${report.heapMb} MB`);
 });

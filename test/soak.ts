@@ -35,7 +35,12 @@ export interface SoakReport {
   /** Heap used after a full GC, MB, after the warm-up and at the end. */
   heapMb: [number, number];
   unhandledRejections: number;
+  /** How many times the flapping endpoint stopped listening. */
+  closes: number;
 }
+
+/** Requests under way at once. */
+export const WORKERS = 8;
 
 function collectGarbage(): void {
   setFlagsFromString('--expose-gc');
@@ -84,6 +89,7 @@ export async function runSoak(seconds: number): Promise<SoakReport> {
     handles: [0, 0],
     heapMb: [0, 0],
     unhandledRejections: 0,
+    closes: 0,
   };
   const ask = () =>
     new Promise<void>((resolve) => {
@@ -105,7 +111,7 @@ export async function runSoak(seconds: number): Promise<SoakReport> {
 
   const until = Date.now() + seconds * 1000;
   let running = true;
-  const workers = Array.from({ length: 8 }, async () => {
+  const workers = Array.from({ length: WORKERS }, async () => {
     while (running && Date.now() < until) await ask();
   });
   let tick = 0;
@@ -114,8 +120,10 @@ export async function runSoak(seconds: number): Promise<SoakReport> {
     publish(tick);
     // The flappy endpoint goes down one second in two.
     const flappy = servers[0] as http.Server;
-    if (tick % 2 === 1) flappy.close();
-    else if (!flappy.listening) flappy.listen(ports[0], '127.0.0.1');
+    if (tick % 2 === 1) {
+      flappy.close();
+      report.closes++;
+    } else if (!flappy.listening) flappy.listen(ports[0], '127.0.0.1');
   }, 1000);
 
   await new Promise((resolve) => setTimeout(resolve, Math.min(1000, seconds * 250)));
