@@ -173,6 +173,24 @@ describe('keep-alive pools, installed in this process', () => {
     });
   });
 
+  test("requests to one endpoint under different pool keys of Node's keep separate pools", async () => {
+    publish(one);
+    await installedResolver()?.resolve(NAME);
+    // Node's key names the connect options (here the local address): a socket bound to one is
+    // never reused for a request that asked for none, whatever endpoint both chose.
+    const local = (localAddress?: string) =>
+      new Promise<void>((resolve, reject) => {
+        http
+          .get(`http://${NAME}/`, { agent, localAddress }, (res) => res.resume().on('end', resolve))
+          .on('error', reject);
+      });
+    for (let i = 0; i < 6; i++) await local(i % 2 === 0 ? '127.0.0.1' : undefined);
+    assert.deepEqual(Object.keys(agent.freeSockets).sort(), [
+      `${NAME}:80:127.0.0.1|one.host.kw:${one.port}`,
+      `${NAME}:80:|one.host.kw:${one.port}`,
+    ]);
+  });
+
   test('an endpoint that leaves: its idle sockets are closed at once, and a drain message says so', async () => {
     for (let i = 0; i < 40; i++) await get(`http://${NAME}/`, agent);
     assert.ok(two.open.size > 0);

@@ -3,16 +3,14 @@
 // and reuses sockets per endpoint and the weights hold per request. Where to hook
 // (docs/node-internals.md): addRequest calls getName(A) with a fresh copy A of the request's
 // options; a new socket is made from B, a copy of A, and every later 'free' and removeSocket
-// of it calls getName(B) again. The key is kept on A, so B (and the socket) carries it, and
-// the choice reaches the connect through B (net.createConnection(B), tls.connect(B)).
+// of it calls getName(B) again. The choice (the endpoint and the key) is kept on A, so B (and
+// the socket) carries it to the connect (net.createConnection(B), tls.connect(B)) and to every
+// later getName.
 import { debug } from '../debug.js';
 import type { Endpoint } from '../discovery/service.js';
 import type { Matcher } from './match.js';
-import { CHOICE, endpointKey, type IdlePools, type Pools } from './pools.js';
+import { CHOICE, type Choice, endpointKey, type IdlePools, type Pools } from './pools.js';
 import type { Socket } from './socket.js';
-
-/** The pool key a request's options were given. */
-const KEY = Symbol('svcdisc.agentKey');
 
 type Options = Record<PropertyKey, unknown>;
 
@@ -27,12 +25,26 @@ interface AgentState {
   maxSockets?: number;
 }
 
+/** The choice of each endpoint with the last pool key it was made for: one object for all the
+ * requests to an endpoint, not a new key string and two more properties on every request's
+ * options (which Node makes in dictionary mode, where each added property costs). */
+const choices = new WeakMap<Endpoint, Required<Choice> & { node: string }>();
+
+function choiceOf(endpoint: Endpoint, node: string): Required<Choice> {
+  let choice = choices.get(endpoint);
+  if (choice?.node !== node) {
+    choice = { endpoint, key: `${node}|${endpointKey(endpoint)}`, node };
+    choices.set(endpoint, choice);
+  }
+  return choice;
+}
+
 /** Patches getName and keepSocketAlive of http.Agent.prototype; returns the undo. */
 export function patchAgent(proto: AgentPrototype, pools: Pools, matcher: Matcher): () => void {
   const { getName, keepSocketAlive } = proto;
   proto.getName = function getNameOfEndpoint(this: AgentState, options?: Options): string {
-    const memo = options?.[KEY];
-    if (typeof memo === 'string') return memo;
+    const memo = (options?.[CHOICE] as Choice | undefined)?.key;
+    if (memo !== undefined) return memo;
     const key = getName.call(this, options);
     // An agent that never reuses a socket (Node's own test in ClientRequest: neither keepAlive
     // nor a finite maxSockets; `agent: false` makes one per request) keeps Node's key: each of
@@ -51,10 +63,9 @@ export function patchAgent(proto: AgentPrototype, pools: Pools, matcher: Matcher
     } catch (error) {
       debug('no endpoint chosen for %s: %s', name, (error as Error).message);
     }
-    const chosen = endpoint === undefined ? key : `${key}|${endpointKey(endpoint)}`;
-    (options as Options)[KEY] = chosen;
-    if (endpoint) (options as Options)[CHOICE] = endpoint;
-    return chosen;
+    const choice = endpoint === undefined ? { endpoint, key } : choiceOf(endpoint, key);
+    (options as Options)[CHOICE] = choice;
+    return choice.key;
   };
   proto.keepSocketAlive = function keepServedSocketAlive(this: IdlePools, socket: unknown) {
     if (!pools.keep(socket as Socket, this)) return false;

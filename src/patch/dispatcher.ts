@@ -12,7 +12,7 @@ import { debug } from '../debug.js';
 import type { Endpoint, Resolution } from '../discovery/service.js';
 import { globalDispatcher } from './fetch.js';
 import { hostnameOf, type Matcher } from './match.js';
-import { CHOICE, endpointKey, type Pools } from './pools.js';
+import { CHOICE, type Choice, endpointKey, type Pools } from './pools.js';
 
 interface Dispatcher {
   dispatch(options: { origin?: unknown }, handler: unknown): boolean;
@@ -111,7 +111,8 @@ export function adoptGlobalDispatcher(pools: Pools, matcher: Matcher): (() => vo
     }
     if (!entry) {
       // The connect options carry the endpoint to the connect patch (see connect.ts).
-      entry = { endpoint, agent: new Agent({ connect: { [CHOICE]: endpoint } }), open: true };
+      const choice: Choice = { endpoint };
+      entry = { endpoint, agent: new Agent({ connect: { [CHOICE]: choice } }), open: true };
       byEndpoint.set(key, entry);
     }
     byObject.set(endpoint, entry);

@@ -31,8 +31,15 @@ export interface Served {
   retired: boolean;
 }
 
-/** On connect options: the endpoint chosen for the pool the connection is made for. */
+/** On connect options: the choice of the pool the connection is made for. */
 export const CHOICE = Symbol('svcdisc.choice');
+
+/** The endpoint a pool is for; for an http.Agent's request, also the pool key naming it (the
+ * agent asks for the key again when the socket is freed or removed). */
+export interface Choice {
+  readonly endpoint: Endpoint | undefined;
+  readonly key?: string;
+}
 
 /** One endpoint's pooled sockets, for `pooledSockets()`. */
 export interface PoolStats {
@@ -57,9 +64,16 @@ export function stillServes(
 ): boolean {
   if (next === undefined) return true; // nothing known: leave it be
   if (next === null) return false;
-  return next.endpoints.some(
-    (e) => e.target === target && e.port === port && e.addresses.some((a) => a.address === address),
-  );
+  // Asked at every keep-alive response: indexed loops, with no closure per call and no iterator
+  // over the resolver's frozen lists (see pickEndpoint).
+  const { endpoints } = next;
+  for (let i = 0; i < endpoints.length; i++) {
+    const endpoint = endpoints[i] as Endpoint;
+    if (endpoint.target !== target || endpoint.port !== port) continue;
+    const { addresses } = endpoint;
+    for (let j = 0; j < addresses.length; j++) if (addresses[j]?.address === address) return true;
+  }
+  return false;
 }
 
 /** A cold name is looked up in the background at most this often, ms: TTL 0 answers are

@@ -14,7 +14,7 @@ import { ConnectTimeoutError, ServiceConnectError } from '../errors.js';
 import { connecting, ejected, failedOver } from '../events.js';
 import type { ConnectContext } from './context.js';
 import type { Expiring } from './deadlines.js';
-import { CHOICE, endpointKey } from './pools.js';
+import { CHOICE, type Choice, endpointKey } from './pools.js';
 import {
   type ConnectFn,
   freshHandle,
@@ -83,9 +83,9 @@ export function connectToService(
   const [options, callback] = normalized;
   context.adoptPools();
   // The endpoint of the pool this connection is for (agent.ts, dispatcher.ts), if any.
-  const preferred = (options[CHOICE as never] ?? tlsConnectOptions(socket)?.[CHOICE]) as
-    | Endpoint
-    | undefined;
+  const preferred = (
+    (options[CHOICE as never] ?? tlsConnectOptions(socket)?.[CHOICE]) as Choice | undefined
+  )?.endpoint;
   // The resolver's key: the name, or name:port where SVCDISC_SRV_NAME depends on the port.
   const key = context.pools.key(name, Number(options.port) || undefined);
   const service = new ServiceConnect(socket, original, context, name, key, options, preferred);
