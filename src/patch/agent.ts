@@ -25,9 +25,9 @@ interface AgentState {
   maxSockets?: number;
 }
 
-/** The choice of each endpoint with the last pool key it was made for: one object for all the
- * requests to an endpoint, not a new key string and two more properties on every request's
- * options (which Node makes in dictionary mode, where each added property costs). */
+/** The choice of each endpoint with the last pool key of Node's it was made for: one object
+ * for all the requests to an endpoint, not a new key string on each, and one property added to
+ * the request's options (dictionary mode: docs/node-internals.md). */
 const choices = new WeakMap<Endpoint, Required<Choice> & { node: string }>();
 
 function choiceOf(endpoint: Endpoint, node: string): Required<Choice> {

@@ -110,7 +110,7 @@ export function adoptGlobalDispatcher(pools: Pools, matcher: Matcher): (() => vo
       }
     }
     if (!entry) {
-      // The connect options carry the endpoint to the connect patch (see connect.ts).
+      // The connect options carry the choice of endpoint to the connect patch (see connect.ts).
       const choice: Choice = { endpoint };
       entry = { endpoint, agent: new Agent({ connect: { [CHOICE]: choice } }), open: true };
       byEndpoint.set(key, entry);

@@ -64,8 +64,8 @@ export function stillServes(
 ): boolean {
   if (next === undefined) return true; // nothing known: leave it be
   if (next === null) return false;
-  // Asked at every keep-alive response: indexed loops, with no closure per call and no iterator
-  // over the resolver's frozen lists (see pickEndpoint).
+  // Asked at every keep-alive response: indexed loops, no closure per call and no iterator over
+  // the resolver's frozen lists (docs/node-internals.md).
   const { endpoints } = next;
   for (let i = 0; i < endpoints.length; i++) {
     const endpoint = endpoints[i] as Endpoint;
