@@ -60,13 +60,20 @@ export interface AnnounceMessage {
   error?: Error;
 }
 
-/** One kind of event: its debug line and its channel. The message is built only when someone
- * listens, so the connect path allocates nothing for it otherwise. */
-function event<M>(name: string, line: (message: M) => unknown[]): (make: () => M) => void {
+/** Publishes one kind of event: the message `make()` or `make(arg)` returns, made only when
+ * someone listens. A maker that is not a closure (a function made once, and its argument) lets
+ * the connect path allocate nothing for an event nobody observes. */
+export interface Emit<M> {
+  (make: () => M): void;
+  <A>(make: (arg: A) => M, arg: A): void;
+}
+
+/** One kind of event: its debug line and its channel. */
+function event<M>(name: string, line: (message: M) => unknown[]): Emit<M> {
   const target = channel(name);
-  return (make) => {
+  return <A>(make: (arg: A) => M, arg?: A): void => {
     if (!debug.enabled && !target.hasSubscribers) return;
-    const message = make();
+    const message = make(arg as A);
     debug(...(line(message) as [string, ...unknown[]]));
     if (target.hasSubscribers) target.publish(message);
   };

@@ -1,18 +1,26 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Deadlines } from '../src/patch/deadlines.js';
+import { Deadlines, Expiring } from '../src/patch/deadlines.js';
 import { untilIo as until } from './records.js';
 
 /** An entry that records when it expired, on the clock Deadlines uses. */
-function entry(log: string[], name: string, then?: () => void) {
-  const made = { name, setAt: 0, expiredAt: Number.NaN, expire() {} };
-  made.expire = () => {
-    made.expiredAt = performance.now();
-    log.push(name);
-    then?.();
-  };
-  return made;
+class Entry extends Expiring {
+  setAt = 0;
+  expiredAt = Number.NaN;
+  constructor(
+    readonly log: string[],
+    readonly name: string,
+    readonly then?: () => void,
+  ) {
+    super();
+  }
+  expire(): void {
+    this.expiredAt = performance.now();
+    this.log.push(this.name);
+    this.then?.();
+  }
 }
+const entry = (log: string[], name: string, then?: () => void) => new Entry(log, name, then);
 
 test('deadlines expire once each, in the order they fall due, never before', async () => {
   const deadlines = new Deadlines();
@@ -50,8 +58,10 @@ test('a deleted deadline never expires; a replaced one expires at its new time o
   deadlines.set(moved, 10);
   deadlines.set(kept, 40);
   deadlines.delete(deleted);
+  deadlines.delete(deleted); // a second delete, as a connect's end after its failure does
   moved.setAt = performance.now();
   deadlines.set(moved, 60);
+  assert.equal(deadlines.size, 2, 'a replaced deadline is still one');
   await until(() => log.length === 2);
   assert.deepEqual(log, ['kept', 'moved']);
   assert.ok(moved.expiredAt - moved.setAt >= 60);

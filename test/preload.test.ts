@@ -297,6 +297,14 @@ describe('the preload, installed in this process', () => {
       ['svcdisc:failover', 'watched.prod.kw', deadPort],
       ['svcdisc:connect', 'watched.prod.kw', one.port],
     ]);
+    // The whole 'connect' message of each attempt: the endpoint tried and its rank.
+    assert.deepEqual(
+      seen.filter(([name]) => name === 'svcdisc:connect').map(([, message]) => message),
+      [
+        { name: 'watched.prod.kw', target: 'watched-dead.host.kw', port: deadPort, attempt: 1 },
+        { name: 'watched.prod.kw', target: 'one.host.kw', port: one.port, attempt: 2 },
+      ],
+    );
     const failover = seen.find(([name]) => name === 'svcdisc:failover')?.[1];
     assert.equal((failover?.error as NodeJS.ErrnoException | undefined)?.code, 'ECONNREFUSED');
     assert.equal(seen.find(([name]) => name === 'svcdisc:eject')?.[1].coolDownMs, 1000);

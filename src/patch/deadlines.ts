@@ -1,41 +1,74 @@
 // The service connects' timeouts, on one Node timer. A setTimeout and a clearTimeout per
 // connect cost about 1.5 µs of a warm connect to a service name (bench/README.md), as much as
 // the rest of its failover hooks; most connects end long before their deadline. Here a
-// deadline is an entry in a map, and one unref'd timer is armed at the earliest: a connect
-// that ends first only leaves the map, and a timer armed for it fires once, finds nothing due
+// deadline is an entry in a list, and one unref'd timer is armed at the earliest: a connect
+// that ends first only leaves the list, and a timer armed for it fires once, finds nothing due
 // and is armed again for the next deadline, if any. undici does the same for its own timeouts
 // (lib/util/timers.js, with a coarser clock); here a deadline fires when it is due, as
-// setTimeout would.
+// setTimeout would. The list is intrusive, as Node's own timer lists are: an entry carries its
+// due time and its neighbours, so a set and a delete are a few field writes (a Map's set and
+// delete were the dearest lines of a warm connect's own code: bench/README.md, twelfth pass).
 import { monotonicMs } from '../clock.js';
 
-/** Something with a deadline. */
-export interface Expiring {
+/** Something with a deadline. The fields are Deadlines' own: an entry is in one list at most. */
+export abstract class Expiring {
+  /** When the deadline falls due, on the list's clock. */
+  dueAt = 0;
+  /** The neighbours in the list of pending deadlines; undefined while the entry has none. */
+  duePrevious: Expiring | undefined = undefined;
+  dueNext: Expiring | undefined = undefined;
+
   /** Called once, when the deadline passed and was neither replaced nor deleted. */
-  expire(): void;
+  abstract expire(): void;
+}
+
+/** The list's two ends: never due, never expired. */
+class Ends extends Expiring {
+  expire(): void {}
 }
 
 export class Deadlines {
-  readonly #due = new Map<Expiring, number>();
+  /** A circular list: `#ends.dueNext` is the first pending entry, `#ends.duePrevious` the last. */
+  readonly #ends = new Ends();
+  #size = 0;
   #timer: NodeJS.Timeout | undefined;
   /** When the timer fires, on `now`'s clock; infinite when it is not armed. */
   #armedAt = Number.POSITIVE_INFINITY;
 
-  constructor(readonly now: () => number = monotonicMs) {}
+  constructor(readonly now: () => number = monotonicMs) {
+    this.#ends.duePrevious = this.#ends;
+    this.#ends.dueNext = this.#ends;
+  }
 
   /** How many deadlines are pending. */
   get size(): number {
-    return this.#due.size;
+    return this.#size;
   }
 
   /** `entry.expire()` in `ms`, unless deleted first; replaces a deadline `entry` had. */
   set(entry: Expiring, ms: number): void {
     const at = this.now() + ms;
-    this.#due.set(entry, at);
+    if (entry.dueNext === undefined) {
+      const last = this.#ends.duePrevious as Expiring;
+      entry.duePrevious = last;
+      entry.dueNext = this.#ends;
+      last.dueNext = entry;
+      this.#ends.duePrevious = entry;
+      this.#size++;
+    }
+    entry.dueAt = at;
     if (at < this.#armedAt) this.#arm(at);
   }
 
   delete(entry: Expiring): void {
-    this.#due.delete(entry);
+    const next = entry.dueNext;
+    if (next === undefined) return;
+    const previous = entry.duePrevious as Expiring;
+    previous.dueNext = next;
+    next.duePrevious = previous;
+    entry.duePrevious = undefined;
+    entry.dueNext = undefined;
+    this.#size--;
   }
 
   #arm(at: number): void {
@@ -50,13 +83,14 @@ export class Deadlines {
     this.#timer = undefined;
     this.#armedAt = Number.POSITIVE_INFINITY;
     const now = this.now();
+    const ends = this.#ends;
     const expired: Expiring[] = [];
     let next = Number.POSITIVE_INFINITY;
-    for (const [entry, at] of this.#due) {
-      if (at <= now) expired.push(entry);
-      else if (at < next) next = at;
+    for (let entry = ends.dueNext as Expiring; entry !== ends; entry = entry.dueNext as Expiring) {
+      if (entry.dueAt <= now) expired.push(entry);
+      else if (entry.dueAt < next) next = entry.dueAt;
     }
-    for (const entry of expired) this.#due.delete(entry);
+    for (const entry of expired) this.delete(entry);
     if (next !== Number.POSITIVE_INFINITY) this.#arm(next);
     // Last: an entry may set a new deadline as it expires (the next endpoint's attempt).
     for (const entry of expired) entry.expire();

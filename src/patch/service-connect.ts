@@ -11,9 +11,9 @@ import type { Resolver } from '../discovery/resolver.js';
 import type { Address, Endpoint, Resolution } from '../discovery/service.js';
 import { hostPort } from '../dns/names.js';
 import { ConnectTimeoutError, ServiceConnectError } from '../errors.js';
-import { connecting, ejected, failedOver } from '../events.js';
+import { type ConnectMessage, connecting, ejected, failedOver } from '../events.js';
 import type { ConnectContext } from './context.js';
-import type { Expiring } from './deadlines.js';
+import { Expiring } from './deadlines.js';
 import { CHOICE, type Choice, endpointKey } from './pools.js';
 import {
   type ConnectFn,
@@ -131,16 +131,20 @@ function lookupLater(service: ServiceConnect, address: Address): void {
   if (!service.gone) service.lookup(address);
 }
 
+/** The lists of a connect not yet ordered: one, never changed. */
+const NONE: readonly never[] = Object.freeze([]);
+
 /** Every new connection to a service runs one of these, so it is kept lean: an attempt's
  * timeout is a deadline (./deadlines.ts), not a timer of its own, and a warm connect's deferred
  * 'lookup' takes no closure. */
-class ServiceConnect implements Expiring {
-  #endpoints: Endpoint[] = [];
+class ServiceConnect extends Expiring {
+  #endpoints: readonly Endpoint[] = NONE;
   /** The endpoint and the address of it being tried. */
   #endpoint = -1;
-  #addresses: readonly Address[] = [];
+  #addresses: readonly Address[] = NONE;
   #address = 0;
-  readonly #tried: string[] = [];
+  /** The attempts that failed, made at the first (most connects have none). */
+  #tried: string[] | undefined;
   /** The socket's own destroy while this connect hooks it. */
   #inherited: Socket['destroy'] | undefined;
   /** Connected, failed, or refused by Node's connect(): the socket is the program's again. */
@@ -157,7 +161,9 @@ class ServiceConnect implements Expiring {
     readonly options: Normalized[0],
     /** The endpoint of the pool the connection is for: tried first. */
     readonly preferred?: Endpoint,
-  ) {}
+  ) {
+    super();
+  }
 
   /** A cold cache: the socket is prepared; connect once the SRV answer is there. */
   start(): void {
@@ -213,7 +219,8 @@ class ServiceConnect implements Expiring {
       ? [preferred, ...ordered.filter((e) => endpointKey(e) !== endpointKey(preferred))]
       : ordered;
     this.#interceptDestroy();
-    this.socket.prependOnceListener('connect', this.#connected);
+    // Not prependOnceListener: its wrapper is two more objects a connect; #finish removes this.
+    this.socket.prependListener('connect', this.#connected);
     this.#nextEndpoint();
   }
 
@@ -236,12 +243,7 @@ class ServiceConnect implements Expiring {
     const endpoint = this.#endpoints[this.#endpoint] as Endpoint;
     const address = this.#addresses[this.#address] as Address;
     const port = this.#portOf(endpoint);
-    connecting(() => ({
-      name: this.name,
-      target: endpoint.target,
-      port,
-      attempt: this.#endpoint + 1,
-    }));
+    connecting(ServiceConnect.#connectMessage, this);
     this.context.deadlines.set(this, this.#timeout());
     // What Node's connect does after a lookup, done here: the 'lookup' event, then a connect by
     // address (Node skips the lookup for an IP) with `_host` the service name.
@@ -253,6 +255,17 @@ class ServiceConnect implements Expiring {
     const next = { ...this.options, host: address.address, port, lookup: undefined };
     this.original.call(this.socket, tagNormalized([next, callback]));
     this.socket._host = this.name;
+  }
+
+  /** The 'connect' event's message for the attempt being made (not a closure: events.ts). */
+  static #connectMessage(service: ServiceConnect): ConnectMessage {
+    const endpoint = service.#endpoints[service.#endpoint] as Endpoint;
+    return {
+      name: service.name,
+      target: endpoint.target,
+      port: service.#portOf(endpoint),
+      attempt: service.#endpoint + 1,
+    };
   }
 
   /** Like Node's happy eyeballs, an address gets a short turn while other addresses of the
@@ -311,8 +324,10 @@ class ServiceConnect implements Expiring {
     // Every attempt that ends here failed: the list is what the final error reports, and, as
     // Node's own happy eyeballs does, the socket's record of this connect's attempts (undici
     // shows it in its errors).
-    if (this.#tried.length === 0)
+    if (this.#tried === undefined) {
+      this.#tried = [];
       Object.assign(this.socket, { autoSelectFamilyAttemptedAddresses: this.#tried });
+    }
     this.#tried.push(hostPort((this.#addresses[this.#address] as Address).address, port));
     const sameEndpoint = ++this.#address < this.#addresses.length;
     if (!sameEndpoint) {
@@ -329,6 +344,8 @@ class ServiceConnect implements Expiring {
   }
 
   readonly #connected = (): void => {
+    // First: the listener leaves the socket, whatever the pools do with it.
+    this.#finish();
     const endpoint = this.#endpoints[this.#endpoint];
     const address = this.#addresses[this.#address];
     if (endpoint && address) {
@@ -343,7 +360,6 @@ class ServiceConnect implements Expiring {
           this.preferred,
         );
     }
-    this.#finish();
   };
 
   /** Whether the pools (pools.ts) need to know where the socket went: connected for a pool, or
