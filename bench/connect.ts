@@ -36,7 +36,8 @@ export async function run(): Promise<Row[]> {
     'tcp.prod.kw',
   );
   const rows: Row[] = [];
-  // Each svcdisc round installs, warms the cache with one connection, then measures.
+  // Each svcdisc round installs, does the work once untimed (the cache warm, the patches' code
+  // run since the install), then measures it (bench/README.md, the twelfth pass, on the warm-up).
   const withPreload = (work: () => Promise<void>) => async () => {
     install({ nameservers: [dns.nameserver], domains: ['kw'] });
     try {
