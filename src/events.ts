@@ -63,7 +63,7 @@ export interface AnnounceMessage {
 /** Publishes one kind of event: the message `make()` or `make(arg)` returns, made only when
  * someone listens. A maker that is not a closure (a function made once, and its argument) lets
  * the connect path allocate nothing for an event nobody observes. */
-export interface Emit<M> {
+interface Emit<M> {
   (make: () => M): void;
   <A>(make: (arg: A) => M, arg: A): void;
 }
