@@ -381,6 +381,29 @@ describe('the preload, installed in this process', () => {
     socket.destroy();
   });
 
+  test("the program's own lookup option is not asked for a service name, cold or warm", async () => {
+    dnsServer.records.push(srv('own-lookup.prod.kw', 'one.host.kw', one.port));
+    const asked: string[] = [];
+    const options = {
+      host: 'own-lookup.prod.kw',
+      port: 1,
+      lookup: ((hostname: string) => asked.push(hostname)) as unknown as net.LookupFunction,
+    };
+    for (const state of ['cold', 'warm']) {
+      const socket = net.connect(options);
+      const lookup = new Promise<unknown[]>((resolve) =>
+        socket.once('lookup', (...args) => resolve(args)),
+      );
+      await new Promise((resolve) => socket.once('connect', resolve));
+      assert.deepEqual(await lookup, [null, '127.0.0.1', 4, 'own-lookup.prod.kw'], state);
+      assert.equal(socket.remotePort, one.port, state);
+      socket.destroy();
+    }
+    assert.deepEqual(asked, []);
+    assert.equal(dnsServer.queries.length, 1);
+    assert.equal(options.host, 'own-lookup.prod.kw');
+  });
+
   test('a cold connect prepares the socket at once: connecting, and its timeout runs during resolution', {
     timeout: 5000,
   }, async () => {
