@@ -1,13 +1,15 @@
 // Where this Node lacks an internal the preload relies on, what depends on it is given up and
-// one coded warning says so, once; the connection itself still ends as Node would end it.
+// one coded warning says so, once; the connection itself still ends as Node would end it. And
+// the options Node's connect reads for an address are the ones svcdisc passes on to it.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { type AddressInfo, createServer } from 'node:net';
+import { type AddressInfo, createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
+import { addressOptions, type Normalized, tagNormalized } from '../src/patch/socket.js';
 import { FixtureServer } from './fixture-server.js';
 import { a, srv } from './records.js';
 
@@ -76,4 +78,49 @@ delete Socket.prototype[symbol];
     warnings[0] ?? '',
     /lacks Socket kReinitializeHandle: a failed connect is not retried at the next SRV endpoint/,
   );
+});
+
+/** `options` behind a Proxy that adds to `keys` each string key read of it. */
+function watched(options: Normalized[0], keys: Set<string>): Normalized[0] {
+  return new Proxy(options, {
+    get(target, key, receiver) {
+      if (typeof key === 'string') keys.add(key);
+      return Reflect.get(target, key, receiver);
+    },
+  });
+}
+
+test("a connect to an endpoint's address passes on every option Node's connect reads for an address", async () => {
+  const server = createServer((socket) => socket.destroy());
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  try {
+    // This Node's own connect (nothing is installed in this process), to an address.
+    const socket = new Socket();
+    const connected = new Promise((resolve, reject) => {
+      socket.once('connect', resolve).once('error', reject);
+    });
+    const nodeReads = new Set<string>();
+    // The argument list as the connect patch hands it to Node's connect: normalised already.
+    const args = tagNormalized([watched({ host: '127.0.0.1', port }, nodeReads), null]);
+    (socket.connect as (...args: unknown[]) => Socket)(args);
+    const inCall = [...nodeReads].sort();
+    await connected;
+    socket.destroy();
+    // Nothing more is read after the call: the connect is made from what it read then.
+    assert.deepEqual([...nodeReads].sort(), inCall);
+    const passedOn = Object.keys(addressOptions({}, '127.0.0.1', port)).sort();
+    assert.deepEqual(inCall, passedOn);
+    // Each comes from the program's options, through the prototype chain as Node reads it.
+    const read = new Set<string>();
+    addressOptions(watched({}, read), '127.0.0.1', port);
+    assert.deepEqual(
+      [...read].sort(),
+      passedOn.filter((key) => key !== 'host' && key !== 'port'),
+    );
+    const inherited = Object.create({ localAddress: '127.0.0.1' }) as Normalized[0];
+    assert.equal(addressOptions(inherited, '127.0.0.2', 1).localAddress, '127.0.0.1');
+  } finally {
+    server.close();
+  }
 });

@@ -16,6 +16,7 @@ import type { ConnectContext } from './context.js';
 import { Expiring } from './deadlines.js';
 import { CHOICE, type Choice, endpointKey } from './pools.js';
 import {
+  addressOptions,
   type ConnectFn,
   freshHandle,
   type Normalized,
@@ -246,15 +247,13 @@ class ServiceConnect extends Expiring {
     connecting(ServiceConnect.#connectMessage, this);
     this.context.deadlines.set(this, this.#timeout());
     // What Node's connect does after a lookup, done here: the 'lookup' event, then a connect by
-    // address with `_host` the service name. Node skips the lookup for an IP (the program's
-    // `lookup` option, if any, goes unused), so the options get no `lookup` key: on Node 20 a
-    // key the program's options lack makes their copy a µs dearer (docs/node-internals.md).
+    // address (Node skips the lookup for an IP) with `_host` the service name.
     if (now) process.nextTick(lookupLater, this, address);
     else {
       this.lookup(address);
       if (this.gone) return;
     }
-    const next = { ...this.options, host: address.address, port };
+    const next = addressOptions(this.options, address.address, port);
     this.original.call(this.socket, tagNormalized([next, callback]));
     this.socket._host = this.name;
   }
