@@ -60,7 +60,7 @@ export function tagNormalized(args: Normalized): Normalized {
  * the ones Node's connect() reads for an address, all of them inside the call (Node 20–24;
  * test/internals.test.ts checks the list against this Node's connect). Not a copy of every
  * key: http.Agent makes its connections' options with a null prototype, which V8 keeps as a
- * dictionary, and a spread of one took 5–9 µs of a new HTTP connection (CPU profiles, Node
+ * dictionary, and a spread of one took 4–9 µs of a new HTTP connection (CPU profiles, Node
  * 20, 22 and 24; docs/node-internals.md). Read as Node reads them, through the prototype
  * chain.
  */
