@@ -391,17 +391,37 @@ describe('the preload, installed in this process', () => {
     };
     for (const state of ['cold', 'warm']) {
       const socket = net.connect(options);
-      const lookup = new Promise<unknown[]>((resolve) =>
-        socket.once('lookup', (...args) => resolve(args)),
-      );
-      await new Promise((resolve) => socket.once('connect', resolve));
-      assert.deepEqual(await lookup, [null, '127.0.0.1', 4, 'own-lookup.prod.kw'], state);
-      assert.equal(socket.remotePort, one.port, state);
-      socket.destroy();
+      try {
+        const lookup = new Promise<unknown[]>((resolve) =>
+          socket.once('lookup', (...args) => resolve(args)),
+        );
+        await new Promise((resolve) => socket.once('connect', resolve));
+        assert.deepEqual(await lookup, [null, '127.0.0.1', 4, 'own-lookup.prod.kw'], state);
+        assert.equal(socket.remotePort, one.port, state);
+      } finally {
+        socket.destroy();
+      }
     }
     assert.deepEqual(asked, []);
     assert.equal(dnsServer.queries.length, 1);
     assert.equal(options.host, 'own-lookup.prod.kw');
+  });
+
+  test('connect options the program passes by inheritance reach the connect, as Node reads them', async () => {
+    dnsServer.records.push(srv('inherited.prod.kw', 'one.host.kw', one.port));
+    // 127.0.0.2 is loopback too: only an option that reached Node's connect binds it.
+    const options = Object.create({ localAddress: '127.0.0.2' }) as net.NetConnectOpts;
+    Object.assign(options, { host: 'inherited.prod.kw', port: 1 });
+    for (const state of ['cold', 'warm']) {
+      const socket = net.connect(options);
+      try {
+        await new Promise((resolve) => socket.once('connect', resolve));
+        assert.equal(socket.localAddress, '127.0.0.2', state);
+        assert.equal(socket.remotePort, one.port, state);
+      } finally {
+        socket.destroy();
+      }
+    }
   });
 
   test('a cold connect prepares the socket at once: connecting, and its timeout runs during resolution', {
