@@ -73,6 +73,26 @@ async function connectsDuring(run: () => Promise<unknown>): Promise<ConnectMessa
   return seen;
 }
 
+/** Connects with `options` twice, the name cold, then warm; `check` gets each connected socket
+ * and its 'lookup' event's arguments. The socket is destroyed whatever the check found. */
+async function coldThenWarm(
+  options: net.NetConnectOpts,
+  check: (socket: net.Socket, lookup: unknown[], state: string) => void,
+): Promise<void> {
+  for (const state of ['cold', 'warm']) {
+    const socket = net.connect(options);
+    try {
+      const lookup = new Promise<unknown[]>((resolve) =>
+        socket.once('lookup', (...args) => resolve(args)),
+      );
+      await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+      check(socket, await lookup, state);
+    } finally {
+      socket.destroy();
+    }
+  }
+}
+
 describe('the preload, installed in this process', () => {
   let dnsServer: FixtureServer;
   let one: Backend;
@@ -389,19 +409,10 @@ describe('the preload, installed in this process', () => {
       port: 1,
       lookup: ((hostname: string) => asked.push(hostname)) as unknown as net.LookupFunction,
     };
-    for (const state of ['cold', 'warm']) {
-      const socket = net.connect(options);
-      try {
-        const lookup = new Promise<unknown[]>((resolve) =>
-          socket.once('lookup', (...args) => resolve(args)),
-        );
-        await new Promise((resolve) => socket.once('connect', resolve));
-        assert.deepEqual(await lookup, [null, '127.0.0.1', 4, 'own-lookup.prod.kw'], state);
-        assert.equal(socket.remotePort, one.port, state);
-      } finally {
-        socket.destroy();
-      }
-    }
+    await coldThenWarm(options, (socket, lookup, state) => {
+      assert.deepEqual(lookup, [null, '127.0.0.1', 4, 'own-lookup.prod.kw'], state);
+      assert.equal(socket.remotePort, one.port, state);
+    });
     assert.deepEqual(asked, []);
     assert.equal(dnsServer.queries.length, 1);
     assert.equal(options.host, 'own-lookup.prod.kw');
@@ -412,16 +423,10 @@ describe('the preload, installed in this process', () => {
     // 127.0.0.2 is loopback too: only an option that reached Node's connect binds it.
     const options = Object.create({ localAddress: '127.0.0.2' }) as net.NetConnectOpts;
     Object.assign(options, { host: 'inherited.prod.kw', port: 1 });
-    for (const state of ['cold', 'warm']) {
-      const socket = net.connect(options);
-      try {
-        await new Promise((resolve) => socket.once('connect', resolve));
-        assert.equal(socket.localAddress, '127.0.0.2', state);
-        assert.equal(socket.remotePort, one.port, state);
-      } finally {
-        socket.destroy();
-      }
-    }
+    await coldThenWarm(options, (socket, _lookup, state) => {
+      assert.equal(socket.localAddress, '127.0.0.2', state);
+      assert.equal(socket.remotePort, one.port, state);
+    });
   });
 
   test('a cold connect prepares the socket at once: connecting, and its timeout runs during resolution', {
