@@ -7,7 +7,9 @@ import { install, uninstall } from '../dist/index.js';
 import { startDnsmasq } from '../test/integration/servers.js';
 import { alternate, connectClose, type Row, runAlone, throughputRow, timed } from './lib.js';
 
-const ROUNDS = 21;
+// 61 pairs: with 21 the median's standard error was about 0.03, the size of the targets'
+// margins (bench/README.md, the fourteenth pass).
+const ROUNDS = 61;
 
 function get(url: string, agent: http.Agent | false): Promise<void> {
   return new Promise((resolve, reject) => {
