@@ -1,50 +1,22 @@
-// New connections with a warm cache, and keep-alive requests: a program started with the
-// preload, connecting to a service name, against the same program started with an empty
-// preload, connecting to 127.0.0.1:PORT; whole processes, alternating, with the servers and
-// the DNS server in this one. Each process first does as much work untimed as it then times
-// (its first, cold connect by name among it): a warm cache and code V8 has optimised, what a
-// program sees once it runs, svcdisc installed once. (Until the fourteenth pass these were
-// rounds in one process, installing and uninstalling svcdisc in each: bench/README.md says
-// why that changed, and what the first few thousand connects of a process cost.)
+// New connections with a warm cache: to a service name under the preload against the same
+// connections by IP:port without it, in alternating rounds in one process.
 //   npx tsx bench/connect.ts
 import http from 'node:http';
 import net from 'node:net';
+import { install, uninstall } from '../dist/index.js';
 import { startDnsmasq } from '../test/integration/servers.js';
-import {
-  alternate,
-  childProgram,
-  connectCloseSource,
-  emptyPreload,
-  REGISTER,
-  type Row,
-  runAlone,
-  throughputRow,
-  timedProcess,
-} from './lib.js';
+import { alternate, connectClose, type Row, runAlone, throughputRow, timed } from './lib.js';
 
-/** Pairs of processes per case. */
-const ROUNDS = 31;
+const ROUNDS = 21;
 
-/** The source of a `once` (lib.ts, childProgram): one http.get of `url` with `agent`. */
-const getSource = (url: string, agent: string) => `(() => {
-  const http = require('http');
-  return () => new Promise((resolve, reject) => {
-    http.get(${JSON.stringify(url)}, { agent: ${agent} }, (res) => res.resume().on('end', resolve)).on('error', reject);
+function get(url: string, agent: http.Agent | false): Promise<void> {
+  return new Promise((resolve, reject) => {
+    http.get(url, { agent }, (res) => res.resume().on('end', resolve)).on('error', reject);
   });
-})()`;
-const fetchSource = (url: string) =>
-  `async () => { await (await fetch(${JSON.stringify(url)})).text(); }`;
+}
 
-interface Case {
-  name: string;
-  /** The least throughput ratio. */
-  target: number;
-  warmUp: number;
-  count: number;
-  parallel: number;
-  /** The `once` by name (with the preload) and by address (without). */
-  byName: string;
-  byAddress: string;
+async function sequential(count: number, work: () => Promise<void>): Promise<void> {
+  for (let i = 0; i < count; i++) await work();
 }
 
 export async function run(): Promise<Row[]> {
@@ -63,59 +35,92 @@ export async function run(): Promise<Row[]> {
     ],
     'tcp.prod.kw',
   );
-  const env = { SVCDISC_DOMAINS: 'kw', SVCDISC_NAMESERVERS: dns.nameserver };
-  const empty = emptyPreload();
-  const web1 = 'http://web.prod.kw/';
-  const web2 = `http://127.0.0.1:${webPort}/`;
-  const cases: Case[] = [
-    {
-      name: 'new connections, warm cache (5000 connect+close)',
-      target: 0.95,
-      warmUp: 5000,
-      count: 5000,
-      parallel: 1,
-      byName: connectCloseSource('tcp.prod.kw', 1),
-      byAddress: connectCloseSource('127.0.0.1', tcpPort),
-    },
-    {
-      name: 'HTTP, new connection per request (1000)',
-      target: 0.95,
-      warmUp: 1000,
-      count: 1000,
-      parallel: 1,
-      byName: getSource(web1, 'false'),
-      byAddress: getSource(web2, 'false'),
-    },
+  const rows: Row[] = [];
+  // Each svcdisc round installs, does the work once untimed (the cache warm, the patches' code
+  // run since the install), then measures it (bench/README.md, the twelfth pass, on the warm-up).
+  const withPreload = (work: () => Promise<void>) => async () => {
+    install({ nameservers: [dns.nameserver], domains: ['kw'] });
+    try {
+      await work();
+      return await timed(work);
+    } finally {
+      uninstall();
+    }
+  };
+  try {
+    const n = 5000;
+    const [svc, base, ratio] = await alternate(
+      ROUNDS,
+      withPreload(() => sequential(n, () => connectClose(1, 'tcp.prod.kw'))),
+      () => timed(() => sequential(n, () => connectClose(tcpPort, '127.0.0.1'))),
+    );
+    rows.push(
+      throughputRow(
+        `new connections, warm cache (${n} connect+close)`,
+        svc,
+        base,
+        0.95,
+        ROUNDS,
+        n,
+        ratio,
+      ),
+    );
+
+    const m = 1000;
+    const [fresh, freshBase, freshRatio] = await alternate(
+      ROUNDS,
+      withPreload(() => sequential(m, () => get('http://web.prod.kw/', false))),
+      () => timed(() => sequential(m, () => get(`http://127.0.0.1:${webPort}/`, false))),
+    );
+    rows.push(
+      throughputRow(
+        `HTTP, new connection per request (${m})`,
+        fresh,
+        freshBase,
+        0.95,
+        ROUNDS,
+        m,
+        freshRatio,
+      ),
+    );
+
     // Keep-alive with Node's defaults: http.get on the global agent and fetch, 4 at a time.
     // Under the preload each request chooses its endpoint and pool (per-request balancing).
-    {
-      name: 'HTTP keep-alive, http.get, global agent (3000 requests, 4 at a time)',
-      target: 0.97,
-      warmUp: 3000,
-      count: 3000,
-      parallel: 4,
-      byName: getSource(web1, 'http.globalAgent'),
-      byAddress: getSource(web2, 'http.globalAgent'),
-    },
-    {
-      name: 'HTTP keep-alive, fetch (2000 requests, 4 at a time)',
-      target: 0.97,
-      warmUp: 2000,
-      count: 2000,
-      parallel: 4,
-      byName: fetchSource(web1),
-      byAddress: fetchSource(web2),
-    },
-  ];
-  const rows: Row[] = [];
-  try {
-    for (const c of cases) {
-      const [svcdisc, baseline, ratio] = await alternate(
+    const k = 3000;
+    const parallel = (work: () => Promise<void>) => async () => {
+      let left = k;
+      const worker = async () => {
+        while (left-- > 0) await work();
+      };
+      await Promise.all([worker(), worker(), worker(), worker()]);
+    };
+    const fetchText = async (url: string) => {
+      await (await fetch(url)).text();
+    };
+    for (const [label, ask] of [
+      ['http.get, global agent', (url: string) => get(url, http.globalAgent)],
+      ['fetch', fetchText],
+    ] as const) {
+      const [kept, keptBase, keptRatio] = await alternate(
         ROUNDS,
-        () => timedProcess(REGISTER, childProgram(c.byName, c.warmUp, c.count, c.parallel), env),
-        () => timedProcess(empty, childProgram(c.byAddress, c.warmUp, c.count, c.parallel), env),
+        withPreload(parallel(() => ask('http://web.prod.kw/'))),
+        async () => {
+          const work = parallel(() => ask(`http://127.0.0.1:${webPort}/`));
+          await work(); // warm, as the svcdisc round is
+          return timed(work);
+        },
       );
-      rows.push(throughputRow(c.name, svcdisc, baseline, c.target, ROUNDS, c.count, ratio));
+      rows.push(
+        throughputRow(
+          `HTTP keep-alive, ${label} (${k} requests, 4 at a time)`,
+          kept,
+          keptBase,
+          0.97,
+          ROUNDS,
+          k,
+          keptRatio,
+        ),
+      );
     }
   } finally {
     tcp.close();

@@ -1,11 +1,10 @@
 // What every benchmark shares: alternating rounds, medians, the result rows and their table,
 // and the two preloads the child processes compare.
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { promisify } from 'node:util';
 
 /** The preload, as users load it: `node -r svcdisc/register`. */
 export const REGISTER = join(__dirname, '..', 'register.cjs');
@@ -151,44 +150,13 @@ export function runAlone(module: NodeModule, run: () => Promise<Row[]>): void {
   }
 }
 
-/** Runs `program` in a fresh `node -r <preload>` with `env` (and PATH); returns the number it
- * prints: the ms its timed part took. */
-export async function timedProcess(
-  preload: string,
-  program: string,
-  env: Record<string, string>,
-): Promise<number> {
-  const { stdout } = await promisify(execFile)(process.execPath, ['-r', preload, '-e', program], {
-    env: { PATH: process.env.PATH, ...env },
-  });
-  const ms = Number(stdout);
-  if (!(ms > 0)) throw new Error(`the benchmark's child printed ${JSON.stringify(stdout)}`);
-  return ms;
-}
-
-/** A child's program: `warmUp` untimed calls of `once` (a function's source), then `count`
- * timed, `parallel` at a time; it prints the ms the timed ones took, and exits (keep-alive
- * sockets would keep it alive). */
-export const childProgram = (once: string, warmUp: number, count: number, parallel = 1) => `
-const once = ${once};
-const run = async (n) => {
-  let left = n;
-  const worker = async () => { while (left-- > 0) await once(); };
-  await Promise.all(Array.from({ length: ${parallel} }, worker));
-};
-run(${warmUp}).then(async () => {
-  const started = performance.now();
-  await run(${count});
-  console.log(performance.now() - started);
-  process.exit(0);
-}, (error) => { console.error(error); process.exit(1); });
-`;
-
-/** The source of a `once` for childProgram: one TCP connect, closed as soon as it is made. */
-export const connectCloseSource = (host: string, port: number) => `(() => {
-  const net = require('net');
-  return () => new Promise((resolve, reject) => {
-    const socket = net.connect(${port}, ${JSON.stringify(host)}, () => { socket.destroy(); resolve(); });
+/** One TCP connect, closed as soon as it is made. */
+export function connectClose(port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, host, () => {
+      socket.destroy();
+      resolve();
+    });
     socket.on('error', reject);
   });
-})()`;
+}

@@ -5,32 +5,46 @@
 // at 0.88–0.93 on Node 20 and 22 (each installation's new dns.lookup at the same call site
 // in net), where separate processes measure about 1 (bench/README.md, the sixth pass).
 //   npx tsx bench/untouched.ts
+import { execFile } from 'node:child_process';
 import net from 'node:net';
-import {
-  alternate,
-  childProgram,
-  connectCloseSource,
-  emptyPreload,
-  REGISTER,
-  type Row,
-  runAlone,
-  throughputRow,
-  timedProcess,
-} from './lib.js';
+import { promisify } from 'node:util';
+import { alternate, emptyPreload, REGISTER, type Row, runAlone, throughputRow } from './lib.js';
 
 const ROUNDS = 21;
 const CONNECTS = 5000;
 /** Untimed connects first in each process, so that both are compiled alike when timed. */
 const WARM_UP = 500;
 
+/** The child: WARM_UP connect+close, then CONNECTS timed; prints the ms they took. */
+const program = (port: number, host: string) => `
+const net = require('net');
+const connectClose = () => new Promise((resolve, reject) => {
+  const socket = net.connect(${port}, ${JSON.stringify(host)}, () => { socket.destroy(); resolve(); });
+  socket.on('error', reject);
+});
+(async () => {
+  for (let i = 0; i < ${WARM_UP}; i++) await connectClose();
+  const started = performance.now();
+  for (let i = 0; i < ${CONNECTS}; i++) await connectClose();
+  console.log(performance.now() - started);
+})();
+`;
+
 export async function run(): Promise<Row[]> {
   const server = net.createServer((socket) => socket.destroy());
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as net.AddressInfo;
   const empty = emptyPreload();
-  const env = { SVCDISC_DOMAINS: 'kw', SVCDISC_NAMESERVERS: '127.0.0.1:1' };
-  const connects = (preload: string, host: string) =>
-    timedProcess(preload, childProgram(connectCloseSource(host, port), WARM_UP, CONNECTS), env);
+  const connects = async (preload: string, host: string): Promise<number> => {
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['-r', preload, '-e', program(port, host)],
+      {
+        env: { PATH: process.env.PATH, SVCDISC_DOMAINS: 'kw', SVCDISC_NAMESERVERS: '127.0.0.1:1' },
+      },
+    );
+    return Number(stdout);
+  };
   const rows: Row[] = [];
   try {
     for (const host of ['127.0.0.1', 'localhost']) {
