@@ -270,6 +270,20 @@ describe('keep-alive pools, installed in this process', () => {
     assert.ok(drains.some((d) => d.target === 'two.host.kw'));
   });
 
+  test('fetch: requests to two services and to an address, interleaved, each reach their own', async () => {
+    // pool.prod.kw on two, other.prod.kw on one: a request given another origin's endpoint
+    // Agent would be connected to that origin's endpoint.
+    publish(two);
+    dns.records = [...dns.records, srv('other.prod.kw', 'one.host.kw', one.port, 10, 50, 1)];
+    const ask = async (url: string) => (await fetch(url)).text();
+    const seen: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      seen.push(await ask(`http://${NAME}/`), await ask('http://other.prod.kw/'));
+      seen.push(await ask(`http://127.0.0.1:${two.port}/`), await ask(`http://${NAME}/`));
+    }
+    assert.deepEqual(seen, Array(3).fill(['two', 'one', 'two', 'two']).flat());
+  });
+
   test('a pooled request whose endpoint refuses fails over; that socket is not pooled under the wrong endpoint', async () => {
     const dead = await closedPort();
     dns.records = [

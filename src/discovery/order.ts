@@ -20,8 +20,9 @@ export function orderEndpoints<T extends Weighted>(
   endpoints: readonly T[],
   random: Random = Math.random,
 ): T[] {
-  // One endpoint has one order: a warm connect to it skips the sort and the draw.
-  if (endpoints.length < 2) return [...endpoints];
+  // One endpoint has one order: a warm connect to it skips the sort and the draw. Not a spread:
+  // over the resolver's frozen lists it runs the iterator protocol (docs/node-internals.md).
+  if (endpoints.length < 2) return endpoints.length === 0 ? [] : [endpoints[0] as T];
   const sorted = [...endpoints].sort((a, b) => a.priority - b.priority);
   const ordered: T[] = [];
   let start = 0;

@@ -81,9 +81,14 @@ export function patchAgent(proto: AgentPrototype, pools: Pools, matcher: Matcher
  * `http` or `https`, without loading either for a program that does not. */
 export class AgentFinder {
   #seen = 0;
+  /** The list itself, read once: Node appends to the same array (Node 20–24), and reading it
+   * through the global `process` on each service connect of a program without `http` was
+   * about a twentieth of svcdisc's own time in a warm connect (bench/README.md, the fifteenth
+   * pass). */
+  readonly #loaded = (process as unknown as { moduleLoadList?: string[] }).moduleLoadList;
 
   find(): AgentPrototype | undefined {
-    const loaded = (process as unknown as { moduleLoadList?: string[] }).moduleLoadList;
+    const loaded = this.#loaded;
     if (!loaded || loaded.length === this.#seen) return undefined;
     let found: string | undefined;
     for (let i = this.#seen; i < loaded.length && !found; i++) {
