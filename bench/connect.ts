@@ -8,6 +8,8 @@ import { startDnsmasq } from '../test/integration/servers.js';
 import { alternate, connectClose, type Row, runAlone, throughputRow, timed } from './lib.js';
 
 const ROUNDS = 21;
+/** Where Node's fetch (its bundled undici) keeps its global dispatcher. */
+const DISPATCHER = Symbol.for('undici.globalDispatcher.1');
 
 function get(url: string, agent: http.Agent | false): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -86,6 +88,12 @@ export async function run(): Promise<Row[]> {
 
     // Keep-alive with Node's defaults: http.get on the global agent and fetch, 4 at a time.
     // Under the preload each request chooses its endpoint and pool (per-request balancing).
+    // Each round, of either side, starts from new pools: svcdisc's round gets new ones (its
+    // endpoints' Agents are made by the install, and closed by the uninstall), and undici's
+    // Agent measured 1.02–1.21× slower in the 6000 requests after it was made than one that
+    // has served the whole process, with no svcdisc at all (bench/README.md, the fifteenth
+    // pass). The baseline's round therefore gets a new undici Agent as the global dispatcher
+    // (fetch) and the global http.Agent's sockets closed (http.get), as svcdisc's round gets.
     const k = 3000;
     const parallel = (work: () => Promise<void>) => async () => {
       let left = k;
@@ -97,18 +105,42 @@ export async function run(): Promise<Row[]> {
     const fetchText = async (url: string) => {
       await (await fetch(url)).text();
     };
-    for (const [label, ask] of [
-      ['http.get, global agent', (url: string) => get(url, http.globalAgent)],
-      ['fetch', fetchText],
+    await fetchText(`http://127.0.0.1:${webPort}/`); // undici loaded, its global Agent made
+    const freshPools = {
+      'http.get': async (work: () => Promise<number>) => {
+        http.globalAgent.destroy();
+        return work();
+      },
+      fetch: async (work: () => Promise<number>) => {
+        const global = globalThis as Record<symbol, { close(): Promise<void> } | undefined>;
+        const original = global[DISPATCHER];
+        const Agent = original?.constructor as new () => { close(): Promise<void> };
+        global[DISPATCHER] = new Agent();
+        try {
+          return await work();
+        } finally {
+          await global[DISPATCHER]?.close();
+          global[DISPATCHER] = original;
+        }
+      },
+    };
+    for (const [label, ask, fresh] of [
+      [
+        'http.get, global agent',
+        (url: string) => get(url, http.globalAgent),
+        freshPools['http.get'],
+      ],
+      ['fetch', fetchText, freshPools.fetch],
     ] as const) {
       const [kept, keptBase, keptRatio] = await alternate(
         ROUNDS,
-        withPreload(parallel(() => ask('http://web.prod.kw/'))),
-        async () => {
-          const work = parallel(() => ask(`http://127.0.0.1:${webPort}/`));
-          await work(); // warm, as the svcdisc round is
-          return timed(work);
-        },
+        () => fresh(withPreload(parallel(() => ask('http://web.prod.kw/')))),
+        () =>
+          fresh(async () => {
+            const work = parallel(() => ask(`http://127.0.0.1:${webPort}/`));
+            await work(); // warm, as the svcdisc round is
+            return timed(work);
+          }),
       );
       rows.push(
         throughputRow(
