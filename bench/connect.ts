@@ -105,32 +105,32 @@ export async function run(): Promise<Row[]> {
     const fetchText = async (url: string) => {
       await (await fetch(url)).text();
     };
+    interface Dispatcher {
+      close(): Promise<void>;
+    }
+    const global = globalThis as unknown as Record<symbol, Dispatcher>;
     await fetchText(`http://127.0.0.1:${webPort}/`); // undici loaded, its global Agent made
-    const freshPools = {
-      'http.get': async (work: () => Promise<number>) => {
-        http.globalAgent.destroy();
-        return work();
-      },
-      fetch: async (work: () => Promise<number>) => {
-        const global = globalThis as Record<symbol, { close(): Promise<void> } | undefined>;
-        const original = global[DISPATCHER];
-        const Agent = original?.constructor as new () => { close(): Promise<void> };
-        global[DISPATCHER] = new Agent();
-        try {
-          return await work();
-        } finally {
-          await global[DISPATCHER]?.close();
-          global[DISPATCHER] = original;
-        }
-      },
+    const UndiciAgent = global[DISPATCHER]?.constructor as new () => Dispatcher;
+    /** A new undici Agent as fetch's global dispatcher while `work` runs, closed after it. */
+    const newDispatcher = async (work: () => Promise<number>) => {
+      const original = global[DISPATCHER] as Dispatcher;
+      const agent = new UndiciAgent();
+      global[DISPATCHER] = agent;
+      try {
+        return await work();
+      } finally {
+        await agent.close();
+        global[DISPATCHER] = original;
+      }
+    };
+    /** The global http.Agent's sockets closed before `work` runs. */
+    const newSockets = (work: () => Promise<number>) => {
+      http.globalAgent.destroy();
+      return work();
     };
     for (const [label, ask, fresh] of [
-      [
-        'http.get, global agent',
-        (url: string) => get(url, http.globalAgent),
-        freshPools['http.get'],
-      ],
-      ['fetch', fetchText, freshPools.fetch],
+      ['http.get, global agent', (url: string) => get(url, http.globalAgent), newSockets],
+      ['fetch', fetchText, newDispatcher],
     ] as const) {
       const [kept, keptBase, keptRatio] = await alternate(
         ROUNDS,
