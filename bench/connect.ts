@@ -4,12 +4,11 @@
 import http from 'node:http';
 import net from 'node:net';
 import { install, uninstall } from '../dist/index.js';
+import { GLOBAL_DISPATCHER } from '../dist/patch/fetch.js';
 import { startDnsmasq } from '../test/integration/servers.js';
 import { alternate, connectClose, type Row, runAlone, throughputRow, timed } from './lib.js';
 
 const ROUNDS = 21;
-/** Where Node's fetch (its bundled undici) keeps its global dispatcher. */
-const DISPATCHER = Symbol.for('undici.globalDispatcher.1');
 
 function get(url: string, agent: http.Agent | false): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -110,17 +109,17 @@ export async function run(): Promise<Row[]> {
     }
     const global = globalThis as unknown as Record<symbol, Dispatcher>;
     await fetchText(`http://127.0.0.1:${webPort}/`); // undici loaded, its global Agent made
-    const UndiciAgent = global[DISPATCHER]?.constructor as new () => Dispatcher;
+    const UndiciAgent = global[GLOBAL_DISPATCHER]?.constructor as new () => Dispatcher;
     /** A new undici Agent as fetch's global dispatcher while `work` runs, closed after it. */
     const newDispatcher = async (work: () => Promise<number>) => {
-      const original = global[DISPATCHER] as Dispatcher;
+      const original = global[GLOBAL_DISPATCHER] as Dispatcher;
       const agent = new UndiciAgent();
-      global[DISPATCHER] = agent;
+      global[GLOBAL_DISPATCHER] = agent;
       try {
         return await work();
       } finally {
         await agent.close();
-        global[DISPATCHER] = original;
+        global[GLOBAL_DISPATCHER] = original;
       }
     };
     /** The global http.Agent's sockets closed before `work` runs. */

@@ -5,7 +5,7 @@ import { debug } from '../debug.js';
 import { hostnameOf, type Matcher } from './match.js';
 
 /** Where undici (Node's fetch, and the undici package) keeps its global dispatcher. */
-const GLOBAL_DISPATCHER = Symbol.for('undici.globalDispatcher.1');
+export const GLOBAL_DISPATCHER = Symbol.for('undici.globalDispatcher.1');
 
 /** undici's global dispatcher: undefined until a fetch or the undici package creates it. */
 export const globalDispatcher = (): unknown =>
