@@ -7,6 +7,7 @@ import { untilIo as until } from './records.js';
 class Entry extends Expiring {
   setAt = 0;
   expiredAt = Number.NaN;
+  done = false;
   constructor(
     readonly log: string[],
     readonly name: string,
@@ -18,6 +19,9 @@ class Entry extends Expiring {
     this.expiredAt = performance.now();
     this.log.push(this.name);
     this.then?.();
+  }
+  settled(): boolean {
+    return this.done;
   }
 }
 const entry = (log: string[], name: string, then?: () => void) => new Entry(log, name, then);
@@ -77,4 +81,25 @@ test('an entry may set its next deadline as it expires', async () => {
   deadlines.set(chained, 10);
   await until(() => log.length === 3);
   assert.equal(deadlines.size, 0);
+});
+
+test('a settled entry is dropped when the timer fires, never expired; the others expire', async () => {
+  const deadlines = new Deadlines();
+  const log: string[] = [];
+  const settledEarly = entry(log, 'settled early');
+  const settledLate = entry(log, 'settled late');
+  const pending = entry(log, 'pending');
+  deadlines.set(settledEarly, 10);
+  deadlines.set(pending, 200);
+  deadlines.set(settledLate, 300);
+  settledEarly.done = true;
+  settledLate.done = true;
+  // The timer fires for the first (settled) entry: both settled ones leave the list then.
+  await until(() => deadlines.size === 1);
+  assert.deepEqual(log, []);
+  await until(() => log.length === 1);
+  assert.deepEqual(log, ['pending']);
+  assert.equal(deadlines.size, 0);
+  await new Promise((resolve) => setTimeout(resolve, 150));
+  assert.deepEqual(log, ['pending'], 'a settled entry never expires');
 });

@@ -205,6 +205,60 @@ describe('the preload, installed in this process', () => {
     assert.deepEqual(new Set(later.map((m) => m.port)), new Set([one.port]));
   });
 
+  test("one success clears an ejected endpoint's record: its priority holds again at once", async () => {
+    // A port that refuses now and listens later, with its own target (records are per endpoint).
+    const port = await closedPort();
+    dnsServer.records = [
+      srv('revived.prod.kw', 'revived.host.kw', port, 10, 1),
+      srv('revived.prod.kw', 'two.host.kw', two.port, 20, 1),
+      // The same endpoint alone under another name: tried though it is ejected.
+      srv('only-revived.prod.kw', 'revived.host.kw', port, 10, 1),
+      a('revived.host.kw', '127.0.0.1'),
+      a('two.host.kw', '127.0.0.1'),
+    ];
+    assert.equal(await get('http://revived.prod.kw/'), 'two'); // refused: ejected for 1 s
+    const revived = http.createServer((_req, res) => res.end('revived'));
+    await new Promise<void>((resolve) => revived.listen(port, '127.0.0.1', resolve));
+    try {
+      // Ejected: priority 20 is preferred while the cool-down runs.
+      assert.equal(await get('http://revived.prod.kw/'), 'two');
+      // A connect to it succeeds (it is the only endpoint of this name): the record is cleared.
+      assert.equal(await get('http://only-revived.prod.kw/'), 'revived');
+      assert.equal(await get('http://revived.prod.kw/'), 'revived');
+    } finally {
+      revived.close();
+    }
+  });
+
+  test("a connect error the program gives destroy() once connected is the program's: no failover", {
+    timeout: 5000, // a failover would connect again: no 'error' would come
+  }, async () => {
+    // A proxy passing on its upstream's failure, say. Cold, then warm.
+    dnsServer.records.push(
+      srv('proxied.prod.kw', 'one.host.kw', one.port, 10, 1),
+      srv('proxied.prod.kw', 'two.host.kw', two.port, 10, 1),
+    );
+    for (const state of ['cold', 'warm']) {
+      const socket = net.connect({ host: 'proxied.prod.kw', port: 80 });
+      await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+      const upstream = Object.assign(new Error('connect ECONNREFUSED 127.0.0.9:1'), {
+        code: 'ECONNREFUSED',
+        syscall: 'connect',
+        address: '127.0.0.9',
+        port: 1,
+      });
+      const connects = await connectsDuring(async () => {
+        const closed = new Promise((resolve) => socket.once('close', resolve));
+        const error = new Promise((resolve) => socket.once('error', resolve));
+        socket.destroy(upstream);
+        assert.equal(await error, upstream, state);
+        await closed;
+      });
+      assert.deepEqual(connects, [], `${state}: no other endpoint was tried`);
+      assert.equal(socket.destroyed, true);
+    }
+  });
+
   test('every address of an endpoint is tried before the next endpoint, as happy eyeballs does', async () => {
     dnsServer.records = [
       // one's backend listens on 127.0.0.1 only: ::1 and 127.0.0.2 refuse at its port.
@@ -505,6 +559,38 @@ describe('the preload, installed in this process', () => {
     assert.deepEqual(viaCallback, [null, address, 4]);
     await assert.rejects(lookup('gone.prod.kw'), { code: 'ENOTFOUND' });
     assert.equal((await lookup('localhost')).address.startsWith('198.18.'), false);
+  });
+});
+
+describe("a connect's hold on its socket", () => {
+  // An installation of its own: no endpoint has a failure on record (the tests above leave
+  // some), so nothing listens for 'connect' and the connect's deadline is what ends the hold.
+  let dnsServer: FixtureServer;
+  let one: Backend;
+  before(async () => {
+    one = await startBackend('one');
+    dnsServer = await FixtureServer.start({
+      records: [srv('held.prod.kw', 'one.host.kw', one.port), a('one.host.kw', '127.0.0.1')],
+    });
+    install({ nameservers: [dnsServer.nameserver], connectTimeoutMs: 300, domains: ['kw'] });
+  });
+  after(async () => {
+    uninstall();
+    one.server.close();
+    await dnsServer.close();
+  });
+
+  test("a connected socket that stays open is the program's own again once its connect timeout has passed", async () => {
+    // svcdisc keeps the socket's destroy (for failover) until its first destroy() or until the
+    // connect's deadline would have fallen due (300 ms), whichever comes first.
+    for (const state of ['cold', 'warm']) {
+      const socket = net.connect({ host: 'held.prod.kw', port: 80 });
+      await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+      assert.notEqual(socket.destroy, net.Socket.prototype.destroy, `${state}: held`);
+      await new Promise((resolve) => setTimeout(resolve, 450));
+      assert.equal(socket.destroy, net.Socket.prototype.destroy, `${state}: let go`);
+      socket.destroy();
+    }
   });
 });
 

@@ -2,8 +2,9 @@
 // connect cost about 1.5 µs of a warm connect to a service name (bench/README.md), as much as
 // the rest of its failover hooks; most connects end long before their deadline. Here a
 // deadline is an entry in a list, and one unref'd timer is armed at the earliest: a connect
-// that ends first only leaves the list, and a timer armed for it fires once, finds nothing due
-// and is armed again for the next deadline, if any. undici does the same for its own timeouts
+// that ends first leaves the list (or is found settled by the next timer: a connected socket,
+// which nothing tells svcdisc of at once), and a timer armed for it fires once, finds nothing
+// due and is armed again for the next deadline, if any. undici does the same for its own timeouts
 // (lib/util/timers.js, with a coarser clock); here a deadline fires when it is due, as
 // setTimeout would. The list is intrusive, as Node's own timer lists are: an entry carries its
 // due time and its neighbours, so a set and a delete are a few field writes (a Map's set and
@@ -20,11 +21,19 @@ export abstract class Expiring {
 
   /** Called once, when the deadline passed and was neither replaced nor deleted. */
   abstract expire(): void;
+
+  /** Whether the deadline no longer matters though it was not deleted (what it guarded ended
+   * where nothing could delete it cheaply): asked of every entry when the timer fires, and true
+   * drops the entry unexpired. An entry may let go of what it holds then. */
+  abstract settled(): boolean;
 }
 
 /** The list's two ends: never due, never expired. */
 class Ends extends Expiring {
   expire(): void {}
+  settled(): boolean {
+    return false;
+  }
 }
 
 export class Deadlines {
@@ -89,7 +98,8 @@ export class Deadlines {
     let next = Number.POSITIVE_INFINITY;
     for (let entry = ends.dueNext as Expiring; entry !== ends; ) {
       const following = entry.dueNext as Expiring;
-      if (entry.dueAt <= now) {
+      if (entry.settled()) this.delete(entry);
+      else if (entry.dueAt <= now) {
         this.delete(entry);
         expired.push(entry);
       } else if (entry.dueAt < next) next = entry.dueAt;

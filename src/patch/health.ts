@@ -1,5 +1,7 @@
 // Endpoints that failed to connect are ejected for a cool-down that doubles with each failure
-// in a row (capped), and skipped while healthy ones remain; one success clears the record.
+// in a row (capped), and skipped while healthy ones remain; one success clears the record (of
+// a connect begun while some endpoint had one: the others do not listen for their success,
+// service-connect.ts).
 import { monotonicMs } from '../clock.js';
 
 /** First cool-down after a failure, ms. */

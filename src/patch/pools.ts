@@ -124,9 +124,10 @@ export class Pools {
     );
   }
 
-  /** Records where a socket was connected; one connected for a pool (`preferred`: the
-   * endpoint its pool is for) is drained with that endpoint. */
-  connected(
+  /** Records where a socket is connecting (the attempt of a failover replaces the record);
+   * one connected for a pool (`preferred`: the endpoint its pool is for) is drained with that
+   * endpoint. */
+  connecting(
     socket: Socket,
     name: string,
     endpoint: Endpoint,

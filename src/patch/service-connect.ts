@@ -150,6 +150,8 @@ class ServiceConnect extends Expiring {
   #inherited: Socket['destroy'] | undefined;
   /** Connected, failed, or refused by Node's connect(): the socket is the program's again. */
   #over = false;
+  /** Whether #connected listens for 'connect'. */
+  #listening = false;
 
   constructor(
     readonly socket: Socket,
@@ -220,8 +222,14 @@ class ServiceConnect extends Expiring {
       ? [preferred, ...ordered.filter((e) => endpointKey(e) !== endpointKey(preferred))]
       : ordered;
     this.#interceptDestroy();
-    // Not prependOnceListener: its wrapper is two more objects a connect; #finish removes this.
-    this.socket.prependListener('connect', this.#connected);
+    // Only to clear an ejected endpoint's record: a listener of svcdisc's beside the program's
+    // makes Node's 'connect' event a list to copy, which cost a warm connect about 2 % (bench/
+    // README.md, the seventeenth pass). Not prependOnceListener: its wrapper is two more
+    // objects a connect; #finish removes this.
+    if (this.context.health.size > 0) {
+      this.#listening = true;
+      this.socket.prependListener('connect', this.#connected);
+    }
     this.#nextEndpoint();
   }
 
@@ -256,6 +264,16 @@ class ServiceConnect extends Expiring {
     const next = addressOptions(this.options, address.address, port);
     this.original.call(this.socket, tagNormalized([next, callback]));
     this.socket._host = this.name;
+    // Where the socket goes, for the pools: known now (this attempt's, until a failover makes
+    // another); Node's connect to an address is under way, a tick later.
+    if (this.#recorded())
+      this.context.pools.connecting(
+        this.socket,
+        this.key,
+        endpoint,
+        address.address,
+        this.preferred,
+      );
   }
 
   /** The 'connect' event's message for the attempt being made (not a closure: events.ts). */
@@ -281,6 +299,14 @@ class ServiceConnect extends Expiring {
     return Math.min(connectTimeoutMs, turn);
   }
 
+  /** A connect that ended without #finish (connected: nothing listens for that) needs its
+   * deadline no more, and lets go of the socket when the deadlines' timer finds it. */
+  settled(): boolean {
+    if (!this.gone) return false;
+    this.#finish();
+    return true;
+  }
+
   /** The attempt's deadline (./deadlines.ts): the next address or endpoint is tried. */
   expire(): void {
     if (this.gone) return;
@@ -297,13 +323,22 @@ class ServiceConnect extends Expiring {
 
   /** Node ends a failed connect with destroy(error): until this connect is done, the socket's
    * destroy() gives connect errors to it first (to try the next endpoint); anything else, and
-   * every call after, goes to the inherited destroy. Only intercepted sockets get this. */
+   * every call after, goes to the inherited destroy. Only intercepted sockets get this. It
+   * stays after the socket connects, until its first destroy() or the deadlines' timer finds
+   * the connect settled (no 'connect' listener takes it off): a connect error given to
+   * destroy() then is the program's (a proxy passing on another socket's), and the socket's
+   * peer address, which only a connected socket has, tells the two apart. */
   #interceptDestroy(): void {
     const socket = this.socket;
     const inherited = socket.destroy;
     this.#inherited = inherited;
     socket.destroy = ((error?: Error, ...rest: unknown[]) => {
-      if (this.#inherited && error && isConnectFailure(error)) {
+      if (
+        this.#inherited &&
+        error &&
+        isConnectFailure(error) &&
+        socket.remoteAddress === undefined
+      ) {
         this.#attemptFailed(error);
         return socket;
       }
@@ -344,23 +379,11 @@ class ServiceConnect extends Expiring {
     this.#attempt(false);
   }
 
+  /** Added while an endpoint has a failure on record: one success clears it. */
   readonly #connected = (): void => {
-    // First: the listener leaves the socket, whatever the pools do with it.
     this.#finish();
     const endpoint = this.#endpoints[this.#endpoint];
-    const address = this.#addresses[this.#address];
-    if (endpoint && address) {
-      const { health } = this.context;
-      if (health.size > 0) health.restore(endpointKey(endpoint));
-      if (this.#recorded())
-        this.context.pools.connected(
-          this.socket,
-          this.key,
-          endpoint,
-          address.address,
-          this.preferred,
-        );
-    }
+    if (endpoint) this.context.health.restore(endpointKey(endpoint));
   };
 
   /** Whether the pools (pools.ts) need to know where the socket went: connected for a pool, or
@@ -385,7 +408,10 @@ class ServiceConnect extends Expiring {
       this.socket.destroy = this.#inherited;
       this.#inherited = undefined;
     }
-    this.socket.off('connect', this.#connected);
+    if (this.#listening) {
+      this.#listening = false;
+      this.socket.off('connect', this.#connected);
+    }
   }
 
   /** Ends the connection with an error, through the socket's own destroy. */
