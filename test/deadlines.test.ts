@@ -20,7 +20,7 @@ class Entry extends Expiring {
     this.log.push(this.name);
     this.then?.();
   }
-  settled(): boolean {
+  settle(): boolean {
     return this.done;
   }
 }

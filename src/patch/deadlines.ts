@@ -22,16 +22,16 @@ export abstract class Expiring {
   /** Called once, when the deadline passed and was neither replaced nor deleted. */
   abstract expire(): void;
 
-  /** Whether the deadline no longer matters though it was not deleted (what it guarded ended
-   * where nothing could delete it cheaply): asked of every entry when the timer fires, and true
-   * drops the entry unexpired. An entry may let go of what it holds then. */
-  abstract settled(): boolean;
+  /** Called on every pending entry when the timer fires: an entry whose work ended without its
+   * deadline being deleted (where nothing could delete it cheaply) lets go of what it holds and
+   * returns true, and the list drops it unexpired. */
+  abstract settle(): boolean;
 }
 
 /** The list's two ends: never due, never expired. */
 class Ends extends Expiring {
   expire(): void {}
-  settled(): boolean {
+  settle(): boolean {
     return false;
   }
 }
@@ -98,7 +98,7 @@ export class Deadlines {
     let next = Number.POSITIVE_INFINITY;
     for (let entry = ends.dueNext as Expiring; entry !== ends; ) {
       const following = entry.dueNext as Expiring;
-      if (entry.settled()) this.delete(entry);
+      if (entry.settle()) this.delete(entry);
       else if (entry.dueAt <= now) {
         this.delete(entry);
         expired.push(entry);

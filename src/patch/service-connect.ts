@@ -223,7 +223,7 @@ class ServiceConnect extends Expiring {
       : ordered;
     this.#interceptDestroy();
     // Only to clear an ejected endpoint's record: a listener of svcdisc's beside the program's
-    // makes Node's 'connect' event a list to copy, which cost a warm connect about 2 % (bench/
+    // makes Node's 'connect' event a list to copy, which cost a warm connect 1–1.5 % (bench/
     // README.md, the seventeenth pass). Not prependOnceListener: its wrapper is two more
     // objects a connect; #finish removes this.
     if (this.context.health.size > 0) {
@@ -301,7 +301,7 @@ class ServiceConnect extends Expiring {
 
   /** A connect that ended without #finish (connected: nothing listens for that) needs its
    * deadline no more, and lets go of the socket when the deadlines' timer finds it. */
-  settled(): boolean {
+  settle(): boolean {
     if (!this.gone) return false;
     this.#finish();
     return true;
