@@ -285,6 +285,50 @@ describe('the preload, installed in this process', () => {
     );
   });
 
+  test('a socket made on a net.BoundSocket fails over from the address it was bound to', {
+    skip: !('BoundSocket' in net) && `this Node (${process.version}) has no net.BoundSocket`,
+  }, async () => {
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as net.AddressInfo;
+    const peer = new Promise<string>((resolve) =>
+      server.once('connection', (socket) => {
+        resolve(`${socket.remoteAddress}:${socket.remotePort}`);
+        socket.destroy();
+      }),
+    );
+    dnsServer.records = [
+      srv('bound.prod.kw', 'bound-dead.host.kw', deadPort, 10, 1),
+      srv('bound.prod.kw', 'bound.host.kw', port, 20, 1),
+      a('bound-dead.host.kw', '127.0.0.1'),
+      a('bound.host.kw', '127.0.0.1'),
+    ];
+    type Bound = { address(): net.AddressInfo };
+    const { BoundSocket } = net as unknown as { BoundSocket: new (options: object) => Bound };
+    const bound = new BoundSocket({ host: '127.0.0.2', port: 0 });
+    const source = `127.0.0.2:${bound.address().port}`;
+    const socket = new net.Socket({ handle: bound } as net.SocketConstructorOpts);
+    try {
+      const connects = await connectsDuring(
+        () =>
+          new Promise<void>((resolve, reject) => {
+            socket.once('error', reject);
+            socket.connect(80, 'bound.prod.kw', resolve);
+          }),
+      );
+      assert.deepEqual(
+        connects.map((m) => m.port),
+        [deadPort, port],
+        'the refused endpoint first, then the next',
+      );
+      assert.equal(`${socket.localAddress}:${socket.localPort}`, source);
+      assert.equal(await peer, source);
+    } finally {
+      socket.destroy();
+      server.close();
+    }
+  });
+
   test('a black-holed endpoint is given up after the connect timeout, and the next one is used', async () => {
     dnsServer.records = [
       srv('hole.prod.kw', 'hole.host.kw', blackholePort, 10, 100),

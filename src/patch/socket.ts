@@ -81,7 +81,15 @@ interface Handle {
   constructor: HandleClass;
   /** On a TLSWrap: the TCP handle it wraps. */
   _parent?: Handle;
+  getsockname(out: Partial<BoundAddress>): number;
+  bind(address: string, port: number): number;
+  bind6(address: string, port: number, flags: number): number;
   [key: symbol]: unknown;
+}
+interface BoundAddress {
+  address: string;
+  family: string;
+  port: number;
 }
 
 export interface SocketInternals {
@@ -110,9 +118,26 @@ let OWNER: symbol | undefined;
  * has connected. */
 const ABANDONED = Object.freeze({ destroyed: true });
 
+/** Marks a socket made on a `net.BoundSocket` (Node 24.22, lib/net.js kBoundSource): its
+ * handle was bound to a local address before any connect. */
+let BOUND_SOURCE: symbol | undefined;
+
+/** The local address a socket made on a `net.BoundSocket` was bound to, if it was. */
+function boundAddress(socket: Socket, handle: Handle): BoundAddress | undefined {
+  BOUND_SOURCE ??= Object.getOwnPropertySymbols(socket).find(
+    (s) => s.description === 'kBoundSource',
+  );
+  if (!BOUND_SOURCE || !socket[BOUND_SOURCE]) return undefined;
+  const out: Partial<BoundAddress> = {};
+  return handle.getsockname(out) === 0 ? (out as BoundAddress) : undefined;
+}
+
 /**
  * Swaps the socket's handle for a new TCP handle; the old one is closed and a connect pending
- * on it cancelled. Returns false where this Node lacks the internals it needs.
+ * on it cancelled. A socket made on a `net.BoundSocket` gets the new handle bound to the same
+ * local address and port (Node makes one attempt on such a socket: it cannot bind again; the
+ * old handle, never connected, leaves the port free when closed). Returns false where this
+ * Node lacks the internals it needs, or the address cannot be bound again.
  */
 export function freshHandle(socket: Socket): boolean {
   const tcp = socket._handle?._parent ?? socket._handle;
@@ -123,12 +148,17 @@ export function freshHandle(socket: Socket): boolean {
     missing(internal, 'a failed connect is not retried at the next SRV endpoint');
     return false;
   }
+  const bound = boundAddress(socket, tcp);
   tcp[OWNER] = ABANDONED;
   const fresh = new tcp.constructor(TCP_SOCKET);
   // TLSSocket wraps a handle it is given without claiming it; afterConnect needs the owner.
   fresh[OWNER] = socket;
   (socket[REINITIALIZE] as (handle: Handle) => void)(fresh);
-  return true;
+  if (!bound) return true;
+  const { address, port } = bound;
+  return (
+    (bound.family === 'IPv6' ? fresh.bind6(address, port, 0) : fresh.bind(address, port)) === 0
+  );
 }
 
 /** Where tls.connect keeps its whole options on the TLSSocket (lib/_tls_wrap.js
