@@ -9,6 +9,7 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import { join } from 'node:path';
+import stream from 'node:stream';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { AlreadyInstalledError, ServiceConnectError } from '../src/errors.js';
@@ -283,6 +284,38 @@ describe('the preload, installed in this process', () => {
         ['multi.host.kw', 1],
       ],
     );
+  });
+
+  test('a socket whose class has a destroy() of its own, not calling the inherited one, fails over too', async () => {
+    dnsServer.records = [
+      srv('own-destroy.prod.kw', 'own-dead.host.kw', deadPort, 10, 1),
+      srv('own-destroy.prod.kw', 'one.host.kw', one.port, 20, 1),
+      a('own-dead.host.kw', '127.0.0.1'),
+      a('one.host.kw', '127.0.0.1'),
+    ];
+    // It passes net.Socket.prototype by: svcdisc must take the socket's own destroy.
+    class OwnDestroy extends net.Socket {
+      readonly calls: unknown[] = [];
+      override destroy(error?: Error): this {
+        this.calls.push(error);
+        return stream.Duplex.prototype.destroy.call(this, error) as this;
+      }
+    }
+    const socket = new OwnDestroy();
+    const connects = await connectsDuring(async () => {
+      socket.connect({ host: 'own-destroy.prod.kw', port: 80 });
+      await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+    });
+    assert.deepEqual(
+      connects.map((m) => m.port),
+      [deadPort, one.port],
+    );
+    assert.equal(socket.remotePort, one.port);
+    assert.deepEqual(socket.calls, [], "the failed attempt's destroy was svcdisc's");
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    socket.destroy();
+    await closed;
+    assert.deepEqual(socket.calls, [undefined], "the program's destroy reached the class's");
   });
 
   test('a socket made on a net.BoundSocket fails over from the address it was bound to', {
@@ -613,12 +646,21 @@ describe("a connect's hold on its socket", () => {
   // some), so nothing listens for 'connect' and the connect's deadline is what ends the hold.
   let dnsServer: FixtureServer;
   let one: Backend;
+  let deadPort: number;
+  const options = { connectTimeoutMs: 300, domains: ['kw'] };
   before(async () => {
     one = await startBackend('one');
+    deadPort = await closedPort();
     dnsServer = await FixtureServer.start({
-      records: [srv('held.prod.kw', 'one.host.kw', one.port), a('one.host.kw', '127.0.0.1')],
+      records: [
+        srv('held.prod.kw', 'one.host.kw', one.port),
+        srv('inflight.prod.kw', 'dead.host.kw', deadPort, 10, 1),
+        srv('inflight.prod.kw', 'one.host.kw', one.port, 20, 1),
+        a('one.host.kw', '127.0.0.1'),
+        a('dead.host.kw', '127.0.0.1'),
+      ],
     });
-    install({ nameservers: [dnsServer.nameserver], connectTimeoutMs: 300, domains: ['kw'] });
+    install({ nameservers: [dnsServer.nameserver], ...options });
   });
   after(async () => {
     uninstall();
@@ -636,6 +678,30 @@ describe("a connect's hold on its socket", () => {
       await new Promise((resolve) => setTimeout(resolve, 800)); // a timer late on a busy machine
       assert.equal(socket.destroy, net.Socket.prototype.destroy, `${state}: let go`);
       socket.destroy();
+    }
+  });
+
+  test('a connect under way when svcdisc is uninstalled still fails over, cold or warm', async () => {
+    uninstall(); // this describe's installation: each state below has one of its own
+    for (const state of ['cold', 'warm']) {
+      install({ nameservers: [dnsServer.nameserver], ...options });
+      if (state === 'warm') await dns.promises.lookup('inflight.prod.kw'); // the SRV answer cached
+      let socket: net.Socket | undefined;
+      const connects = await connectsDuring(() => {
+        const connecting = net.connect({ host: 'inflight.prod.kw', port: 80 });
+        socket = connecting;
+        uninstall();
+        return new Promise((resolve, reject) =>
+          connecting.once('connect', resolve).once('error', reject),
+        );
+      });
+      assert.deepEqual(
+        connects.map((m) => m.port),
+        [deadPort, one.port],
+        `${state}: the refused endpoint, then the next`,
+      );
+      assert.equal(socket?.remotePort, one.port, state);
+      socket?.destroy();
     }
   });
 });
