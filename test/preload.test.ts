@@ -686,13 +686,12 @@ describe("a connect's hold on its socket", () => {
     for (const state of ['cold', 'warm']) {
       install({ nameservers: [dnsServer.nameserver], ...options });
       if (state === 'warm') await dns.promises.lookup('inflight.prod.kw'); // the SRV answer cached
-      let socket: net.Socket | undefined;
+      const socket = new net.Socket();
       const connects = await connectsDuring(() => {
-        const connecting = net.connect({ host: 'inflight.prod.kw', port: 80 });
-        socket = connecting;
+        socket.connect({ host: 'inflight.prod.kw', port: 80 });
         uninstall();
         return new Promise((resolve, reject) =>
-          connecting.once('connect', resolve).once('error', reject),
+          socket.once('connect', resolve).once('error', reject),
         );
       });
       assert.deepEqual(
@@ -700,8 +699,8 @@ describe("a connect's hold on its socket", () => {
         [deadPort, one.port],
         `${state}: the refused endpoint, then the next`,
       );
-      assert.equal(socket?.remotePort, one.port, state);
-      socket?.destroy();
+      assert.equal(socket.remotePort, one.port, state);
+      socket.destroy();
     }
   });
 });
