@@ -9,16 +9,23 @@ import { performance } from 'node:perf_hooks';
 /** The preload, as users load it: `node -r svcdisc/register`. */
 export const REGISTER = join(__dirname, '..', 'register.cjs');
 
-let empty: string | undefined;
+let dir: string | undefined;
+const files = new Map<string, string>();
+/** A preload file of `text`, written once per process under a temporary directory. */
+export function preloadFile(name: string, text: string): string {
+  let file = files.get(name);
+  if (!file) {
+    dir ??= mkdtempSync(join(tmpdir(), 'svcdisc-bench-'));
+    file = join(dir, name);
+    writeFileSync(file, text);
+    files.set(name, file);
+  }
+  return file;
+}
+
 /** A file preloading nothing: the baseline's `-r` (it costs about 1 ms, which svcdisc cannot
  * remove). */
-export function emptyPreload(): string {
-  if (!empty) {
-    empty = join(mkdtempSync(join(tmpdir(), 'svcdisc-bench-')), 'empty.js');
-    writeFileSync(empty, '');
-  }
-  return empty;
-}
+export const emptyPreload = (): string => preloadFile('empty.js', '');
 
 export interface Row {
   case: string;
