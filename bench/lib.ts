@@ -36,6 +36,8 @@ export interface Row {
   runs: number;
   /** Whether the target holds; undefined where the case only reports. */
   met?: boolean;
+  /** The case this row is shown after, when it is measured apart from it (a floor). */
+  after?: string;
 }
 
 export const median = (values: number[]): number => {
@@ -140,7 +142,7 @@ export function throughputRow(
 
 export function printRows(rows: Row[]): void {
   console.table(
-    rows.map(({ met, ...row }) => ({
+    rows.map(({ met, after: _after, ...row }) => ({
       ...row,
       met: met === undefined ? 'report' : met ? 'yes' : 'NO',
     })),
