@@ -75,17 +75,32 @@ const START_UP_CASES = [
   ['start-up, bare', '0', 1.03],
 ] as const;
 
+/** A start-up case with `preload` against the same with the empty preload: the medians and the
+ * median of the pairs' ratios. */
+const startUp = (preload: string, code: string) =>
+  alternate(
+    ROUNDS,
+    () => node(['-r', preload, '-e', code]),
+    () => node(['-r', emptyPreload(), '-e', code]),
+  );
+
 const connectAndExit = (host: string, p: number) =>
   `require('net').connect(${p}, '${host}', function () { this.destroy(); })`;
 
+/** A first connect by name against one by address, each in a fresh process: the medians, and
+ * the median of the pairs' differences less one DNS round trip, ms. */
+interface FirstConnectTimes {
+  byName: number;
+  byAddress: number;
+  extra: number;
+}
+
 /** What the first-connect cases share: a TCP server, dnsmasq with its SRV record, one DNS round
- * trip (c-ares against the same server), and a row of a first connect by name against one by
- * address, each in a fresh process. */
+ * trip (c-ares against the same server), and the first connect by address to compare with. */
 interface FirstConnect {
   nameserver: string;
   roundTrip: number;
-  /** The row, and the median of the pairs' differences less the round trip, ms. */
-  row(name: string, byName: () => Promise<number>): Promise<[Row, number]>;
+  measure(byName: () => Promise<number>): Promise<FirstConnectTimes>;
 }
 
 async function withFirstConnect(work: (fixture: FirstConnect) => Promise<Row[]>): Promise<Row[]> {
@@ -106,22 +121,17 @@ async function withFirstConnect(work: (fixture: FirstConnect) => Promise<Row[]>)
     const trips: number[] = [];
     for (let i = 0; i < 31; i++) trips.push(await timed(() => ares.resolveSrv('svc.prod.kw')));
     const roundTrip = median(trips);
-    const baseline = () => node(['-r', emptyPreload(), '-e', connectAndExit('127.0.0.1', port)]);
+    const byAddress = () => node(['-r', emptyPreload(), '-e', connectAndExit('127.0.0.1', port)]);
     return await work({
       nameserver: dns.nameserver,
       roundTrip,
-      async row(name, byName) {
-        const results = await pairs(ROUNDS, byName, baseline);
-        const extra = median(results.map(([a, b]) => a - b - roundTrip));
-        const measured: Row = {
-          case: name,
-          svcdisc: ms(median(results.map(([a]) => a))),
-          baseline: ms(median(results.map(([, b]) => b))),
-          ratio: `+${extra.toFixed(2)} ms`,
-          target: 'report',
-          runs: ROUNDS,
+      async measure(byName) {
+        const results = await pairs(ROUNDS, byName, byAddress);
+        return {
+          byName: median(results.map(([a]) => a)),
+          byAddress: median(results.map(([, b]) => b)),
+          extra: median(results.map(([a, b]) => a - b - roundTrip)),
         };
-        return [measured, extra];
       },
     });
   } finally {
@@ -130,45 +140,46 @@ async function withFirstConnect(work: (fixture: FirstConnect) => Promise<Row[]>)
   }
 }
 
+/** A row that reports a first connect's times. */
+const firstConnectRow = (name: string, times: FirstConnectTimes): Row => ({
+  case: name,
+  svcdisc: ms(times.byName),
+  baseline: ms(times.byAddress),
+  ratio: `+${times.extra.toFixed(2)} ms`,
+  target: 'report',
+  runs: ROUNDS,
+});
+
 /** The least SRV client's first connect, in a process started with `preload`. */
 const minimal = (preload: string, nameserver: string) => () =>
   node(['-r', preload, '-e', minimalSrvClient(nameserver, 'svc.prod.kw')]);
 
 export async function run(): Promise<Row[]> {
   const rows: Row[] = [];
-  const empty = emptyPreload();
   for (const [name, code, max] of START_UP_CASES) {
-    const [svcdisc, baseline, ratio] = await alternate(
-      ROUNDS,
-      () => node(['-r', REGISTER, '-e', code]),
-      () => node(['-r', empty, '-e', code]),
-    );
+    const [svcdisc, baseline, ratio] = await startUp(REGISTER, code);
     rows.push(timeRow(name, svcdisc, baseline, max, ROUNDS, ms, ratio));
   }
 
   // The first connection: to a service name (SRV query to dnsmasq, then connect) against one
   // by IP:port, each in a fresh process that exits once connected. Target: at most 3 ms more,
   // plus one DNS round trip.
-  const first = await withFirstConnect(async ({ nameserver, roundTrip, row }) => {
-    const svcdisc = () =>
+  const first = await withFirstConnect(async ({ nameserver, roundTrip, measure }) => {
+    const svcdisc = await measure(() =>
       node(['-r', REGISTER, '-e', connectAndExit('svc.prod.kw', 1)], {
         SVCDISC_NAMESERVERS: nameserver,
-      });
-    const [measured, extra] = await row('first intercepted connect, fresh process', svcdisc);
+      }),
+    );
+    // What the target leaves to a preload: the same, done by the least SRV client there is.
+    const floor = await measure(minimal(emptyPreload(), nameserver));
     return [
       {
-        ...measured,
-        baseline: `${measured.baseline} (DNS round trip ${ms(roundTrip)})`,
+        ...firstConnectRow('first intercepted connect, fresh process', svcdisc),
+        baseline: `${ms(svcdisc.byAddress)} (DNS round trip ${ms(roundTrip)})`,
         target: '≤ +3 ms plus one round trip',
-        met: extra <= 3,
+        met: svcdisc.extra <= 3,
       },
-      // What the target leaves to a preload: the same, done by the least SRV client there is.
-      (
-        await row(
-          'first connect by name, minimal SRV client (the floor)',
-          minimal(empty, nameserver),
-        )
-      )[0],
+      firstConnectRow('first connect by name, minimal SRV client (the floor)', floor),
     ];
   });
   rows.push(...first);
@@ -185,14 +196,9 @@ export async function run(): Promise<Row[]> {
  */
 export async function floors(): Promise<Row[]> {
   const rows: Row[] = [];
-  const empty = emptyPreload();
   const floor = preloadFile('floor.js', FLOOR_PRELOAD);
   for (const [name, code, max] of START_UP_CASES) {
-    const [least, baseline, ratio] = await alternate(
-      ROUNDS,
-      () => node(['-r', floor, '-e', code]),
-      () => node(['-r', empty, '-e', code]),
-    );
+    const [least, baseline, ratio] = await startUp(floor, code);
     rows.push({
       ...timeRow(
         `${name}, the floor (net, dns, two wrappers)`,
@@ -208,14 +214,12 @@ export async function floors(): Promise<Row[]> {
       after: name,
     });
   }
-  const first = await withFirstConnect(async ({ nameserver, row }) => [
+  const first = await withFirstConnect(async ({ nameserver, measure }) => [
     {
-      ...(
-        await row(
-          'first connect by name, minimal SRV client after the floor preload',
-          minimal(floor, nameserver),
-        )
-      )[0],
+      ...firstConnectRow(
+        'first connect by name, minimal SRV client after the floor preload',
+        await measure(minimal(floor, nameserver)),
+      ),
       after: 'first connect by name, minimal SRV client (the floor)',
     },
   ]);
