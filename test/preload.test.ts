@@ -16,7 +16,7 @@ import { AlreadyInstalledError, ServiceConnectError } from '../src/errors.js';
 import { CHANNELS, type ConnectMessage } from '../src/events.js';
 import { install, uninstall } from '../src/patch/install.js';
 import { FixtureServer } from './fixture-server.js';
-import { a, aaaa, closedPort, srv } from './records.js';
+import { a, aaaa, closedPort, inOrder, srv } from './records.js';
 
 const TLS = join(__dirname, '..', 'fixtures', 'tls');
 const CA = readFileSync(join(TLS, 'ca.crt'));
@@ -175,22 +175,20 @@ describe('the preload, installed in this process', () => {
   });
 
   test('priority: the backup is used only when every endpoint of the first priority fails', async () => {
-    dnsServer.records = [
-      srv('backup.prod.kw', 'dead.host.kw', deadPort, 10, 100),
-      srv('backup.prod.kw', 'two.host.kw', two.port, 20, 100),
-      a('dead.host.kw', '127.0.0.1'),
-      a('two.host.kw', '127.0.0.1'),
-    ];
+    dnsServer.records = inOrder(
+      'backup.prod.kw',
+      ['dead.host.kw', deadPort],
+      ['two.host.kw', two.port],
+    );
     for (let i = 0; i < 5; i++) assert.equal(await get('http://backup.prod.kw/'), 'two');
   });
 
   test('a refused endpoint fails over with no request failing, then is ejected and skipped', async () => {
-    dnsServer.records = [
-      srv('flaky.prod.kw', 'flaky-dead.host.kw', deadPort, 10, 100),
-      srv('flaky.prod.kw', 'one.host.kw', one.port, 20, 1),
-      a('flaky-dead.host.kw', '127.0.0.1'),
-      a('one.host.kw', '127.0.0.1'),
-    ];
+    dnsServer.records = inOrder(
+      'flaky.prod.kw',
+      ['flaky-dead.host.kw', deadPort],
+      ['one.host.kw', one.port],
+    );
     const first = await connectsDuring(async () =>
       assert.equal(await get('http://flaky.prod.kw/'), 'one'),
     );
@@ -287,12 +285,11 @@ describe('the preload, installed in this process', () => {
   });
 
   test('a socket whose class has a destroy() of its own, not calling the inherited one, fails over too', async () => {
-    dnsServer.records = [
-      srv('own-destroy.prod.kw', 'own-dead.host.kw', deadPort, 10, 1),
-      srv('own-destroy.prod.kw', 'one.host.kw', one.port, 20, 1),
-      a('own-dead.host.kw', '127.0.0.1'),
-      a('one.host.kw', '127.0.0.1'),
-    ];
+    dnsServer.records = inOrder(
+      'own-destroy.prod.kw',
+      ['own-dead.host.kw', deadPort],
+      ['one.host.kw', one.port],
+    );
     // It passes net.Socket.prototype by: svcdisc must take the socket's own destroy.
     class OwnDestroy extends net.Socket {
       readonly calls: unknown[] = [];
@@ -330,12 +327,11 @@ describe('the preload, installed in this process', () => {
         socket.destroy();
       }),
     );
-    dnsServer.records = [
-      srv('bound.prod.kw', 'bound-dead.host.kw', deadPort, 10, 1),
-      srv('bound.prod.kw', 'bound.host.kw', port, 20, 1),
-      a('bound-dead.host.kw', '127.0.0.1'),
-      a('bound.host.kw', '127.0.0.1'),
-    ];
+    dnsServer.records = inOrder(
+      'bound.prod.kw',
+      ['bound-dead.host.kw', deadPort],
+      ['bound.host.kw', port],
+    );
     type Bound = { address(): net.AddressInfo };
     const { BoundSocket } = net as unknown as { BoundSocket: new (options: object) => Bound };
     const bound = new BoundSocket({ host: '127.0.0.2', port: 0 });
@@ -363,24 +359,22 @@ describe('the preload, installed in this process', () => {
   });
 
   test('a black-holed endpoint is given up after the connect timeout, and the next one is used', async () => {
-    dnsServer.records = [
-      srv('hole.prod.kw', 'hole.host.kw', blackholePort, 10, 100),
-      srv('hole.prod.kw', 'two.host.kw', two.port, 20, 100),
-      a('hole.host.kw', '127.0.0.1'),
-      a('two.host.kw', '127.0.0.1'),
-    ];
+    dnsServer.records = inOrder(
+      'hole.prod.kw',
+      ['hole.host.kw', blackholePort],
+      ['two.host.kw', two.port],
+    );
     const started = Date.now();
     assert.equal(await get('http://hole.prod.kw/'), 'two');
     assert.ok(Date.now() - started >= 250, 'the black hole was not tried first');
   });
 
   test('when every endpoint fails, the last error is emitted with each address:port tried', async () => {
-    dnsServer.records = [
-      srv('down.prod.kw', 'dead.host.kw', deadPort, 10, 1),
-      srv('down.prod.kw', 'hole.host.kw', blackholePort, 20, 1),
-      a('dead.host.kw', '127.0.0.1'),
-      a('hole.host.kw', '127.0.0.1'),
-    ];
+    dnsServer.records = inOrder(
+      'down.prod.kw',
+      ['dead.host.kw', deadPort],
+      ['hole.host.kw', blackholePort],
+    );
     const tried = [`127.0.0.1:${deadPort}`, `127.0.0.1:${blackholePort}`];
     const error = await get('http://down.prod.kw/').catch((e: unknown) => e);
     assert.ok(error instanceof ServiceConnectError);
@@ -424,13 +418,12 @@ describe('the preload, installed in this process', () => {
   });
 
   test('each resolution, choice, failover and ejection is published on its diagnostics channel', async () => {
-    dnsServer.records = [
-      // A target of its own: dead.host.kw is ejected already by the tests above.
-      srv('watched.prod.kw', 'watched-dead.host.kw', deadPort, 10, 1),
-      srv('watched.prod.kw', 'one.host.kw', one.port, 20, 1),
-      a('watched-dead.host.kw', '127.0.0.1'),
-      a('one.host.kw', '127.0.0.1'),
-    ];
+    // A target of its own: dead.host.kw is ejected already by the tests above.
+    dnsServer.records = inOrder(
+      'watched.prod.kw',
+      ['watched-dead.host.kw', deadPort],
+      ['one.host.kw', one.port],
+    );
     const seen: [string, Record<string, unknown>][] = [];
     const listeners = Object.values(CHANNELS).map((name) => {
       const listener = (message: unknown) => seen.push([name, message as Record<string, unknown>]);
@@ -654,10 +647,7 @@ describe("a connect's hold on its socket", () => {
     dnsServer = await FixtureServer.start({
       records: [
         srv('held.prod.kw', 'one.host.kw', one.port),
-        srv('inflight.prod.kw', 'dead.host.kw', deadPort, 10, 1),
-        srv('inflight.prod.kw', 'one.host.kw', one.port, 20, 1),
-        a('one.host.kw', '127.0.0.1'),
-        a('dead.host.kw', '127.0.0.1'),
+        ...inOrder('inflight.prod.kw', ['dead.host.kw', deadPort], ['one.host.kw', one.port]),
       ],
     });
     install({ nameservers: [dnsServer.nameserver], ...options });

@@ -31,6 +31,20 @@ export const aaaa = (name: string, address: string, ttl = 30): packet.Answer => 
   data: address,
 });
 
+/** A service tried in order: the endpoint `first` (priority 10), then `then` (priority 20), each a
+ * target name and port; both targets at 127.0.0.1. (Alone in its priority, an endpoint's weight
+ * chooses nothing: 1.) */
+export const inOrder = (
+  name: string,
+  first: [target: string, port: number],
+  then: [target: string, port: number],
+): packet.Answer[] => [
+  srv(name, first[0], first[1], 10, 1),
+  srv(name, then[0], then[1], 20, 1),
+  a(first[0], '127.0.0.1'),
+  a(then[0], '127.0.0.1'),
+];
+
 export const cname = (name: string, target: string, ttl = 30): packet.Answer => ({
   type: 'CNAME',
   name,
