@@ -40,10 +40,13 @@ interface Installation {
 
 let current: Installation | undefined;
 
-/** Set on net.Socket.prototype while svcdisc is installed, under a key every copy of svcdisc
- * shares: two copies in one process never patch twice. */
+/** Set on the global object while svcdisc is installed, under a key every copy of svcdisc
+ * shares: two copies in one process never patch twice. Not on net.Socket.prototype, where it
+ * was until the twenty-first pass: a property added to and deleted from the prototype of every
+ * socket at each install() and uninstall() left the sockets of the process slower after it
+ * (bench/README.md). The global object keeps its properties in a dictionary anyway. */
 const INSTALLED = Symbol.for('svcdisc.installed');
-const prototype = net.Socket.prototype as unknown as Record<symbol, unknown>;
+const marker = globalThis as unknown as Record<symbol, true | undefined>;
 
 let warned = false;
 /** Misspelled SVCDISC_* variables: one line each on stderr, once per process. */
@@ -73,7 +76,7 @@ export { produceCodeCache, writeCodeCache } from './code-cache.js';
  * @returns whether the patches were installed
  */
 export function install(options: SvcdiscOptions = {}): boolean {
-  if (prototype[INSTALLED]) throw new AlreadyInstalledError();
+  if (marker[INSTALLED]) throw new AlreadyInstalledError();
   const config = normalizeOptions(options);
   warnOnce();
   if (config.disable) return false;
@@ -110,12 +113,12 @@ export function install(options: SvcdiscOptions = {}): boolean {
   // A program that has its pools before svcdisc is installed (install() from code, after it
   // loaded http or made a fetch) has them adopted now, before its first request.
   if (poolsExist()) load().adopt();
-  prototype[INSTALLED] = true;
+  marker[INSTALLED] = true;
   current = {
     side: load,
     loaded,
     restore() {
-      delete prototype[INSTALLED];
+      delete marker[INSTALLED];
       undoFetch();
       net.Socket.prototype.connect = originals.connect;
       net.Server.prototype.listen = originals.listen;
