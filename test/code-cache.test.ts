@@ -191,6 +191,36 @@ describe('the code caches of the start-up bundle and the service side', () => {
     assert.equal(child.stdout, 'true false\n');
   });
 
+  test('the service side from its cache is loaded once: an install after an uninstall reuses it', async () => {
+    // A new copy per install() was code V8 had to learn again (bench/README.md, the
+    // twenty-first pass).
+    const index = JSON.stringify(join(dir, 'dist', 'index.js'));
+    const { stdout, stderr } = await promisify(execFile)(
+      process.execPath,
+      [
+        '-r',
+        join(dir, 'register.cjs'),
+        '-e',
+        `const svcdisc = require(${index});
+         const connect = () => new Promise((resolve, reject) => {
+           require('net').connect(1, 'svc.prod.kw', function () { this.destroy(); resolve(); }).on('error', reject);
+         });
+         connect()
+           .then(() => { svcdisc.uninstall(); svcdisc.install(); return connect(); })
+           .then(() => console.log('connected twice'));`,
+      ],
+      {
+        env: {
+          PATH: process.env.PATH,
+          NODE_DEBUG: 'svcdisc',
+          SVCDISC_NAMESERVERS: server.nameserver,
+        },
+      },
+    );
+    assert.equal(stdout, 'connected twice\n');
+    assert.equal(stderr.match(/code cache \S+\/side\.js\.\S+\.cache used\n/g)?.length, 1, stderr);
+  });
+
   test('a cache made from another build of the bundle is not read', async () => {
     const later = new Date(Date.now() + 60_000);
     utimesSync(side, later, later);

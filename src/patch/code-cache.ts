@@ -57,13 +57,27 @@ const wrap = (source: string) =>
 const scripts = new Map<string, vm.Script>();
 let producing = false;
 
+/** The CJS loader (what require('node:module') returns, whose first load costs a first connect
+ * about 0.5 ms): every CommonJS `module` is an instance of it. */
+const Module = module.constructor as typeof import('node:module') & {
+  new (id: string, parent: NodeJS.Module): NodeJS.Module;
+  _nodeModulePaths(dir: string): string[];
+  _cache: NodeJS.Dict<NodeJS.Module>;
+};
+
 /**
  * Loads the bundle `file` (an absolute path) from its code cache when this Node has a valid
  * one (see the top), else with `fallback` (the requiring module's own `require` of it). The
  * bundle's own requires resolve as they would, and it is in the module cache under its path
- * like any module.
+ * like any module: loaded once, as require() loads a module. (Until the twenty-first pass each
+ * call compiled and ran a new copy: every install() after an uninstall() had a service side of
+ * its own, new functions and classes that V8 had to learn again, and new HTTP connections ran
+ * 7–12 % slower in the bench's rounds: bench/README.md.) Producing a cache (dist/warm.js), it
+ * compiles the bundle anew.
  */
 export function requireBundle(file: string, fallback: () => unknown): unknown {
+  const loaded = Module._cache[file];
+  if (loaded?.loaded && !producing) return loaded.exports;
   let cached: Buffer | undefined;
   let source: string;
   try {
@@ -79,13 +93,6 @@ export function requireBundle(file: string, fallback: () => unknown): unknown {
     return fallback(); // no cache for this Node, or no bundle (src/ run by tsx)
   }
   const { Script } = require('node:vm') as typeof vm;
-  // The CJS loader (what require('node:module') returns, whose first load costs a first
-  // connect about 0.5 ms): every CommonJS `module` is an instance of it.
-  const Module = module.constructor as typeof import('node:module') & {
-    new (id: string, parent: NodeJS.Module): NodeJS.Module;
-    _nodeModulePaths(dir: string): string[];
-    _cache: NodeJS.Dict<NodeJS.Module>;
-  };
   const script = new Script(wrap(source), {
     filename: file,
     ...(cached ? { cachedData: cached.subarray(HEADER) } : {}),
