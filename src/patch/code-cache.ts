@@ -72,7 +72,7 @@ const Module = module.constructor as typeof import('node:module') & {
  * like any module: loaded once, as require() loads a module. (Until the twenty-first pass each
  * call compiled and ran a new copy: every install() after an uninstall() had a service side of
  * its own, new functions and classes that V8 had to learn again, and new HTTP connections ran
- * 7–12 % slower in the bench's rounds: bench/README.md.) Producing a cache (dist/warm.js), it
+ * 6–10 % slower in the bench's rounds: bench/README.md.) Producing a cache (dist/warm.js), it
  * compiles the bundle anew.
  */
 export function requireBundle(file: string, fallback: () => unknown): unknown {
