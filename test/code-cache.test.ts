@@ -63,26 +63,24 @@ describe('the code caches of the start-up bundle and the service side', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  /** A fresh process under the copy's preload (after `first`, Node options) that runs `code`
+   * with svc.prod.kw's nameserver and svcdisc's debug lines on. */
+  const underPreload = (code: string, first: string[] = []) =>
+    promisify(execFile)(process.execPath, [...first, '-r', join(dir, 'register.cjs'), '-e', code], {
+      env: {
+        PATH: process.env.PATH,
+        NODE_DEBUG: 'svcdisc',
+        SVCDISC_NAMESERVERS: server.nameserver,
+      },
+    });
+
   /** A fresh process under the copy's preload (after `first`, Node options) connects to
    * svc.prod.kw; its debug lines. */
   const connectByName = async (first: string[] = []): Promise<string> => {
     const before = accepted;
-    const { stdout, stderr } = await promisify(execFile)(
-      process.execPath,
-      [
-        ...first,
-        '-r',
-        join(dir, 'register.cjs'),
-        '-e',
-        "require('net').connect(1, 'svc.prod.kw', function () { this.destroy(); console.log('connected'); })",
-      ],
-      {
-        env: {
-          PATH: process.env.PATH,
-          NODE_DEBUG: 'svcdisc',
-          SVCDISC_NAMESERVERS: server.nameserver,
-        },
-      },
+    const { stdout, stderr } = await underPreload(
+      "require('net').connect(1, 'svc.prod.kw', function () { this.destroy(); console.log('connected'); })",
+      first,
     );
     assert.equal(stdout, 'connected\n');
     // The backend the SRV record names got the connection (its accept may come a turn later).
@@ -195,27 +193,14 @@ describe('the code caches of the start-up bundle and the service side', () => {
     // A new copy per install() was code V8 had to learn again (bench/README.md, the
     // twenty-first pass).
     const index = JSON.stringify(join(dir, 'dist', 'index.js'));
-    const { stdout, stderr } = await promisify(execFile)(
-      process.execPath,
-      [
-        '-r',
-        join(dir, 'register.cjs'),
-        '-e',
-        `const svcdisc = require(${index});
-         const connect = () => new Promise((resolve, reject) => {
-           require('net').connect(1, 'svc.prod.kw', function () { this.destroy(); resolve(); }).on('error', reject);
-         });
-         connect()
-           .then(() => { svcdisc.uninstall(); svcdisc.install(); return connect(); })
-           .then(() => console.log('connected twice'));`,
-      ],
-      {
-        env: {
-          PATH: process.env.PATH,
-          NODE_DEBUG: 'svcdisc',
-          SVCDISC_NAMESERVERS: server.nameserver,
-        },
-      },
+    const { stdout, stderr } = await underPreload(
+      `const svcdisc = require(${index});
+       const connect = () => new Promise((resolve, reject) => {
+         require('net').connect(1, 'svc.prod.kw', function () { this.destroy(); resolve(); }).on('error', reject);
+       });
+       connect()
+         .then(() => { svcdisc.uninstall(); svcdisc.install(); return connect(); })
+         .then(() => console.log('connected twice'));`,
     );
     assert.equal(stdout, 'connected twice\n');
     assert.equal(stderr.match(/code cache \S+\/side\.js\.\S+\.cache used\n/g)?.length, 1, stderr);
