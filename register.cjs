@@ -3,7 +3,7 @@
 // NODE_OPTIONS="--require svcdisc/register". Installs the patches that route connections to
 // names under SVCDISC_DOMAINS through DNS SRV. A bad SVCDISC_* value stops the program at
 // start with a message naming it; SVCDISC_DISABLE=1 installs (and checks) nothing.
-// Not a regular expression: V8 compiles one at its first use (0.03–0.3 ms here).
+// Not a regular expression: V8 compiles one at its first use (0.03 to 0.3 ms here).
 const disable = (process.env.SVCDISC_DISABLE ?? '').trim().toLowerCase();
 const disabled = disable === '1' || disable === 'true';
 /** Node's builtins without the CommonJS loader where this Node can (scripts/bundle-preload.mjs). */
@@ -12,7 +12,7 @@ const builtin = process.getBuiltinModule ?? require;
 /**
  * dist/patch/install.js, the start-up bundle, from V8's code cache of it when dist/warm.js
  * made one for this Node from this very bundle, else as any module. The cache holds the
- * functions start-up runs, compiled: about a third of the preload's start-up (1–2 ms) is
+ * functions start-up runs, compiled: about a third of the preload's start-up (1 to 2 ms) is
  * compiling them. The same file format and loading as the service side's
  * (src/patch/code-cache.ts), written here in plain JavaScript because it runs before any of
  * svcdisc's modules is loaded (from a module of its own it cost 1 ms more). Any failure to read

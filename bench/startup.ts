@@ -21,10 +21,12 @@ import {
 } from './lib.js';
 
 const ROUNDS = 41;
+/** Processes per heap figure: a process's heap after its collections varies by a few KB. */
+const HEAP_RUNS = 5;
 
 /** The floor of a first connect by name: the least any SRV client does — a dgram socket, one
  * query written by hand, the port and the glue address read from the reply, net.connect. */
-const minimalSrvClient = (dns: string, name: string) => `
+const minimalSrvClient = (dns: string, name: string, connected = '') => `
 const [host, port] = ${JSON.stringify(dns)}.split(':');
 const q = Buffer.alloc(512);
 q.writeUInt16BE((Math.random() * 65536) | 0, 0);
@@ -47,7 +49,7 @@ s.on('message', (m) => {
     p += l;
   }
   s.close();
-  require('net').connect(srvPort, address, function () { this.destroy(); });
+  require('net').connect(srvPort, address, function () { this.destroy(); ${connected} });
 });
 s.connect(Number(port), host, () => s.send(q.subarray(0, o)));
 `;
@@ -84,8 +86,10 @@ const startUp = (preload: string, code: string) =>
     () => node(['-r', emptyPreload(), '-e', code]),
   );
 
-const connectAndExit = (host: string, p: number) =>
-  `require('net').connect(${p}, '${host}', function () { this.destroy(); })`;
+const connectAndExit = (host: string, p: number, connected = '') =>
+  `require('net').connect(${p}, '${host}', function () { this.destroy(); ${connected} })`;
+
+const kb = (bytes: number) => `${(bytes / 1024).toFixed(0)} KB`;
 
 /** A first connect by name against one by address, each in a fresh process: the medians, and
  * the median of the pairs' differences less one DNS round trip, ms. */
@@ -150,6 +154,22 @@ const firstConnectRow = (name: string, times: FirstConnectTimes): Row => ({
   runs: ROUNDS,
 });
 
+/** Once connected: the heap the process holds after two full collections, bytes, on stdout. */
+const PRINT_HEAP =
+  'setImmediate(() => { gc(); gc(); process.stdout.write(String(process.memoryUsage().heapUsed)); });';
+
+/** The median heap (bytes) of HEAP_RUNS processes `node --expose-gc ...args` that print it. */
+async function heapOf(args: string[], env: Record<string, string> = {}): Promise<number> {
+  const heaps: number[] = [];
+  for (let i = 0; i < HEAP_RUNS; i++) {
+    const { stdout } = await promisify(execFile)(process.execPath, ['--expose-gc', ...args], {
+      env: { PATH: process.env.PATH, ...env },
+    });
+    heaps.push(Number(stdout));
+  }
+  return median(heaps);
+}
+
 /** The least SRV client's first connect, in a process started with `preload`. */
 const minimal = (preload: string, nameserver: string) => () =>
   node(['-r', preload, '-e', minimalSrvClient(nameserver, 'svc.prod.kw')]);
@@ -188,8 +208,9 @@ export async function run(): Promise<Row[]> {
 
 /**
  * The floors of the start-up and first-connect targets with a preload: the floor preload
- * against the empty one, and the least SRV client started with the floor preload. Each row
- * goes after the row of its target (`after`). `npm run bench` runs these last: every child
+ * against the empty one, and the least SRV client started with the floor preload; and the heap
+ * a process holds after its first intercepted connect, against that client's. Each row goes
+ * after the row of its target (`after`). `npm run bench` runs these last: every child
  * process a bench process starts makes the connect cases after it slower on Node 24 (bench/
  * README.md, the eighteenth and twentieth passes), so these leave the cases before them as
  * they were.
@@ -214,15 +235,40 @@ export async function floors(): Promise<Row[]> {
       after: name,
     });
   }
-  const first = await withFirstConnect(async ({ nameserver, measure }) => [
-    {
-      ...firstConnectRow(
-        'first connect by name, minimal SRV client after the floor preload',
-        await measure(minimal(floor, nameserver)),
-      ),
-      after: 'first connect by name, minimal SRV client (the floor)',
-    },
-  ]);
+  const first = await withFirstConnect(async ({ nameserver, measure }) => {
+    const least = await measure(minimal(floor, nameserver));
+    // What the process holds once connected: svcdisc's bundles, their compiled code, the
+    // resolver, against the least SRV client's after the floor preload.
+    const env = { SVCDISC_NAMESERVERS: nameserver };
+    const held = await heapOf(
+      ['-r', REGISTER, '-e', connectAndExit('svc.prod.kw', 1, PRINT_HEAP)],
+      env,
+    );
+    const leastHeld = await heapOf([
+      '-r',
+      floor,
+      '-e',
+      minimalSrvClient(nameserver, 'svc.prod.kw', PRINT_HEAP),
+    ]);
+    return [
+      {
+        ...firstConnectRow(
+          'first connect by name, minimal SRV client after the floor preload',
+          least,
+        ),
+        after: 'first connect by name, minimal SRV client (the floor)',
+      },
+      {
+        case: 'heap held after the first intercepted connect, collected',
+        svcdisc: kb(held),
+        baseline: `${kb(leastHeld)} (the least SRV client after the floor preload)`,
+        ratio: `+${kb(held - leastHeld)}`,
+        target: 'report',
+        runs: HEAP_RUNS,
+        after: 'first connect by name, minimal SRV client after the floor preload',
+      },
+    ];
+  });
   rows.push(...first);
   return rows;
 }
