@@ -86,10 +86,11 @@ function withoutHelpers(out, file) {
 
 // Each bundle is written in ASCII. esbuild escapes other characters in code (its default
 // charset), not in the comments it keeps, where an escape changes nothing but their look. One
-// such character makes Node decode the whole file on its slow path into a string of two bytes
-// a character, which V8 keeps as the script's source for the life of the process: the service
-// side's two (an en dash and a micro sign, in comments) cost each first connect 0.07–0.1 ms of
-// decoding and the process 90 KB of heap (bench/README.md, the twenty-second pass).
+// such character makes Node decode the whole file on its slow path, and one outside Latin-1
+// into a string of two bytes a character, which V8 keeps as the script's source for the life
+// of the process: the service side's two (an en dash and a micro sign, in comments) cost each
+// first connect 0.07–0.1 ms of decoding and the process 90 KB of heap (bench/README.md, the
+// twenty-second pass).
 const ascii = (out) =>
   out.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 

@@ -234,8 +234,9 @@ describe('the code caches of the start-up bundle and the service side', () => {
 });
 
 test('the files the preload compiles are ASCII: V8 keeps one byte a character of their source', () => {
-  // A single other character makes Node decode a whole file into two bytes a character, on its
-  // slow path (scripts/bundle-preload.mjs); esbuild escapes them in code, not in comments.
+  // A single other character makes Node decode a whole file on its slow path, and one outside
+  // Latin-1 into two bytes a character (scripts/bundle-preload.mjs); esbuild escapes them in
+  // code, not in comments.
   for (const file of ['register.cjs', 'dist/patch/install.js', 'dist/patch/side.js']) {
     const bytes = readFileSync(join(ROOT, file));
     const at = bytes.findIndex((byte) => byte > 0x7f);
