@@ -167,9 +167,11 @@ describe('endpoint faults under the preload', () => {
   before(async () => {
     steady = http.createServer((_req, res) => res.end('steady'));
     flappy = http.createServer((_req, res) => res.end('flappy'));
-    for (const server of [steady, flappy])
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    flappyPort = (flappy.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => steady.listen(0, '127.0.0.1', resolve));
+    // flappy listens again on its port in each cycle: one below the ephemeral range
+    // (closedPort), which no connection made meanwhile can take as its local end.
+    flappyPort = await closedPort();
+    await new Promise<void>((resolve) => flappy.listen(flappyPort, '127.0.0.1', resolve));
     dns = await FixtureServer.start({
       records: [
         srv('flap.prod.kw', 'flappy.host.kw', flappyPort, 10, 50),

@@ -1,5 +1,7 @@
 // Record builders for tests, in dns-packet's shape.
 import { createSocket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import type * as packet from 'dns-packet';
 import { newWireStats } from '../src/dns/client.js';
 
@@ -85,13 +87,48 @@ export function bigSet(name: string, count: number): packet.Answer[] {
 
 export const newStats = newWireStats;
 
-/** A loopback UDP and TCP port with nothing listening (bound, then released). */
+/** The first port of the kernel's ephemeral range (Linux's default where it cannot be read). */
+function ephemeralLow(): number {
+  try {
+    const range = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8');
+    const low = Number(range.split(/\s/)[0]);
+    return Number.isInteger(low) && low > 2048 ? low : 32768;
+  } catch {
+    return 32768;
+  }
+}
+
+/** Whether a TCP server can listen on `port` of 127.0.0.1 (closed again at once). */
+const tcpFree = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+
+/** Whether a UDP socket can bind `port` of 127.0.0.1 (closed again at once). */
+const udpFree = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const socket = createSocket('udp4');
+    socket.once('error', () => socket.close(() => resolve(false)));
+    socket.bind(port, '127.0.0.1', () => socket.close(() => resolve(true)));
+  });
+
+/**
+ * A loopback port, UDP and TCP, with nothing listening, that stays so until the test listens
+ * on it (an endpoint or a nameserver that refuses, or one that comes back). Below the kernel's
+ * ephemeral range: a port there is never given to a listen(0) or to a connection's local end,
+ * by this test file or another running beside it. (One that a bind(0) had given and released
+ * was taken meanwhile by a connection's local end, and the test's later listen on it failed
+ * with EADDRINUSE.)
+ */
 export async function closedPort(): Promise<number> {
-  const socket = createSocket('udp4');
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-  const { port } = socket.address();
-  await new Promise<void>((resolve) => socket.close(resolve));
-  return port;
+  const low = ephemeralLow();
+  for (let tries = 0; tries < 50; tries++) {
+    const port = 1024 + Math.floor(Math.random() * (low - 1024));
+    if ((await tcpFree(port)) && (await udpFree(port))) return port;
+  }
+  throw new Error(`no free port on 127.0.0.1 between 1024 and ${low}`);
 }
 
 /** A seeded PRNG (mulberry32): random draws that are the same on every run. */

@@ -9,7 +9,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { install, uninstall } from '../src/patch/install.js';
 import { FixtureServer } from './fixture-server.js';
-import { a, srv } from './records.js';
+import { a, closedPort, srv } from './records.js';
 
 /** The codes the README documents for a failed request. */
 export const DOCUMENTED_CODES = new Set([
@@ -59,8 +59,13 @@ export async function runSoak(seconds: number): Promise<SoakReport> {
 
   const labels = ['flappy', 'steady-1', 'steady-2'];
   const servers = labels.map((label) => http.createServer((_req, res) => res.end(label)));
-  for (const server of servers)
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  // The flappy endpoint listens again on its port every other second: one below the ephemeral
+  // range (closedPort), which no connection made meanwhile can take as its local end.
+  const flappyPort = await closedPort();
+  for (const [i, server] of servers.entries())
+    await new Promise<void>((resolve) =>
+      server.listen(i === 0 ? flappyPort : 0, '127.0.0.1', resolve),
+    );
   const ports = servers.map((server) => (server.address() as AddressInfo).port);
   const dns = await FixtureServer.start();
   // Two of the three published at a time, rotating, weights changing: TTL 1 s.

@@ -1,9 +1,7 @@
 // Real DNS servers (Debian packages) started on free loopback ports for integration tests.
 
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
@@ -11,7 +9,7 @@ import type { Endpoint } from '../../src/discovery/service.js';
 import { DnsClient } from '../../src/dns/client.js';
 import { parseNameserver } from '../../src/dns/names.js';
 import { createResolver, type Resolver, type ResolverOptions } from '../../src/index.js';
-import { newStats } from '../records.js';
+import { closedPort, newStats } from '../records.js';
 
 export interface RunningServer {
   nameserver: string;
@@ -28,26 +26,6 @@ export function missing(command: string, packages: string): string | undefined {
   const reason = `${command} is not installed (Debian: apt-get install ${packages}; .ci/run does it)`;
   if (process.env.CI) throw new Error(reason);
   return reason;
-}
-
-/** A port free for both UDP and TCP on 127.0.0.1. */
-async function freePort(): Promise<number> {
-  for (let tries = 0; tries < 20; tries++) {
-    const udp = createSocket('udp4');
-    await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve));
-    const { port } = udp.address();
-    const tcp = createServer();
-    const ok = await new Promise<boolean>((resolve) => {
-      tcp.once('error', () => resolve(false));
-      tcp.listen(port, '127.0.0.1', () => resolve(true));
-    });
-    await new Promise<void>((resolve) => udp.close(() => resolve()));
-    if (ok) {
-      await new Promise<void>((resolve) => tcp.close(() => resolve()));
-      return port;
-    }
-  }
-  throw new Error('no free port');
 }
 
 /** Waits until the server answers an SRV query for `probe` over UDP and TCP. */
@@ -85,8 +63,9 @@ async function start(
   files: (port: number) => Record<string, string>,
   probe: string,
 ): Promise<RunningServer> {
-  // The port was free a moment ago; a test running in parallel may take it first (the server
-  // then exits at once): start again on another, a few times.
+  // The port was free a moment ago (closedPort: below the ephemeral range, so only an explicit
+  // bind can take it); should another process take it first (the server then exits at once),
+  // start again on another, a few times.
   for (let attempt = 1; ; attempt++) {
     try {
       return await startOnce(command, args, files, probe);
@@ -106,7 +85,7 @@ async function startOnce(
   probe: string,
 ): Promise<RunningServer> {
   const dir = mkdtempSync(join(tmpdir(), `svcdisc-${command}-`));
-  const port = await freePort();
+  const port = await closedPort();
   for (const [name, text] of Object.entries(files(port)))
     writeFileSync(join(dir, name), text.replaceAll('@DIR@', dir));
   const child = spawn(command, args(dir, port), {
