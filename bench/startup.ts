@@ -68,10 +68,13 @@ const lookup = dns.lookup;
 dns.lookup = function (...args) { return lookup.apply(this, args); };
 `;
 
+/** `node ...args` with nothing of this process's environment but PATH, and `env`. */
+const nodeProcess = (args: string[], env: Record<string, string> = {}) =>
+  promisify(execFile)(process.execPath, args, { env: { PATH: process.env.PATH, ...env } });
+
+/** How long `node ...args` takes, ms. */
 const node = (args: string[], env: Record<string, string> = {}) =>
-  timed(() =>
-    promisify(execFile)(process.execPath, args, { env: { PATH: process.env.PATH, ...env } }),
-  );
+  timed(() => nodeProcess(args, env));
 
 const START_UP_CASES = [
   ['start-up of a networking program', "require('http')", 1.02],
@@ -163,10 +166,7 @@ const PRINT_HEAP =
 async function heapOf(args: string[], env: Record<string, string> = {}): Promise<number> {
   const heaps: number[] = [];
   for (let i = 0; i < HEAP_RUNS; i++) {
-    const { stdout } = await promisify(execFile)(process.execPath, ['--expose-gc', ...args], {
-      env: { PATH: process.env.PATH, ...env },
-    });
-    heaps.push(Number(stdout));
+    heaps.push(Number((await nodeProcess(['--expose-gc', ...args], env)).stdout));
   }
   return median(heaps);
 }
