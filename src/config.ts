@@ -2,8 +2,8 @@
 // Environment variables and API options go through the same parsers, so both give the same
 // messages for the same mistakes. Three tables, each with every setting (the types check it):
 // its variable, its default, its parser (made when a value of it is parsed).
-import { isIP } from 'node:net';
 import {
+  ipFamily,
   isDigits,
   type NamedServer,
   type Nameserver,
@@ -161,7 +161,7 @@ function list<T>(item: (entry: string) => T, expected: string): Parse<T[]> {
 
 function dnsName(expected: string): (entry: string) => string {
   return (entry) => {
-    const name = normalizeName(entry.replace(/^\./, ''));
+    const name = normalizeName(entry.startsWith('.') ? entry.slice(1) : entry);
     if (name === undefined) throw new InvalidValue(expected);
     return name;
   };
@@ -209,7 +209,7 @@ function tsigKey(raw: unknown): TsigKey {
 
 function ipAddress(raw: unknown): string {
   const address = text(raw);
-  if (isIP(address) === 0) throw new InvalidValue('an IPv4 or IPv6 address');
+  if (ipFamily(address) === 0) throw new InvalidValue('an IPv4 or IPv6 address');
   return address;
 }
 

@@ -13,7 +13,7 @@ import {
   parsePort,
 } from '../src/dns/names.js';
 import { portAndTemplate } from '../src/dns/srv-name.js';
-import { parseKeyFile, parseTsigKey } from '../src/dns/tsig-key.js';
+import { parseKeyFile, parseTsigKey, TSIG_ALGORITHMS } from '../src/dns/tsig-key.js';
 
 test('one label rule: letters, digits, _ and inner hyphens, at most 63 characters', () => {
   assert.equal(normalizeName('_http._tcp.User.Prod.KW.'), '_http._tcp.user.prod.kw');
@@ -55,6 +55,11 @@ test('ipFamily is net.isIP, for addresses, names and any string (fast-check)', (
     fc.domain(),
     fc.string({ maxLength: 40 }),
     fc.ipV6().map((address) => `${address}%eth0`),
+    // IPv4 checked without Node's pattern: leading zeros, 256, five parts, empty parts.
+    fc.array(fc.constantFrom(...'0125689.'), { maxLength: 17 }).map((chars) => chars.join('')),
+    fc
+      .array(fc.integer({ min: 0, max: 300 }), { minLength: 3, maxLength: 5 })
+      .map((parts) => parts.join('.')),
   );
   fc.assert(
     fc.property(strings, (value) => assert.equal(ipFamily(value), isIP(value), value)),
@@ -81,8 +86,54 @@ test('the checks written without patterns answer as the patterns they replace (f
     const match = /^(?:(\d{1,5})=)?(.*)$/.exec(entry);
     return [match?.[1] === undefined ? undefined : Number(match[1]), match?.[2] ?? ''];
   };
+  // A TSIG key's algorithm and secret as the patterns read them.
+  const oldTsigKey = (text: string) => {
+    const [name = '', algorithm = '', secret = '', ...rest] = text.trim().split(':');
+    if (rest.length > 0) return undefined;
+    const canonical = algorithm.toLowerCase().replace(/\.sig-alg\.reg\.int\.?$/, '');
+    const base64 = /^[A-Za-z0-9+/]+={0,2}$/.test(secret) && secret.length % 4 === 0;
+    const keyName = normalizeName(name);
+    if (keyName === undefined || !(canonical in TSIG_ALGORITHMS) || !base64) return undefined;
+    return { name: keyName, algorithm: canonical, secret };
+  };
+  const algorithms = fc.oneof(
+    fc
+      .constantFrom(...Object.keys(TSIG_ALGORITHMS))
+      .chain((algorithm) =>
+        fc.constantFrom(
+          algorithm,
+          algorithm.toUpperCase(),
+          `${algorithm}.sig-alg.reg.int`,
+          `${algorithm}.SIG-ALG.reg.int.`,
+          `${algorithm}.sig-alg.reg.int..`,
+          `${algorithm}sig-alg.reg.int`,
+        ),
+      ),
+    fc.string({ maxLength: 20 }),
+  );
+  const secrets = fc.oneof(
+    fc.uint8Array({ maxLength: 40 }).map((bytes) => Buffer.from(bytes).toString('base64')),
+    fc.array(fc.constantFrom(...'aZ09+/=-_ .'), { maxLength: 12 }).map((chars) => chars.join('')),
+    fc.string({ maxLength: 12 }),
+  );
+  fc.assert(
+    fc.property(algorithms, secrets, (algorithm, secret) => {
+      const text = `key.kw:${algorithm}:${secret}`;
+      assert.deepEqual(parseTsigKey(text), oldTsigKey(text), text);
+    }),
+    { numRuns: 3000 },
+  );
+  // A nameserver by name, and not a malformed IPv4 address, as the pattern told them apart.
+  const oldNamedServer = (entry: string) => {
+    const [name = '', port, ...rest] = entry.trim().split(':');
+    const host = normalizeName(name);
+    const number = port === undefined ? 53 : parsePort(port);
+    if (host === undefined || rest.length > 0 || number === undefined) return undefined;
+    return /^[\d.]+$/.test(host) ? undefined : { host, port: number };
+  };
   fc.assert(
     fc.property(strings, (value) => {
+      assert.deepEqual(parseNamedServer(value), oldNamedServer(value), value);
       assert.equal(isLabel(value), LABEL.test(value), value);
       assert.equal(canonicalName(value), value.toLowerCase().replace(/\.$/, ''), value);
       assert.equal(parsePort(value), oldPort(value), value);

@@ -1,13 +1,38 @@
 // Domain names and server addresses as svcdisc reads and writes them: one label rule, one
 // parser of `ip:port`, one way to print `address:port`. A leaf: it imports only Node.
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIPv6 } from 'node:net';
 
 /** net.isIP() without its cost for names: Node's IPv6 pattern takes about 4 ms to compile on
  * its first use, so only a string with a colon (every IPv6 address has one; no name or IPv4
- * address has) meets it. */
+ * address has) meets it; and IPv4 is checked without Node's pattern either (below). */
 export function ipFamily(value: string): 0 | 4 | 6 {
   if (value.includes(':')) return isIPv6(value) ? 6 : 0;
   return isIPv4(value) ? 4 : 0;
+}
+
+/** net.isIPv4() without its pattern, which V8 compiles at its first use: 0.16–0.2 ms, which a
+ * preload with SVCDISC_NAMESERVERS set paid at start-up (bench/README.md, the twenty-third
+ * pass). Four decimal numbers 0 to 255 joined by dots, without leading zeros, as Node's. */
+function isIPv4(value: string): boolean {
+  if (value.length < 7 || value.length > 15) return false;
+  let parts = 0;
+  let start = 0;
+  let number = 0;
+  for (let i = 0; i <= value.length; i++) {
+    const code = i < value.length ? value.charCodeAt(i) : DOT;
+    if (code !== DOT) {
+      if (code < 48 || code > 57) return false;
+      number = number * 10 + code - 48;
+      continue;
+    }
+    const digits = i - start;
+    if (digits === 0 || digits > 3 || number > 255) return false;
+    if (digits > 1 && value.charCodeAt(start) === 48) return false;
+    parts++;
+    start = i + 1;
+    number = 0;
+  }
+  return parts === 4;
 }
 
 /** A DNS server to ask, by address. */
@@ -31,6 +56,7 @@ export type NameserverSpec = Nameserver | NamedServer;
 // (bench/README.md), and a first connect met about ten.
 
 const HYPHEN = 45;
+const DOT = 46;
 const UNDERSCORE = 95;
 
 /** A lower-case letter, a digit or `_`. */
@@ -43,6 +69,15 @@ export function isDigits(text: string): boolean {
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);
     if (code < 48 || code > 57) return false;
+  }
+  return text.length > 0;
+}
+
+/** Whether `text` is made of digits and dots only (a malformed IPv4 address, not a name). */
+function isDigitsAndDots(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code !== DOT && (code < 48 || code > 57)) return false;
   }
   return text.length > 0;
 }
@@ -110,7 +145,7 @@ export function parseNamedServer(entry: string, defaultPort = 53): NamedServer |
   const host = normalizeName(name);
   const number = port === undefined ? defaultPort : parsePort(port);
   if (host === undefined || rest.length > 0 || number === undefined) return undefined;
-  if (/^[\d.]+$/.test(host)) return undefined; // a malformed IPv4 address, not a name
+  if (isDigitsAndDots(host)) return undefined; // a malformed IPv4 address, not a name
   return { host, port: number };
 }
 

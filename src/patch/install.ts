@@ -67,6 +67,8 @@ function poolsExist(): boolean {
   );
 }
 
+/** For dist/warm.js: the settings' parsers, run once for the start-up bundle's cache. */
+export { configFromEnv } from '../config.js';
 /** For dist/warm.js: the code cache of the service-side bundle. */
 export { produceCodeCache, writeCodeCache } from './code-cache.js';
 
