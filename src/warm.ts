@@ -16,35 +16,43 @@ import http = require('node:http');
 import net = require('node:net');
 
 import { join } from 'node:path';
+import { type Config, ENV_VARIABLES } from './config.js';
 import { produceCodeCache, requireBundle, writeCodeCache } from './patch/code-cache.js';
 import type * as Install from './patch/install.js';
 import { answer } from './server/authority.js';
 import { parseZone } from './server/zone.js';
 
 const NAME = 'warm.svcdisc.kw';
-/** A valid value of every SVCDISC_* variable: each is read at start-up where it is set, and its
- * parser goes into the start-up bundle's cache with the rest (the twenty-third pass). */
-const EVERY_SETTING: Record<string, string> = {
-  SVCDISC_DOMAINS: 'prod.kw,.stage.kw',
-  SVCDISC_NAMESERVERS: '10.0.0.2,10.0.0.3:5353,dns:53',
-  SVCDISC_SRV_NAME: '5432=_postgresql._tcp.{host},{host}',
-  SVCDISC_TIMEOUT_MS: '500',
-  SVCDISC_ATTEMPTS: '2',
-  SVCDISC_TCP: '0',
-  SVCDISC_FALLBACK: 'true',
-  SVCDISC_MIN_TTL: '0',
-  SVCDISC_MAX_TTL: '3600',
-  SVCDISC_STALE_TTL: '60',
-  SVCDISC_CONNECT_TIMEOUT_MS: '1000',
-  SVCDISC_DISABLE: '0',
-  SVCDISC_ANNOUNCE: 'user.prod.kw,admin.prod.kw:9090',
-  SVCDISC_UPDATE_SERVER: '10.0.0.2:53',
-  SVCDISC_TSIG_KEY: `key.kw:hmac-sha256:${Buffer.alloc(32).toString('base64')}`,
-  SVCDISC_ANNOUNCE_PRIORITY: '10',
-  SVCDISC_ANNOUNCE_WEIGHT: '100',
-  SVCDISC_ANNOUNCE_TTL: '30',
-  SVCDISC_ANNOUNCE_ADDRESS: '10.0.0.4',
+/** A valid value of every setting, read from the environment as the preload reads it: each
+ * variable set is checked at start-up, and its parser goes into the start-up bundle's cache
+ * with the rest (the twenty-third pass). A setting added to Config must be added here (the
+ * types check it); SVCDISC_TSIG_KEYFILE is run on its own (it excludes SVCDISC_TSIG_KEY). */
+const EVERY_SETTING: Record<Exclude<keyof Config, 'cacheSize' | 'tsigKeyFile'>, string> = {
+  domains: 'prod.kw,.stage.kw',
+  nameservers: '10.0.0.2,10.0.0.3:5353,dns:53',
+  srvName: '5432=_postgresql._tcp.{host},{host}',
+  timeoutMs: '500',
+  attempts: '2',
+  tcp: '0',
+  fallback: 'true',
+  minTtl: '0',
+  maxTtl: '3600',
+  staleTtl: '60',
+  connectTimeoutMs: '1000',
+  disable: '0',
+  announce: 'user.prod.kw,admin.prod.kw:9090',
+  updateServer: '10.0.0.2:53',
+  tsigKey: `key.kw:hmac-sha256:${Buffer.alloc(32).toString('base64')}`,
+  announcePriority: '10',
+  announceWeight: '100',
+  announceTtl: '30',
+  announceAddress: '10.0.0.4',
 };
+/** EVERY_SETTING as environment variables. */
+const everyVariable = () =>
+  Object.fromEntries(
+    Object.entries(EVERY_SETTING).map(([key, value]) => [ENV_VARIABLES[key], value]),
+  );
 /** The whole run; it takes about 0.4 s (most of it loading undici for the fetch). */
 const DEADLINE_MS = 5_000;
 const START_UP = join(__dirname, 'patch', 'install.js');
@@ -81,8 +89,8 @@ async function warm(): Promise<string[]> {
   nameserver.on('error', () => {}); // from here on, a failure shows as the query timing out
   try {
     svcdisc.produceCodeCache();
-    svcdisc.configFromEnv(EVERY_SETTING);
-    svcdisc.configFromEnv({ SVCDISC_TSIG_KEYFILE: '/etc/svcdisc/update.key' });
+    svcdisc.configFromEnv(everyVariable());
+    svcdisc.configFromEnv({ [ENV_VARIABLES.tsigKeyFile as string]: '/etc/svcdisc/update.key' });
     // No timeout or attempts given: the resolver takes them from resolv.conf, as programs
     // that set neither do, so that the code reading it is in the cache too.
     svcdisc.install({ domains: 'kw', nameservers: `127.0.0.1:${nameserver.address().port}` });
