@@ -1,7 +1,8 @@
 'use strict';
 // An unmodified program with Node's defaults: `http.get` on the global agent and `fetch` each
 // ask one URL in a loop (two at a time, a request every few ms) for LOOP_MS, and print one
-// JSON line per answer: {"client","t": Date.now(),"answer"} or {"client","t","error"}. Run by
+// JSON line per answer: {"client","t": Date.now(),"answer"} or {"client","t","error"}, and one per
+// failover or ejection of svcdisc's. Run by
 // test/integration/keepalive.test.ts under the preload while the SRV records change.
 const http = require('node:http');
 
@@ -21,6 +22,17 @@ function get() {
         res.on('end', () => resolve(text));
       })
       .on('error', reject);
+  });
+}
+
+// svcdisc's failovers and ejections, one line each ({"event","t","target","port"}): a request
+// that fails over is answered by another endpoint than the one chosen for it.
+const channels = require('node:diagnostics_channel');
+for (const event of ['failover', 'eject']) {
+  channels.subscribe(`svcdisc:${event}`, (m) => {
+    process.stdout.write(
+      `${JSON.stringify({ event, t: Date.now(), target: m.target, port: m.port })}\n`,
+    );
   });
 }
 
