@@ -185,6 +185,8 @@ scale.prod IN SRV 10 50 ${port('green')} green.host
   interface Answer {
     client?: string;
     event?: string;
+    target?: string;
+    port?: number;
     t: number;
     answer?: string;
     error?: string;
@@ -279,7 +281,9 @@ scale.prod IN SRV 10 50 ${port('green')} green.host
       assert.ok(late.length >= 50, `${client}: ${late.length} answers after the scale-up`);
       // Equal weights: a third each. p = 0.0001 (df 2: 18.42), as this sample is not repeated.
       // A request that failed over was answered by another endpoint than chosen: said with a miss.
-      const events = answers.filter((a) => a.event && a.t > added + SETTLE_MS).map((a) => a.event);
+      const events = answers
+        .filter((a) => a.event && a.t > added + SETTLE_MS)
+        .map((a) => `${a.event} ${a.target}:${a.port}`);
       assert.ok(
         chiSquare(observed, [1 / 3, 1 / 3, 1 / 3]) < 18.42,
         `${client}: ${observed}; failovers and ejections meanwhile: ${events.join(', ') || 'none'}`,
