@@ -1,9 +1,9 @@
 'use strict';
 // An unmodified program with Node's defaults: `http.get` on the global agent and `fetch` each
 // ask one URL in a loop (two at a time, a request every few ms) for LOOP_MS, and print one
-// JSON line per answer: {"client","t": Date.now(),"answer"} or {"client","t","error"}, and one per
-// failover or ejection of svcdisc's. Run by
-// test/integration/keepalive.test.ts under the preload while the SRV records change.
+// JSON line per answer: {"client","t": Date.now(),"answer"} or {"client","t","error"}, and one
+// per failover or ejection of svcdisc's. Run by test/integration/keepalive.test.ts under the
+// preload while the SRV records change.
 const http = require('node:http');
 
 const url = process.argv[2];
