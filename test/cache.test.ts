@@ -162,6 +162,42 @@ describe('the answer cache', () => {
     assert.equal(srvQueries(), 2);
   });
 
+  test('while the refresh of an answer in use runs past its expiry, the answer is still given, then the new one', async () => {
+    const r = resolver({ timeoutMs: 5_000 });
+    await r.resolve('user.prod.kw');
+    await r.resolve('user.prod.kw'); // a use
+    server.records = [srv('user.prod.kw', 'a.kw', 81, 10, 10, 10), a('a.kw', '127.0.0.2', 10)];
+    server.behave = () => ({ delayMs: 1_500 }); // on the mocked clock, as the TTL
+    mock.timers.tick(9_000); // the refresh starts, 1 s before expiry
+    await until(() => srvQueries() === 2);
+    mock.timers.tick(1_000); // expired, the refresh still waiting for its reply
+    try {
+      assert.equal(r.cached('user.prod.kw')?.endpoints[0]?.port, 80);
+      assert.equal((await r.resolve('user.prod.kw')).endpoints[0]?.port, 80);
+      assert.deepEqual([srvQueries(), r.stats().staleServed], [2, 0]);
+    } finally {
+      mock.timers.tick(500); // the reply: no query left waiting, whatever failed
+      await until(() => r.stats().answers === 2);
+    }
+    assert.equal(r.cached('user.prod.kw')?.endpoints[0]?.port, 81);
+  });
+
+  test('SVCDISC_STALE_TTL 0: an expired answer is not given while its refresh runs', async () => {
+    const r = resolver({ staleTtl: 0, timeoutMs: 5_000 });
+    await r.resolve('user.prod.kw');
+    await r.resolve('user.prod.kw'); // a use
+    server.behave = () => ({ delayMs: 1_500 });
+    mock.timers.tick(9_000);
+    await until(() => srvQueries() === 2);
+    mock.timers.tick(1_000);
+    try {
+      assert.equal(r.cached('user.prod.kw'), undefined);
+    } finally {
+      mock.timers.tick(500); // the reply: no query left waiting, whatever failed
+      await until(() => r.stats().answers === 2);
+    }
+  });
+
   test('a failed background refresh keeps the answer fresh until it expires, then serves it stale', async () => {
     const r = resolver();
     await r.resolve('user.prod.kw');
@@ -174,6 +210,8 @@ describe('the answer cache', () => {
     assert.equal((await r.resolve('user.prod.kw')).endpoints[0]?.port, 80);
     assert.deepEqual([r.stats().cacheHits, r.stats().staleServed], [2, 0]);
     mock.timers.tick(1_000);
+    // The refresh is over: no answer without a query, and the query's failure gives it stale.
+    assert.equal(r.cached('user.prod.kw'), undefined);
     assert.equal((await r.resolve('user.prod.kw')).endpoints[0]?.port, 80);
     assert.equal(r.stats().staleServed, 1);
   });

@@ -62,7 +62,8 @@ export interface Resolver {
   /** Whether the SRV query of a name needs the port (the default template has `{port}`). */
   readonly needsPort: boolean;
   /** The fresh cached answer for a normalised name (or key), synchronously, or undefined:
-   * the preload's path for a warm cache. */
+   * the preload's path for a warm cache. While the background refresh of an answer in use is
+   * under way, that answer, expired or not (within the stale TTL). */
   cached(name: string): Resolution | undefined;
   /** The endpoints in RFC 2782 order for one new connection. */
   order<T extends Endpoint>(endpoints: readonly T[]): T[];
@@ -87,6 +88,9 @@ interface Entry {
   failure?: { error: DnsError; until: number };
   /** Whether the answer was used since it was fetched: only those are refreshed. */
   used: boolean;
+  /** Whether the background refresh of the answer is under way: until it ends, the answer
+   * is given after it expires (within the stale TTL), as it was a moment before. */
+  refreshing: boolean;
   timer?: NodeJS.Timeout;
 }
 
@@ -96,6 +100,15 @@ function deepFreeze<T>(value: T): T {
     Object.freeze(value);
   }
   return value;
+}
+
+/** Whether an answer may be given without a query: fresh, or expired while the refresh that
+ * replaces it is under way (within the stale TTL). A refresh that runs past the expiry — a
+ * slow server, a TTL whose lead (a tenth) is shorter than a round trip, a busy event loop —
+ * leaves no gap in which an answer in use is missing: an http.Agent request there would get
+ * a free socket of Node's own pool for the name, one endpoint for every request in the gap. */
+function current(entry: Entry, now: number): boolean {
+  return now < entry.expiresAt || (entry.refreshing && now < entry.staleUntil);
 }
 
 class ServiceResolver implements Resolver {
@@ -156,7 +169,7 @@ class ServiceResolver implements Resolver {
 
   cached(name: string): Resolution | undefined {
     const entry = this.#cache.get(name);
-    if (!entry?.resolution || this.#now() >= entry.expiresAt) return undefined;
+    if (!entry?.resolution || !current(entry, this.#now())) return undefined;
     this.#stats.cacheHits++;
     entry.used = true;
     return entry.resolution;
@@ -190,7 +203,7 @@ class ServiceResolver implements Resolver {
     }
     const entry = this.#cache.get(key);
     const now = this.#now();
-    if (entry?.resolution && now < entry.expiresAt) {
+    if (entry?.resolution && current(entry, now)) {
       this.#stats.cacheHits++;
       entry.used = true;
       return entry.resolution;
@@ -273,7 +286,14 @@ class ServiceResolver implements Resolver {
     const failure = { error, until: this.#now() + ERROR_BACKOFF_MS };
     const entry = this.#cache.get(key);
     if (entry) entry.failure = failure;
-    else this.#cache.set(key, { expiresAt: 0, staleUntil: 0, used: false, failure });
+    else
+      this.#cache.set(key, {
+        expiresAt: 0,
+        staleUntil: 0,
+        used: false,
+        refreshing: false,
+        failure,
+      });
     resolved(() => ({ name: host, query, error }));
     return error;
   }
@@ -310,6 +330,7 @@ class ServiceResolver implements Resolver {
       expiresAt: 0,
       staleUntil: 0,
       used: false,
+      refreshing: false,
       failure: { error, until: this.#now() + ttl * 1000 },
     });
     resolved(() => ({ name: host, query, error }));
@@ -344,6 +365,7 @@ class ServiceResolver implements Resolver {
       expiresAt: now + lifetime,
       staleUntil: now + lifetime + this.settings.staleTtl * 1000,
       used: false,
+      refreshing: false,
     };
     // TTL 0 answers are never reused fresh, so there is nothing to refresh ahead of time.
     if (lifetime > 0) {
@@ -359,8 +381,13 @@ class ServiceResolver implements Resolver {
     if (!entry.used || this.#cache.peek(key) !== entry) return;
     this.#stats.refreshes++;
     debug('refreshing %s before it expires', key);
+    entry.refreshing = true;
     // A failure is kept in the entry and shows on the next resolve(); nothing to do here.
-    this.#fetch(key).catch(() => {});
+    this.#fetch(key)
+      .catch(() => {})
+      .then(() => {
+        entry.refreshing = false;
+      });
   }
 }
 

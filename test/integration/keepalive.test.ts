@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
+import { LossyProxy } from '../lossy-proxy.js';
 import { chiSquare } from '../records.js';
 import { missing, type RunningServer, startBind, startDnsmasq } from './servers.js';
 
@@ -155,6 +156,8 @@ gray.host IN A 127.0.0.1
 user.prod IN SRV 10 50 ${port('blue')} blue.host
 scale.prod IN SRV 10 50 ${port('blue')} blue.host
 scale.prod IN SRV 10 50 ${port('green')} green.host
+slow.prod IN SRV 10 50 ${port('blue')} blue.host
+slow.prod IN SRV 10 50 ${port('green')} green.host
 `,
       'user.prod.kw',
       KEY,
@@ -197,8 +200,9 @@ scale.prod IN SRV 10 50 ${port('green')} green.host
     url: string,
     ms: number,
     updates: [number, () => Promise<void>][],
-  ): Promise<{ answers: Answer[]; at: number[]; sentAt: number[] }> {
-    const running = underPreload(['test/pools/loop.cjs', url], bind.nameserver, {
+    nameserver = bind.nameserver,
+  ): Promise<{ answers: Answer[]; at: number[]; sentAt: number[]; started: number }> {
+    const running = underPreload(['test/pools/loop.cjs', url], nameserver, {
       LOOP_MS: String(ms),
     });
     const started = Date.now();
@@ -216,7 +220,7 @@ scale.prod IN SRV 10 50 ${port('green')} green.host
       .trim()
       .split('\n')
       .map((line) => JSON.parse(line) as Answer);
-    return { answers, at, sentAt };
+    return { answers, at, sentAt, started };
   }
 
   const count = (answers: Answer[], label: string) =>
@@ -288,6 +292,34 @@ scale.prod IN SRV 10 50 ${port('green')} green.host
         chiSquare(observed, [1 / 3, 1 / 3, 1 / 3]) < 18.42,
         `${client}: ${observed}; failovers and ejections meanwhile: ${events.join(', ') || 'none'}`,
       );
+    }
+  });
+
+  test('weights hold per request while each refresh outlasts the answer (DNS 300 ms away)', async () => {
+    // TTL 1 s: the refresh starts 100 ms before expiry and takes 300 ms. Until its reply the
+    // answer it replaces is used; a request left without one would reuse whatever socket its
+    // Node pool holds: one endpoint for every such request.
+    const proxy = await LossyProxy.start(Number(bind.nameserver.split(':')[1]));
+    proxy.delayMs = 150; // each way
+    try {
+      const { answers, started } = await loop('http://slow.prod.kw/', 5000, [], proxy.nameserver);
+      assert.deepEqual(
+        answers.filter((a) => a.error),
+        [],
+      );
+      for (const client of ['http.get', 'fetch']) {
+        const late = answers.filter((a) => a.client === client && a.t > started + 1500);
+        const observed = ['blue', 'green'].map((label) => count(late, label));
+        assert.ok(late.length >= 200, `${client}: ${late.length} answers`);
+        assert.equal(
+          observed.reduce((a, b) => a + b, 0),
+          late.length,
+        );
+        // Equal weights: a half each. p = 0.0001 (df 1: 15.14), as this sample is not repeated.
+        assert.ok(chiSquare(observed, [1 / 2, 1 / 2]) < 15.14, `${client}: ${observed}`);
+      }
+    } finally {
+      await proxy.close();
     }
   });
 });
