@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { after, afterEach, before, beforeEach, describe, mock, test } from 'node:test';
 import * as packet from 'dns-packet';
-import { createResolver, type ResolverOptions } from '../src/index.js';
+import { createResolver, type Resolver, type ResolverOptions } from '../src/index.js';
 import { FixtureServer } from './fixture-server.js';
 import { a, realPause, soa, srv, untilIo } from './records.js';
 
@@ -162,23 +162,32 @@ describe('the answer cache', () => {
     assert.equal(srvQueries(), 2);
   });
 
+  /** After an answer in use expired while its refresh waits 1.5 s (on the mocked clock, as
+   * the TTL) for the reply: runs `check`, then lets the reply through, whatever failed, so that
+   * no query is left waiting. */
+  async function pastExpiryWhileRefreshing(r: Resolver, check: () => Promise<void> | void) {
+    server.behave = () => ({ delayMs: 1_500 });
+    mock.timers.tick(9_000); // the refresh starts, 1 s before expiry
+    await until(() => srvQueries() === 2);
+    mock.timers.tick(1_000); // expired, the refresh still waiting for its reply
+    try {
+      await check();
+    } finally {
+      mock.timers.tick(500); // the reply
+      await until(() => r.stats().answers === 2);
+    }
+  }
+
   test('while the refresh of an answer in use runs past its expiry, the answer is still given, then the new one', async () => {
     const r = resolver({ timeoutMs: 5_000 });
     await r.resolve('user.prod.kw');
     await r.resolve('user.prod.kw'); // a use
     server.records = [srv('user.prod.kw', 'a.kw', 81, 10, 10, 10), a('a.kw', '127.0.0.2', 10)];
-    server.behave = () => ({ delayMs: 1_500 }); // on the mocked clock, as the TTL
-    mock.timers.tick(9_000); // the refresh starts, 1 s before expiry
-    await until(() => srvQueries() === 2);
-    mock.timers.tick(1_000); // expired, the refresh still waiting for its reply
-    try {
+    await pastExpiryWhileRefreshing(r, async () => {
       assert.equal(r.cached('user.prod.kw')?.endpoints[0]?.port, 80);
       assert.equal((await r.resolve('user.prod.kw')).endpoints[0]?.port, 80);
       assert.deepEqual([srvQueries(), r.stats().staleServed], [2, 0]);
-    } finally {
-      mock.timers.tick(500); // the reply: no query left waiting, whatever failed
-      await until(() => r.stats().answers === 2);
-    }
+    });
     assert.equal(r.cached('user.prod.kw')?.endpoints[0]?.port, 81);
   });
 
@@ -186,16 +195,9 @@ describe('the answer cache', () => {
     const r = resolver({ staleTtl: 0, timeoutMs: 5_000 });
     await r.resolve('user.prod.kw');
     await r.resolve('user.prod.kw'); // a use
-    server.behave = () => ({ delayMs: 1_500 });
-    mock.timers.tick(9_000);
-    await until(() => srvQueries() === 2);
-    mock.timers.tick(1_000);
-    try {
+    await pastExpiryWhileRefreshing(r, () => {
       assert.equal(r.cached('user.prod.kw'), undefined);
-    } finally {
-      mock.timers.tick(500); // the reply: no query left waiting, whatever failed
-      await until(() => r.stats().answers === 2);
-    }
+    });
   });
 
   test('a failed background refresh keeps the answer fresh until it expires, then serves it stale', async () => {

@@ -382,12 +382,11 @@ class ServiceResolver implements Resolver {
     this.#stats.refreshes++;
     debug('refreshing %s before it expires', key);
     entry.refreshing = true;
-    // A failure is kept in the entry and shows on the next resolve(); nothing to do here.
-    this.#fetch(key)
-      .catch(() => {})
-      .then(() => {
-        entry.refreshing = false;
-      });
+    // A failure is kept in the entry and shows on the next resolve(); nothing else to do here.
+    const over = () => {
+      entry.refreshing = false;
+    };
+    this.#fetch(key).then(over, over);
   }
 }
 

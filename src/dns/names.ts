@@ -39,11 +39,15 @@ function isLabelEdge(code: number): boolean {
   return (code >= 97 && code <= 122) || (code >= 48 && code <= 57) || code === UNDERSCORE;
 }
 
+/** Whether a character code is one of the decimal digits 0-9. */
+export function isDigitCode(code: number): boolean {
+  return code >= 48 && code <= 57;
+}
+
 /** Whether `text` is one or more of the decimal digits 0-9. */
 export function isDigits(text: string): boolean {
   for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code < 48 || code > 57) return false;
+    if (!isDigitCode(text.charCodeAt(i))) return false;
   }
   return text.length > 0;
 }
@@ -59,7 +63,7 @@ function isIPv4(value: string): boolean {
   for (let i = 0; i <= value.length; i++) {
     const code = i < value.length ? value.charCodeAt(i) : DOT;
     if (code !== DOT) {
-      if (code < 48 || code > 57) return false;
+      if (!isDigitCode(code)) return false;
       number = number * 10 + code - 48;
       continue;
     }

@@ -1,6 +1,6 @@
 // TSIG keys (RFC 8945) as they are written: `name:algorithm:base64secret`, or a BIND key file.
 // Apart from the signing code (tsig.ts), so that checking a key at start-up loads no crypto.
-import { normalizeName } from './names.js';
+import { isDigitCode, normalizeName } from './names.js';
 
 /** A TSIG key for signed dynamic updates (RFC 8945). */
 export interface TsigKey {
@@ -47,7 +47,7 @@ function isBase64(text: string): boolean {
   for (let i = 0; i < end; i++) {
     const code = text.charCodeAt(i);
     const letter = (code | 32) >= 97 && (code | 32) <= 122;
-    if (!letter && !(code >= 48 && code <= 57) && code !== PLUS && code !== SLASH) return false;
+    if (!letter && !isDigitCode(code) && code !== PLUS && code !== SLASH) return false;
   }
   return end > 0 && text.length % 4 === 0;
 }
