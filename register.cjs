@@ -23,6 +23,10 @@ function loadInstall() {
   const path = builtin('node:path');
   const dir = path.join(__dirname, 'dist', 'patch');
   const file = path.join(dir, 'install.js');
+  // Loaded already (the program required svcdisc before its preload): that one module, whose
+  // install() the API (uninstall(), installedResolver()) reaches, not a second copy.
+  const loaded = require.cache[file];
+  if (loaded?.loaded) return loaded.exports;
   const cacheFile = `${file}.${process.version}-${process.arch}.cache`;
   let cached;
   let source;

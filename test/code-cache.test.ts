@@ -189,6 +189,24 @@ describe('the code caches of the start-up bundle and the service side', () => {
     assert.equal(child.stdout, 'true false\n');
   });
 
+  test('svcdisc required before its preload: one start-up bundle, whose API sees the installation', () => {
+    // As `import { installedResolver } from 'svcdisc'; import 'svcdisc/register';` runs. With
+    // its cache, the preload reads the bundle itself (without, require() finds it loaded).
+    assert.ok(existsSync(startUpCache));
+    const child = spawnSync(
+      process.execPath,
+      [
+        '-e',
+        `const svcdisc = require(${JSON.stringify(join(dir, 'dist', 'index.js'))});
+         require(${JSON.stringify(join(dir, 'register.cjs'))});
+         console.log(typeof svcdisc.installedResolver(), svcdisc.uninstall(), svcdisc.uninstall())`,
+      ],
+      { encoding: 'utf8', env: { PATH: process.env.PATH, SVCDISC_NAMESERVERS: server.nameserver } },
+    );
+    assert.equal(child.stderr, '');
+    assert.equal(child.stdout, 'object true false\n');
+  });
+
   test('the service side from its cache is loaded once: an install after an uninstall reuses it', async () => {
     // A new copy per install() was code V8 had to learn again (bench/README.md, the
     // twenty-first pass).
