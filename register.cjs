@@ -79,8 +79,18 @@ if (!disabled) {
   try {
     loadInstall().install();
   } catch (error) {
-    if (error?.code !== 'ERR_SVCDISC_CONFIG') throw error;
-    process.stderr.write(`svcdisc: ${error.message}\n`);
-    process.exit(1);
+    // Another copy of svcdisc installed first (two preloads, as NODE_OPTIONS in a base image and
+    // -r in the command): the program runs with that installation, as it would with one preload.
+    if (error?.code === 'ERR_SVCDISC_INSTALLED') {
+      debug(
+        '%s: another copy of svcdisc is installed already: this one installs nothing',
+        __dirname,
+      );
+    } else if (error?.code === 'ERR_SVCDISC_CONFIG') {
+      process.stderr.write(`svcdisc: ${error.message}\n`);
+      process.exit(1);
+    } else {
+      throw error;
+    }
   }
 }

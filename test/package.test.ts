@@ -183,6 +183,32 @@ export const installed: boolean = install({ disable: true });
     );
   });
 
+  test("a second copy of svcdisc's preload in the process installs nothing and stops nothing", async () => {
+    // As NODE_OPTIONS of a base image and -r in the command, each with its own copy.
+    const { stdout, stderr } = await promisify(execFile)(
+      process.execPath,
+      [
+        '-r',
+        'svcdisc/register',
+        '-r',
+        join(ROOT, 'register.cjs'),
+        '-e',
+        "require('dns').lookup('user.prod.kw', (error) => console.log(error ?? 'found'))",
+      ],
+      {
+        cwd: app,
+        env: {
+          PATH: process.env.PATH,
+          NODE_DEBUG: 'svcdisc',
+          SVCDISC_NAMESERVERS: server.nameserver,
+        },
+      },
+    );
+    assert.equal(stdout, 'found\n'); // by the first copy's installation: no such name in DNS
+    const line = `${ROOT}: another copy of svcdisc is installed already: this one installs nothing`;
+    assert.ok(stderr.includes(line), stderr);
+  });
+
   test('npm install made the code cache of the service side for this Node; the preload uses it', async () => {
     const patch = join(app, 'node_modules', 'svcdisc', 'dist', 'patch');
     const cache = `side.js.${process.version}-${process.arch}.cache`;
