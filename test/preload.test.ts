@@ -574,6 +574,20 @@ describe('the preload, installed in this process', () => {
     socket.destroy();
   });
 
+  test('valid autoSelectFamily options, as the MongoDB driver passes them, connect cold and warm', async () => {
+    // Node checks them after the port: only values it refuses take the never-answering lookup.
+    for (const autoSelectFamily of [true, false]) {
+      const host = `family-${autoSelectFamily}.prod.kw`;
+      dnsServer.records.push(srv(host, 'one.host.kw', one.port));
+      const options = { host, port: 1, autoSelectFamily, autoSelectFamilyAttemptTimeout: 250 };
+      await coldThenWarm(options, (socket, lookup, state) => {
+        assert.equal(socket.remotePort, one.port, state);
+        assert.deepEqual(lookup.slice(0, 3), [null, '127.0.0.1', 4], state);
+      });
+      assert.equal(dnsServer.count(host, 'SRV'), 1);
+    }
+  });
+
   test("connect() throws for the options Node refuses, cold or warm, and keeps the program's localAddress", async () => {
     dnsServer.records.push(srv('fresh.prod.kw', 'one.host.kw', one.port));
     // What Node checks inside connect(): the program gets its error from the call.

@@ -41,8 +41,10 @@ const REFUSED_PORT = -1;
  * before any lookup Node runs `isIP()` on the name, whose IPv6 pattern costs 5–7 ms to compile
  * at its first use (the refused port costs about 10 µs more per cold connect). Where that stop
  * does not leave the socket prepared (another Node), or the program set options Node checks
- * only after the port (`autoSelectFamily*`), the never-answering lookup is used: Node's errors
- * for those options come from it.
+ * only after the port (`autoSelectFamily*`) to values it refuses, the never-answering lookup
+ * is used: Node's errors for those options come from it. (Until the twenty-fifth pass any
+ * `autoSelectFamily*` option took that way, valid ones too, as the MongoDB driver sets them,
+ * and such a program's first connect compiled the pattern.)
  */
 function prepare(
   original: ConnectFn,
@@ -53,8 +55,8 @@ function prepare(
 ): void {
   // Registered here, as Node's connect() does first: the calls below pass no callback.
   if (callback) socket.once('connect', callback);
-  // Node checks these after the port: with them, its own checks must run now.
-  if (options.autoSelectFamily == null && options.autoSelectFamilyAttemptTimeout == null) {
+  // Node checks these after the port: with a value it refuses, its own checks must run now.
+  if (acceptsAutoSelectFamily(options)) {
     try {
       original.call(socket, tagNormalized([{ ...options, host: name, port: REFUSED_PORT }, null]));
     } catch (error) {
@@ -69,6 +71,20 @@ function prepare(
   original.call(
     socket,
     tagNormalized([{ ...options, host: name, port: PLACEHOLDER_PORT, lookup: neverAnswers }, null]),
+  );
+}
+
+/** Whether Node's connect() accepts the `autoSelectFamily*` options given, if any: a boolean,
+ * and an int32 of at least 1 (its validateBoolean and validateInt32 on Node 20 to 24). */
+function acceptsAutoSelectFamily(options: Normalized[0]): boolean {
+  const { autoSelectFamily: family, autoSelectFamilyAttemptTimeout: timeout } = options;
+  return (
+    (family == null || typeof family === 'boolean') &&
+    (timeout == null ||
+      (typeof timeout === 'number' &&
+        Number.isInteger(timeout) &&
+        timeout >= 1 &&
+        timeout <= 2 ** 31 - 1))
   );
 }
 
