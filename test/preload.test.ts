@@ -605,10 +605,15 @@ describe('the preload, installed in this process', () => {
         () => net.connect({ host: 'fresh.prod.kw', port: 1, autoSelectFamily: 'yes' as never }),
         { code: 'ERR_INVALID_ARG_TYPE' },
       );
-      assert.throws(
-        () => net.connect({ host: 'fresh.prod.kw', port: 1, autoSelectFamilyAttemptTimeout: 0 }),
-        { code: 'ERR_OUT_OF_RANGE' },
-      );
+      for (const [timeout, code] of [
+        [0, 'ERR_OUT_OF_RANGE'],
+        [1.5, 'ERR_OUT_OF_RANGE'],
+        [2 ** 31, 'ERR_OUT_OF_RANGE'],
+        ['10', 'ERR_INVALID_ARG_TYPE'],
+      ] as const) {
+        const options = { host: 'fresh.prod.kw', port: 1, autoSelectFamilyAttemptTimeout: timeout };
+        assert.throws(() => net.connect(options as net.NetConnectOpts), { code }, String(timeout));
+      }
     };
     refused(); // cold
     assert.equal(dnsServer.queries.length, 0);

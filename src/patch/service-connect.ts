@@ -77,9 +77,9 @@ function prepare(
 /** Whether Node's connect() accepts the `autoSelectFamily*` options given, if any: a boolean,
  * and an int32 of at least 1 (its validateBoolean and validateInt32 on Node 20 to 24). */
 function acceptsAutoSelectFamily(options: Normalized[0]): boolean {
-  const { autoSelectFamily: family, autoSelectFamilyAttemptTimeout: timeout } = options;
+  const { autoSelectFamily, autoSelectFamilyAttemptTimeout: timeout } = options;
   return (
-    (family == null || typeof family === 'boolean') &&
+    (autoSelectFamily == null || typeof autoSelectFamily === 'boolean') &&
     (timeout == null ||
       (typeof timeout === 'number' &&
         Number.isInteger(timeout) &&
