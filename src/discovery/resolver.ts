@@ -111,6 +111,15 @@ function current(entry: Entry, now: number): boolean {
   return now < entry.expiresAt || (entry.refreshing && now < entry.staleUntil);
 }
 
+/** An entry with no answer, only a failure (kept until `failure.until`). */
+const failedEntry = (failure: NonNullable<Entry['failure']>): Entry => ({
+  expiresAt: 0,
+  staleUntil: 0,
+  used: false,
+  refreshing: false,
+  failure,
+});
+
 class ServiceResolver implements Resolver {
   readonly settings: ResolverSettings;
   readonly #client: DnsClient;
@@ -286,14 +295,7 @@ class ServiceResolver implements Resolver {
     const failure = { error, until: this.#now() + ERROR_BACKOFF_MS };
     const entry = this.#cache.get(key);
     if (entry) entry.failure = failure;
-    else
-      this.#cache.set(key, {
-        expiresAt: 0,
-        staleUntil: 0,
-        used: false,
-        refreshing: false,
-        failure,
-      });
+    else this.#cache.set(key, failedEntry(failure));
     resolved(() => ({ name: host, query, error }));
     return error;
   }
@@ -326,13 +328,7 @@ class ServiceResolver implements Resolver {
     const ttl = Math.min(negative.ttl ?? ERROR_BACKOFF_MS / 1000, MAX_NEGATIVE_TTL);
     const entry = this.#cache.get(key);
     if (entry?.resolution) this.#changed(key, entry.resolution, undefined);
-    this.#cache.set(key, {
-      expiresAt: 0,
-      staleUntil: 0,
-      used: false,
-      refreshing: false,
-      failure: { error, until: this.#now() + ttl * 1000 },
-    });
+    this.#cache.set(key, failedEntry({ error, until: this.#now() + ttl * 1000 }));
     resolved(() => ({ name: host, query, error }));
     return error;
   }

@@ -34,14 +34,14 @@ const HYPHEN = 45;
 const DOT = 46;
 const UNDERSCORE = 95;
 
-/** A lower-case letter, a digit or `_`. */
-function isLabelEdge(code: number): boolean {
-  return (code >= 97 && code <= 122) || (code >= 48 && code <= 57) || code === UNDERSCORE;
-}
-
 /** Whether a character code is one of the decimal digits 0-9. */
 export function isDigitCode(code: number): boolean {
   return code >= 48 && code <= 57;
+}
+
+/** A lower-case letter, a digit or `_`. */
+function isLabelEdge(code: number): boolean {
+  return (code >= 97 && code <= 122) || isDigitCode(code) || code === UNDERSCORE;
 }
 
 /** Whether `text` is one or more of the decimal digits 0-9. */
