@@ -1,10 +1,10 @@
 // What every benchmark shares: alternating rounds, medians, the result rows and their table,
 // and the two preloads the child processes compare.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { tempDir } from '../test/temp-dir.js';
 
 /** The preload, as users load it: `node -r svcdisc/register`. */
 export const REGISTER = join(__dirname, '..', 'register.cjs');
@@ -15,7 +15,7 @@ const files = new Map<string, string>();
 export function preloadFile(name: string, text: string): string {
   let file = files.get(name);
   if (!file) {
-    dir ??= mkdtempSync(join(tmpdir(), 'svcdisc-bench-'));
+    dir ??= tempDir('bench');
     file = join(dir, name);
     writeFileSync(file, text);
     files.set(name, file);

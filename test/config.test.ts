@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
@@ -15,6 +14,7 @@ import { withSystemDefaults } from '../src/discovery/settings.js';
 import { parseNameserver } from '../src/dns/names.js';
 import { parseResolvConf, readResolvConf } from '../src/dns/resolv-conf.js';
 import { ConfigError } from '../src/errors.js';
+import { tempDir } from './temp-dir.js';
 
 const ROOT = join(__dirname, '..');
 
@@ -426,7 +426,7 @@ describe('resolv.conf', () => {
   });
 
   test("a missing file counts as empty, and the system defaults are glibc's, the timeout capped", () => {
-    const dir = mkdtempSync(join(tmpdir(), 'svcdisc-'));
+    const dir = tempDir('resolv-conf');
     assert.deepEqual(readResolvConf(join(dir, 'missing')), { nameservers: [] });
     const settings = withSystemDefaults(configFromEnv({}), () =>
       readResolvConf(join(dir, 'missing')),

@@ -2,13 +2,13 @@
 // getaddrinfo into it when it loads), patched when the program first reaches it, by any way.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { FixtureServer } from './fixture-server.js';
 import { a, srv } from './records.js';
+import { tempDir } from './temp-dir.js';
 
 const REGISTER = join(__dirname, '..', 'register.cjs');
 /** The sources, run by tsx in the child, so that `npm run mutate` reaches what it tests. */
@@ -57,7 +57,7 @@ describe('dns.promises under the preload', () => {
   }
 
   test('is patched for ES modules that import node:dns, and named imports of node:dns/promises see it', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'svcdisc-dns-promises-'));
+    const dir = tempDir('dns-promises');
     const file = join(dir, 'app.mjs');
     writeFileSync(
       file,
@@ -72,7 +72,7 @@ console.log([one, two].map(({ address }) => address.startsWith('198.18.') ? 'syn
   });
 
   test('install() in an ES module after its named imports of node:dns: they see the patch, and uninstall() takes it back', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'svcdisc-dns-named-'));
+    const dir = tempDir('dns-named');
     const file = join(dir, 'app.mjs');
     writeFileSync(
       file,

@@ -3,15 +3,15 @@
 // the options Node's connect reads for an address are the ones svcdisc passes on to it.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer, Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { addressOptions, type Normalized, tagNormalized } from '../src/patch/socket.js';
 import { FixtureServer } from './fixture-server.js';
 import { a, srv } from './records.js';
+import { tempDir } from './temp-dir.js';
 
 const REGISTER = join(__dirname, '..', 'register.cjs');
 
@@ -59,7 +59,7 @@ test('without the handle swap of happy eyeballs, failover is given up with one c
   assert.equal(complete.stdout, 'ECONNREFUSED 2, ECONNREFUSED 2\n');
   assert.equal(complete.stderr, '');
 
-  const dir = mkdtempSync(join(tmpdir(), 'svcdisc-internals-'));
+  const dir = tempDir('internals');
   const hide = join(dir, 'hide.js');
   writeFileSync(
     hide,

@@ -2,20 +2,13 @@
 // import and the preload flags.
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { FixtureServer } from './fixture-server.js';
 import { a, srv } from './records.js';
+import { tempDir } from './temp-dir.js';
 
 const ROOT = join(__dirname, '..');
 
@@ -27,7 +20,7 @@ describe('the installed package', () => {
     server = await FixtureServer.start({
       records: [srv('user.prod.kw', 'a.kw', 8080), a('a.kw', '127.0.0.2')],
     });
-    const dir = mkdtempSync(join(tmpdir(), 'svcdisc-pack-'));
+    const dir = tempDir('pack');
     files = execFileSync('npm', ['pack', '--json', '--pack-destination', dir, '--ignore-scripts'], {
       cwd: ROOT,
       encoding: 'utf8',

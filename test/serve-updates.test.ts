@@ -1,14 +1,14 @@
 // svcdisc serve accepting RFC 2136 updates: signed with its key (and its replies signed back),
 // or unsigned only when allowed; the changes show in its answers at once.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { normalizeOptions, type SvcdiscOptions } from '../src/config.js';
 import { createResolver } from '../src/index.js';
 import { DnsServer } from '../src/server/serve.js';
 import { type AnnounceRequest, Announcer } from '../src/update/announce.js';
+import { tempDir } from './temp-dir.js';
 
 const announce = (request: AnnounceRequest, options: SvcdiscOptions) =>
   new Announcer(normalizeOptions(options)).announce(request);
@@ -142,7 +142,7 @@ describe('svcdisc serve with updates', () => {
   });
 
   test('an Announcer finds the zone again when the primary says it is not the zone (NOTAUTH)', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'svcdisc-zone-'));
+    const dir = tempDir('zone');
     const prod = join(dir, 'prod.kw.zone');
     writeFileSync(
       prod,

@@ -10,21 +10,13 @@
 // stopped.
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
-import {
-  copyFileSync,
-  cpSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { createResolver } from '../../src/index.js';
 import { DnsServer } from '../../src/server/serve.js';
+import { tempDir } from '../temp-dir.js';
 import { missing, type RunningServer, startBind } from './servers.js';
 
 const ROOT = join(__dirname, '..', '..');
@@ -83,7 +75,7 @@ function unavailable(): string | undefined {
 /** An image FROM scratch with busybox (also as /bin/sh, for health checks) and `command` as
  * its entry point. */
 function buildImage(tag: string, expose: number | undefined, command: string[]): void {
-  const dir = mkdtempSync(join(tmpdir(), 'svcdisc-image-'));
+  const dir = tempDir('image');
   copyFileSync(BUSYBOX, join(dir, 'busybox'));
   mkdirSync(join(dir, 'www'));
   writeFileSync(
@@ -98,7 +90,7 @@ function buildImage(tag: string, expose: number | undefined, command: string[]):
  * packed svcdisc installed as a user installs it, running examples/watch-backends.js under
  * the preload. What `FROM node` and `npm install svcdisc` make where a registry is reachable. */
 function buildClientImage(): void {
-  const dir = mkdtempSync(join(tmpdir(), 'svcdisc-client-'));
+  const dir = tempDir('client');
   const rootfs = join(dir, 'rootfs');
   const put = (from: string, to: string) => {
     mkdirSync(dirname(join(rootfs, to)), { recursive: true });

@@ -3,12 +3,12 @@
 // zone, reload when the file changes (and a bad file keeping the old zone).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { DnsServer } from '../../src/server/serve.js';
+import { tempDir } from '../temp-dir.js';
 import { missing } from './servers.js';
 
 function zoneText(port: number, extra = ''): string {
@@ -75,7 +75,7 @@ describe('svcdisc serve answers dig', { skip: missing('dig', 'bind9-dnsutils') }
   let file: string;
   const log: string[] = [];
   before(async () => {
-    file = join(mkdtempSync(join(tmpdir(), 'svcdisc-serve-')), 'kw.zone');
+    file = join(tempDir('serve'), 'kw.zone');
     writeFileSync(file, zoneText(8080));
     server = await DnsServer.start({
       zoneFile: file,

@@ -1,8 +1,7 @@
 // Real DNS servers (Debian packages) started on free loopback ports for integration tests.
 
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
 import type { Endpoint } from '../../src/discovery/service.js';
@@ -10,6 +9,7 @@ import { DnsClient } from '../../src/dns/client.js';
 import { parseNameserver } from '../../src/dns/names.js';
 import { createResolver, type Resolver, type ResolverOptions } from '../../src/index.js';
 import { closedPort, newStats } from '../records.js';
+import { tempDir } from '../temp-dir.js';
 
 export interface RunningServer {
   nameserver: string;
@@ -84,7 +84,7 @@ async function startOnce(
   files: (port: number) => Record<string, string>,
   probe: string,
 ): Promise<RunningServer> {
-  const dir = mkdtempSync(join(tmpdir(), `svcdisc-${command}-`));
+  const dir = tempDir(command);
   const port = await closedPort();
   for (const [name, text] of Object.entries(files(port)))
     writeFileSync(join(dir, name), text.replaceAll('@DIR@', dir));

@@ -2,12 +2,12 @@
 // with the svcdisc command, see them through the resolver, and be refused without the key.
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { createResolver } from '../../src/index.js';
+import { tempDir } from '../temp-dir.js';
 import { missing, type RunningServer, startBind, startKnot } from './servers.js';
 
 const CLI = join(__dirname, '..', '..', 'dist', 'cli.js');
@@ -119,7 +119,7 @@ for (const [title, command, packages, start] of [
     });
 
     test('the key can come from a BIND key file (tsig-keygen format)', async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'svcdisc-key-'));
+      const dir = tempDir('key');
       const file = join(dir, 'update.key');
       writeFileSync(
         file,
