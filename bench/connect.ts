@@ -4,7 +4,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import { install, uninstall } from '../dist/index.js';
-import { GLOBAL_DISPATCHER } from '../dist/patch/fetch.js';
+import { GLOBAL_DISPATCHER, GLOBAL_DISPATCHER_1 } from '../dist/patch/fetch.js';
 import { startDnsmasq } from '../test/integration/servers.js';
 import { alternate, connectClose, type Row, runAlone, throughputRow, timed } from './lib.js';
 
@@ -109,17 +109,23 @@ export async function run(): Promise<Row[]> {
     }
     const global = globalThis as unknown as Record<symbol, Dispatcher>;
     await fetchText(`http://127.0.0.1:${webPort}/`); // undici loaded, its global Agent made
-    const UndiciAgent = global[GLOBAL_DISPATCHER]?.constructor as new () => Dispatcher;
+    const UndiciAgent = (global[GLOBAL_DISPATCHER] ?? global[GLOBAL_DISPATCHER_1])
+      ?.constructor as new () => Dispatcher;
+    /** Where this Node's undici keeps its global dispatcher: both symbols from undici 7.27 on
+     * (Node 24 reads the second, Node 26 the first), the second alone before. */
+    const symbols = [GLOBAL_DISPATCHER, GLOBAL_DISPATCHER_1].filter((s) => global[s] !== undefined);
     /** A new undici Agent as fetch's global dispatcher while `work` runs, closed after it. */
     const newDispatcher = async (work: () => Promise<number>) => {
-      const original = global[GLOBAL_DISPATCHER] as Dispatcher;
+      const originals = symbols.map((s) => global[s] as Dispatcher);
       const agent = new UndiciAgent();
-      global[GLOBAL_DISPATCHER] = agent;
+      for (const s of symbols) global[s] = agent;
       try {
         return await work();
       } finally {
         await agent.close();
-        global[GLOBAL_DISPATCHER] = original;
+        symbols.forEach((s, i) => {
+          global[s] = originals[i] as Dispatcher;
+        });
       }
     };
     /** The global http.Agent's sockets closed before `work` runs. */

@@ -4,12 +4,18 @@
 import { debug } from '../debug.js';
 import { hostnameOf, type Matcher } from './match.js';
 
-/** Where undici (Node's fetch, and the undici package) keeps its global dispatcher. */
-export const GLOBAL_DISPATCHER = Symbol.for('undici.globalDispatcher.1');
+/** Where undici 8 (Node 26's fetch, the undici package 8) keeps its global dispatcher; undici
+ * 7.x (Node 24) keeps the same Agent there and at GLOBAL_DISPATCHER_1. */
+export const GLOBAL_DISPATCHER = Symbol.for('undici.globalDispatcher.2');
+/** Where undici 6 (Node 20 and 22) keeps it. undici 8 keeps there a wrapper of its own Agent
+ * for undici packages of the old dispatch API (Dispatcher1Wrapper), which dispatches through
+ * that Agent: adopting the Agent covers both. */
+export const GLOBAL_DISPATCHER_1 = Symbol.for('undici.globalDispatcher.1');
 
 /** undici's global dispatcher: undefined until a fetch or the undici package creates it. */
 export const globalDispatcher = (): unknown =>
-  (globalThis as Record<symbol, unknown>)[GLOBAL_DISPATCHER];
+  (globalThis as Record<symbol, unknown>)[GLOBAL_DISPATCHER] ??
+  (globalThis as Record<symbol, unknown>)[GLOBAL_DISPATCHER_1];
 
 /** The URL a fetch() input names, where it is a string, a URL or a Request. */
 function urlOf(input: unknown): unknown {

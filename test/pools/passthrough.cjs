@@ -46,7 +46,10 @@ async function main() {
     ...Object.keys(http.globalAgent.freeSockets),
     ...Object.keys(http.globalAgent.sockets),
   ];
-  const dispatcher = globalThis[Symbol.for('undici.globalDispatcher.1')];
+  // undici 8 (Node 26) keeps its Agent at .2 and a wrapper of it at .1; undici 6 at .1 alone.
+  const dispatcher =
+    globalThis[Symbol.for('undici.globalDispatcher.2')] ??
+    globalThis[Symbol.for('undici.globalDispatcher.1')];
   const same = {
     keys: keys.map((key) => key.replaceAll(String(port), 'PORT')),
     getName: http.globalAgent.getName({ host: 'localhost', port: 1 }),
