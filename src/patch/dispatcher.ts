@@ -1,13 +1,13 @@
 // fetch and undici: Node's fetch (its bundled undici) and the undici package's request/fetch
-// use the Agent at globalThis[Symbol.for('undici.globalDispatcher.2')] (undici 7.x and 8: Node
-// 24 and 26) or [Symbol.for('undici.globalDispatcher.1')] (undici 6: Node 20 and 22), created
-// by undici when it loads (docs/node-internals.md). Once it is there, a request to a service name goes to an
-// Agent of its own for the endpoint chosen for that request (same class, connecting through
-// the connect patch to that endpoint), so connections are pooled per endpoint; the origin, the
-// Host header and the TLS name stay the service's. An endpoint that leaves the SRV set has its
-// Agent closed: requests in flight finish, no new one goes there. Only an Agent configured as
-// undici's default is adopted; a dispatcher the program set up itself is left alone (its
-// connections are still redirected, chosen per connection).
+// use the Agent at globalThis[Symbol.for('undici.globalDispatcher.2')] (undici 7.27 and later:
+// Node 24.22, 26) or [Symbol.for('undici.globalDispatcher.1')] (undici 6: Node 20, 22), created
+// by undici when it loads (fetch.ts, docs/node-internals.md). Once it is there, a request to a
+// service name goes to an Agent of its own for the endpoint chosen for that request (same
+// class, connecting through the connect patch to that endpoint), so connections are pooled per
+// endpoint; the origin, the Host header and the TLS name stay the service's. An endpoint that
+// leaves the SRV set has its Agent closed: requests in flight finish, no new one goes there.
+// Only an Agent configured as undici's default is adopted; a dispatcher the program set up
+// itself is left alone (its connections are still redirected, chosen per connection).
 
 import { debug } from '../debug.js';
 import type { Endpoint, Resolution } from '../discovery/service.js';

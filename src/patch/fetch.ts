@@ -5,11 +5,11 @@ import { debug } from '../debug.js';
 import { hostnameOf, type Matcher } from './match.js';
 
 /** Where undici 8 (Node 26's fetch, the undici package 8) keeps its global dispatcher; undici
- * 7.x (Node 24) keeps the same Agent there and at GLOBAL_DISPATCHER_1. */
+ * 7.27 and later (Node 24.22's 7.30) keep the same Agent there and at GLOBAL_DISPATCHER_1. */
 export const GLOBAL_DISPATCHER = Symbol.for('undici.globalDispatcher.2');
-/** Where undici 6 (Node 20 and 22) keeps it. undici 8 keeps there a wrapper of its own Agent
- * for undici packages of the old dispatch API (Dispatcher1Wrapper), which dispatches through
- * that Agent: adopting the Agent covers both. */
+/** Where undici before 7.27 (Node 20 and 22's 6.x) keeps it. undici 8 keeps there a wrapper of
+ * its own Agent for undici packages of the old dispatch API (Dispatcher1Wrapper), which
+ * dispatches through that Agent: adopting the Agent covers both. */
 export const GLOBAL_DISPATCHER_1 = Symbol.for('undici.globalDispatcher.1');
 
 /** undici's global dispatcher: undefined until a fetch or the undici package creates it. */
