@@ -35,6 +35,8 @@ const clients = {
   https: () => get(https, { ca }),
   fetch: async () => (await fetch(url)).text(),
   'undici request': async () => (await require('undici').request(url)).body.text(),
+  // undici 8 keeps its global Agent under another symbol than undici 7 (docs/node-internals.md).
+  'undici 8 request': async () => (await require('undici8').request(url)).body.text(),
   axios: async () => (await require('axios').get(url, { responseType: 'text' })).data,
   got: async () => (await import('got')).default(url).text(),
 };
