@@ -7,7 +7,6 @@ import { execFile, spawnSync } from 'node:child_process';
 import {
   cpSync,
   existsSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
@@ -16,12 +15,12 @@ import {
   writeFileSync,
 } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { FixtureServer } from './fixture-server.js';
 import { a, srv, untilIo } from './records.js';
+import { tempDir } from './temp-dir.js';
 
 const ROOT = join(__dirname, '..');
 
@@ -36,7 +35,7 @@ describe('the code caches of the start-up bundle and the service side', () => {
   let backend: net.Server;
   let accepted = 0;
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'svcdisc-code-cache-'));
+    dir = tempDir('code-cache');
     cpSync(join(ROOT, 'dist'), join(dir, 'dist'), { recursive: true });
     cpSync(join(ROOT, 'register.cjs'), join(dir, 'register.cjs'));
     symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
@@ -60,7 +59,6 @@ describe('the code caches of the start-up bundle and the service side', () => {
   after(() => {
     server.close();
     backend.close();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   /** A fresh process under the copy's preload (after `first`, Node options) that runs `code`

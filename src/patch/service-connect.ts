@@ -75,7 +75,7 @@ function prepare(
 }
 
 /** Whether Node's connect() accepts the `autoSelectFamily*` options given, if any: a boolean,
- * and an int32 of at least 1 (its validateBoolean and validateInt32 on Node 20 to 24). */
+ * and an int32 of at least 1 (its validateBoolean and validateInt32 on Node 20 to 26). */
 function acceptsAutoSelectFamily(options: Normalized[0]): boolean {
   const { autoSelectFamily, autoSelectFamilyAttemptTimeout: timeout } = options;
   return (
