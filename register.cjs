@@ -27,11 +27,14 @@ function loadInstall() {
   // install() the API (uninstall(), installedResolver()) reaches, not a second copy.
   const loaded = require.cache[file];
   if (loaded?.loaded) return loaded.exports;
-  const cacheFile = `${file}.${process.version}-${process.arch}.cache`;
+  let cacheFile;
   let cached;
   let source;
   try {
-    cached = fs.readFileSync(cacheFile);
+    const cache = readCache(file);
+    if (!cache) return require(file);
+    cacheFile = cache.name;
+    cached = cache.cached;
     const { size, mtimeMs } = fs.statSync(file);
     // A DataView, not Buffer's read methods: those cost Node 20 about 0.1 ms at their first calls.
     const header = new DataView(cached.buffer, cached.byteOffset, cached.length);
@@ -68,6 +71,56 @@ function loadInstall() {
   }
   bundle.loaded = true;
   return bundle.exports;
+}
+
+/** The options that load code, whose values are not options: none of them sets a V8 flag. */
+const LOADS = ['-r', '--require', '--import', '-e', '--eval', '-p', '--print'];
+
+/** Whether `options` are only LOADS and their values ('' between two spaces included). */
+function onlyLoads(options) {
+  for (let i = 0; i < options.length; i++) {
+    const equals = options[i].indexOf('=');
+    if (LOADS.includes(options[i])) i++;
+    else if (options[i] !== '' && (equals < 0 || !LOADS.includes(options[i].slice(0, equals))))
+      return false;
+  }
+  return true;
+}
+
+/**
+ * The code cache of the start-up bundle `file` for this process's V8 flags, `{ name, cached }`;
+ * undefined where the one there is was made under other flags (a line says so); thrown where
+ * there is none. The names and the choice of src/patch/code-cache.ts's readCodeCache(), which
+ * says why: the plain name where no option may set a V8 flag (NODE_OPTIONS split at spaces),
+ * else the name with V8's hash of the flags (the fourth word of a code cache's header, here an
+ * empty script's), or the plain one if it was made under the same flags.
+ */
+function readCache(file) {
+  const fs = builtin('node:fs');
+  const prefix = `${file}.${process.version}-${process.arch}`;
+  const options = process.env.NODE_OPTIONS;
+  if (onlyLoads(process.execArgv) && (!options || onlyLoads(options.split(' ')))) {
+    return { name: `${prefix}.cache`, cached: fs.readFileSync(`${prefix}.cache`) };
+  }
+  const hexWord = (bytes, offset) =>
+    new DataView(bytes.buffer, bytes.byteOffset + offset, 4)
+      .getUint32(0, true)
+      .toString(16)
+      .padStart(8, '0');
+  const hash = hexWord(new (builtin('node:vm').Script)('').createCachedData(), 12);
+  try {
+    return { name: `${prefix}-${hash}.cache`, cached: fs.readFileSync(`${prefix}-${hash}.cache`) };
+  } catch {}
+  const cached = fs.readFileSync(`${prefix}.cache`);
+  if (cached.length >= 32 && hexWord(cached, 28) !== hash) {
+    debug(
+      "code cache %s was made under other V8 flags: not used (`node %s` with this program's options makes one for them)",
+      `${prefix}.cache`,
+      builtin('node:path').join(__dirname, 'dist', 'warm.js'),
+    );
+    return undefined;
+  }
+  return { name: `${prefix}.cache`, cached };
 }
 
 /** NODE_DEBUG=svcdisc lines; util.debuglog is loaded only when NODE_DEBUG is set at all. */

@@ -121,7 +121,7 @@ async function warm(): Promise<string[]> {
       const side = svcdisc.writeCodeCache(join(__dirname, 'patch', 'side.js'));
       // Written second: writing the side's compiled the start-up bundle's functions that a
       // preload runs to read that cache (producing, this run read none).
-      return [writeCodeCache(START_UP), side];
+      return [...writeCodeCache(START_UP), ...side];
     } finally {
       svcdisc.uninstall();
     }

@@ -222,6 +222,55 @@ describe('the code caches of the start-up bundle and the service side', () => {
     assert.equal(stderr.match(/code cache \S+\/side\.js\.\S+\.cache used\n/g)?.length, 1, stderr);
   });
 
+  test("under V8 flags npm install's cache is not used; dist/warm.js with them makes theirs beside it", async () => {
+    // --stack-trace-limit changes V8's flag hash on Node 20 to 26 (--max-old-space-size on 20
+    // and 22 only), so V8 rejects a cache made without it: a process with it used to compile both
+    // bundles, 1 ms more at start-up and 4 at its first connect (Node 22).
+    const flag = '--stack-trace-limit=20';
+    const plain = [startUpCache, cache].map((file) => readFileSync(file));
+    const without = await connectByName([flag]);
+    for (const bundle of ['install', 'side']) {
+      assert.match(
+        without,
+        new RegExp(
+          `code cache \\S+/${bundle}\\.js\\.v[\\d.]+-\\w+\\.cache was made under other V8 flags: not used \\(\`node \\S+/dist/warm\\.js\` with this program's options makes one for them\\)\n`,
+        ),
+      );
+    }
+    assert.doesNotMatch(without, /rejected by V8|\.cache used/);
+    // As a Dockerfile would, after its ENV NODE_OPTIONS: the caches for those flags, named by
+    // V8's hash of them, and npm install's left as they were.
+    const { stdout } = await promisify(execFile)(process.execPath, [join(dir, 'dist', 'warm.js')], {
+      env: {
+        PATH: process.env.PATH,
+        NODE_OPTIONS: `${flag} --require ${join(dir, 'register.cjs')}`,
+      },
+    });
+    const hash = stdout.match(/install\.js\.v[\d.]+-\w+-([0-9a-f]{8})\.cache\n/)?.[1];
+    assert.ok(hash, stdout);
+    const flagged = (file: string) => file.replace(/\.cache$/, `-${hash}.cache`);
+    assert.equal(
+      stdout,
+      `svcdisc: code cache ${flagged(startUpCache)}\nsvcdisc: code cache ${flagged(cache)}\n`,
+    );
+    assert.deepEqual(
+      [startUpCache, cache].map((file) => readFileSync(file)),
+      plain,
+    );
+    // The flag on the command line where the warm-up had it in NODE_OPTIONS: the same flags.
+    const withFlag = await connectByName([flag]);
+    for (const file of [startUpCache, cache]) {
+      assert.ok(withFlag.includes(`code cache ${flagged(file)} used\n`), withFlag);
+    }
+    // Without options, and with one of Node's own (V8's flags as without): npm install's.
+    for (const options of [[], ['--enable-source-maps']]) {
+      const stderr = await connectByName(options);
+      for (const file of [startUpCache, cache]) {
+        assert.ok(stderr.includes(`code cache ${file} used\n`), stderr);
+      }
+    }
+  });
+
   test('a cache made from another build of the bundle is not read', async () => {
     const later = new Date(Date.now() + 60_000);
     utimesSync(side, later, later);

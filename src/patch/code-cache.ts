@@ -4,13 +4,21 @@
 // connect costs beyond loading dgram and the DNS round trip (bench/README.md). `node
 // dist/warm.js` (run by `npm install` and `npm run build`) makes the first connects programs
 // make and keeps V8's code cache of the bundle, with every function those compiled, beside it:
-// one file per Node version and architecture. The preload reads it when it loads the bundle, if
-// the file is there and was made from this very bundle (its size and mtime are in the file's
-// header; V8 itself checks only the source's length); V8 rejects a cache of another V8 version
-// or other V8 flags, and the bundle then compiles as it would have. Without the file the
-// bundle is required as any module is. Nothing is written at run time. The start-up bundle
-// (dist/patch/install.js) has a cache of the same format, made here and read by
-// ../../register.cjs, which loads it before any of these modules can.
+// one file per Node version and architecture, and per set of V8 flags (below). The preload reads
+// it when it loads the bundle, if the file is there and was made from this very bundle (its size
+// and mtime are in the file's header; V8 itself checks only the source's length); V8 rejects a
+// cache of another V8 version or other V8 flags, and the bundle then compiles as it would have.
+// Without the file the bundle is required as any module is. Nothing is written at run time. The
+// start-up bundle (dist/patch/install.js) has a cache of the same format and names, made here and
+// read by ../../register.cjs, which loads it before any of these modules can.
+//
+// V8 flags: V8 rejects a cache made under other flags (a hash of them is in its header), and
+// some are common in production: `--max-old-space-size` in NODE_OPTIONS changes the hash on Node
+// 20 and 22, `--stack-trace-limit` on every line (docs/node-internals.md). Without a cache for
+// them a process paid about 1 ms more at start-up and 4 ms more at its first connect (Node 22).
+// So a cache made in a process with options that may set V8 flags is named by V8's hash of its
+// flags (`side.js.v22.23.5-x64-56e67acd.cache`), beside the one `npm install` made: `node
+// dist/warm.js` run with the program's options makes it, and processes without them keep theirs.
 import fs = require('node:fs');
 import path = require('node:path');
 
@@ -44,9 +52,83 @@ function isCacheOf(cached: Buffer, file: string): boolean {
   );
 }
 
-/** Where the code cache of `file` is kept for this Node. */
-function codeCacheFile(file: string): string {
-  return `${file}.${process.version}-${process.arch}.cache`;
+/** The options that load code, whose values are not options: none of them sets a V8 flag. */
+const LOADS = ['-r', '--require', '--import', '-e', '--eval', '-p', '--print'];
+
+/** Whether `options` are only LOADS and their values ('' between two spaces included). */
+function onlyLoads(options: readonly string[]): boolean {
+  for (let i = 0; i < options.length; i++) {
+    const option = options[i] as string;
+    const equals = option.indexOf('=');
+    if (LOADS.includes(option)) i++;
+    else if (option !== '' && (equals < 0 || !LOADS.includes(option.slice(0, equals))))
+      return false;
+  }
+  return true;
+}
+
+/** Whether this process has no option that may set a V8 flag, on its command line or in
+ * NODE_OPTIONS (split at spaces, not by a pattern: V8 compiles one at its first use). Where it
+ * may (Node's own options too, which leave V8's flags alone: they cost a flagHash()), its cache
+ * is named by V8's hash of its flags. */
+function plainOptions(): boolean {
+  const options = process.env.NODE_OPTIONS;
+  return onlyLoads(process.execArgv) && (!options || onlyLoads(options.split(' ')));
+}
+
+/** The 32-bit little-endian word at `offset` of `bytes`, in hex (a DataView, as isCacheOf). */
+const hexWord = (bytes: Uint8Array, offset: number) =>
+  new DataView(bytes.buffer, bytes.byteOffset + offset, 4)
+    .getUint32(0, true)
+    .toString(16)
+    .padStart(8, '0');
+
+/** Where V8 writes the hash of the flags a code cache was made under, in its header: the fourth
+ * 32-bit word (after its magic, its version's hash and the source's), on Node 20 to 26. */
+const V8_FLAG_HASH = 12;
+
+/** V8's hash of this process's V8 flags, as V8 writes it in a code cache: that of an empty
+ * script, made here. 0.03-0.05 ms where V8 flags were given; 0.2-0.3 where none were, the hash
+ * computed then (V8 computes it once, to check the first cache it is given). */
+function flagHash(): string {
+  const { Script } = require('node:vm') as typeof vm;
+  return hexWord(new Script('').createCachedData(), V8_FLAG_HASH);
+}
+
+/** The plain name of the code cache of `file` for this Node; with a flag hash, the name of one
+ * made under the V8 flags of that hash. */
+const codeCacheFile = (file: string, hash?: string) =>
+  `${file}.${process.version}-${process.arch}${hash ? `-${hash}` : ''}.cache`;
+
+/**
+ * The code cache of `file` for this process, and its name. A process without options that may
+ * set V8 flags takes the one with the plain name (what `npm install` made), as before flags
+ * were looked at. One with such options takes the one named with its flag hash, made by
+ * dist/warm.js run with those options, else the plain one if it was made under the same flags
+ * (Node's own options, or flags outside the hash); undefined where there is none of those, with a
+ * line saying how to make one. Throws where there is no file at all.
+ */
+function readCodeCache(file: string): { name: string; cached: Buffer } | undefined {
+  const plain = codeCacheFile(file);
+  if (plainOptions()) return { name: plain, cached: fs.readFileSync(plain) };
+  const hash = flagHash();
+  const name = codeCacheFile(file, hash);
+  try {
+    return { name, cached: fs.readFileSync(name) };
+  } catch {}
+  const cached = fs.readFileSync(plain);
+  if (
+    cached.length >= HEADER + V8_FLAG_HASH + 4 &&
+    hexWord(cached, HEADER + V8_FLAG_HASH) !== hash
+  ) {
+    debug(
+      "code cache %s was made under other V8 flags: not used (`node %s` with this program's options makes one for them)",
+      plain,
+      path.join(__dirname, '..', 'warm.js'),
+    );
+    return undefined;
+  }
+  return { name: plain, cached };
 }
 
 /** The CommonJS wrapper Node's loader once used: stack traces keep the bundle's line numbers. */
@@ -78,13 +160,14 @@ const Module = module.constructor as typeof import('node:module') & {
 export function requireBundle(file: string, fallback: () => unknown): unknown {
   const loaded = Module._cache[file];
   if (loaded?.loaded && !producing) return loaded.exports;
-  let cached: Buffer | undefined;
+  let cache: { name: string; cached: Buffer } | undefined;
   let source: string;
   try {
     if (!producing) {
-      cached = fs.readFileSync(codeCacheFile(file));
-      if (!isCacheOf(cached, file)) {
-        debug('code cache %s is not for this %s: not used', codeCacheFile(file), file);
+      cache = readCodeCache(file);
+      if (!cache) return fallback();
+      if (!isCacheOf(cache.cached, file)) {
+        debug('code cache %s is not for this %s: not used', cache.name, file);
         return fallback();
       }
     }
@@ -95,14 +178,10 @@ export function requireBundle(file: string, fallback: () => unknown): unknown {
   const { Script } = require('node:vm') as typeof vm;
   const script = new Script(wrap(source), {
     filename: file,
-    ...(cached ? { cachedData: cached.subarray(HEADER) } : {}),
+    ...(cache ? { cachedData: cache.cached.subarray(HEADER) } : {}),
   });
-  if (cached) {
-    debug(
-      'code cache %s %s',
-      codeCacheFile(file),
-      script.cachedDataRejected ? 'rejected by V8' : 'used',
-    );
+  if (cache) {
+    debug('code cache %s %s', cache.name, script.cachedDataRejected ? 'rejected by V8' : 'used');
   }
   if (producing) scripts.set(file, script);
   const dir = path.dirname(file);
@@ -132,13 +211,25 @@ export function produceCodeCache(): void {
  * Writes the code cache of `file`, loaded by requireBundle since produceCodeCache(): every
  * function compiled so far is in it. Written to a temporary name and renamed, so that a
  * process loading the bundle meanwhile reads the old file or the new one, never half of one.
+ * @returns the files written
  */
-export function writeCodeCache(file: string): string {
+export function writeCodeCache(file: string): string[] {
   const script = scripts.get(file);
   if (!script) throw new Error(`${file} was not loaded since produceCodeCache()`);
-  const target = codeCacheFile(file);
-  const temporary = `${target}.${process.pid}`;
-  fs.writeFileSync(temporary, Buffer.concat([headerOf(file), script.createCachedData()]));
-  fs.renameSync(temporary, target);
-  return target;
+  const plain = codeCacheFile(file);
+  // With options that may set V8 flags: the cache named with their hash, and the plain one too
+  // where there is none yet (an install run with Node's own options, used by processes without).
+  const targets = plainOptions() ? [plain] : [codeCacheFile(file, flagHash())];
+  if (targets[0] !== plain && !fs.existsSync(plain)) targets.push(plain);
+  const data = Buffer.concat([headerOf(file), script.createCachedData()]);
+  for (const target of targets) {
+    const temporary = `${target}.${process.pid}`;
+    fs.writeFileSync(temporary, data);
+    fs.renameSync(temporary, target);
+  }
+  // The one a process with these options reads (which compiles the reading, for the start-up
+  // bundle's cache, written after the side's).
+  const read = readCodeCache(file)?.name;
+  if (read !== targets[0]) throw new Error(`${targets[0]} written, but ${read} would be read`);
+  return targets;
 }
