@@ -4,6 +4,7 @@
 import { execFile } from 'node:child_process';
 import { Resolver } from 'node:dns/promises';
 import net from 'node:net';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startDnsmasq } from '../test/integration/servers.js';
 import {
@@ -21,6 +22,8 @@ import {
 } from './lib.js';
 
 const ROUNDS = 41;
+/** The code caches' maker, run by the build without options (as npm install runs it). */
+const WARM = join(__dirname, '..', 'dist', 'warm.js');
 /** Processes per heap figure. The heap after two collections takes one of two values in the
  * processes of a build, 108–143 KB apart, by the timing of V8's GC threads (always the higher
  * with --single-threaded-gc; about one process in two under load, one in twenty on an idle
@@ -267,7 +270,10 @@ export async function floors(): Promise<Row[]> {
   const first = await withFirstConnect(async ({ nameserver, measure }) => {
     const least = await measure(minimal(floor, nameserver));
     // What the process holds once connected: svcdisc's bundles, their compiled code, the
-    // resolver, against the least SRV client's after the floor preload.
+    // resolver, against the least SRV client's after the floor preload. Its processes run with
+    // --expose-gc, a V8 flag: the code caches for it first, as a program with V8 flags has them
+    // (README), else the bundles load without (so until the twenty-seventh pass).
+    await nodeProcess(['--expose-gc', WARM]);
     const env = { SVCDISC_NAMESERVERS: nameserver };
     const held = await heapOf(
       ['-r', REGISTER, '-e', connectAndExit('svc.prod.kw', 1, PRINT_HEAP)],
