@@ -55,7 +55,13 @@ function loadInstall() {
     `(function (exports, require, module, __filename, __dirname) { ${source}\n});`,
     { filename: file, cachedData: cached.subarray(16) },
   );
-  debug('code cache %s %s', cacheFile, script.cachedDataRejected ? 'rejected by V8' : 'used');
+  if (!script.cachedDataRejected) debug('code cache %s used', cacheFile);
+  else
+    debug(
+      "code cache %s rejected by V8 (made by another build of Node or under other V8 flags: `node %s` with this program's options makes one)",
+      cacheFile,
+      path.join(__dirname, 'dist', 'warm.js'),
+    );
   const Module = module.constructor;
   const bundle = new Module(file, module);
   bundle.filename = file;
@@ -91,15 +97,19 @@ function onlyLoads(options) {
  * The code cache of the start-up bundle `file` for this process's V8 flags, `{ name, cached }`;
  * undefined where the one there is was made under other flags (a line says so); thrown where
  * there is none. The names and the choice of src/patch/code-cache.ts's readCodeCache(), which
- * says why: the plain name where no option may set a V8 flag (NODE_OPTIONS split at spaces),
- * else the name with V8's hash of the flags (the fourth word of a code cache's header, here an
- * empty script's), or the plain one if it was made under the same flags.
+ * says why: the plain name where no option may set a V8 flag (NODE_OPTIONS split at spaces) or
+ * no cache was made under flags, else the name with V8's hash of the flags (the fourth word of a
+ * code cache's header, here an empty script's), or the plain one if made under the same flags.
  */
 function readCache(file) {
   const fs = builtin('node:fs');
   const prefix = `${file}.${process.version}-${process.arch}`;
   const options = process.env.NODE_OPTIONS;
-  if (onlyLoads(process.execArgv) && (!options || onlyLoads(options.split(' ')))) {
+  const path = builtin('node:path');
+  if (
+    (onlyLoads(process.execArgv) && (!options || onlyLoads(options.split(' ')))) ||
+    !fs.readdirSync(path.dirname(file)).some((name) => name.startsWith(`${path.basename(prefix)}-`))
+  ) {
     return { name: `${prefix}.cache`, cached: fs.readFileSync(`${prefix}.cache`) };
   }
   const hexWord = (bytes, offset) =>
@@ -116,7 +126,7 @@ function readCache(file) {
     debug(
       "code cache %s was made under other V8 flags: not used (`node %s` with this program's options makes one for them)",
       `${prefix}.cache`,
-      builtin('node:path').join(__dirname, 'dist', 'warm.js'),
+      path.join(__dirname, 'dist', 'warm.js'),
     );
     return undefined;
   }

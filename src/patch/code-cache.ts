@@ -88,8 +88,8 @@ const hexWord = (bytes: Uint8Array, offset: number) =>
 const V8_FLAG_HASH = 12;
 
 /** V8's hash of this process's V8 flags, as V8 writes it in a code cache: that of an empty
- * script, made here. 0.03-0.05 ms where V8 flags were given; 0.2-0.3 where none were, the hash
- * computed then (V8 computes it once, to check the first cache it is given). */
+ * script, made here. 0.03-0.05 ms where V8 flags were given; 0.2-0.3 where none were (a first
+ * cache made, which checking one does not pay). */
 function flagHash(): string {
   const { Script } = require('node:vm') as typeof vm;
   return hexWord(new Script('').createCachedData(), V8_FLAG_HASH);
@@ -100,17 +100,27 @@ function flagHash(): string {
 const codeCacheFile = (file: string, hash?: string) =>
   `${file}.${process.version}-${process.arch}${hash ? `-${hash}` : ''}.cache`;
 
+/** Whether dist/warm.js made a cache of `file` for this Node under V8 flags: a look at the
+ * folder, so that a process whose options set none pays for the flag hash only where there is
+ * one to find (0.2-0.3 ms where no V8 flag was given, `--enable-source-maps` alone). */
+function flaggedCacheExists(file: string): boolean {
+  const prefix = `${path.basename(file)}.${process.version}-${process.arch}-`;
+  return fs.readdirSync(path.dirname(file)).some((name) => name.startsWith(prefix));
+}
+
 /**
  * The code cache of `file` for this process, and its name. A process without options that may
  * set V8 flags takes the one with the plain name (what `npm install` made), as before flags
- * were looked at. One with such options takes the one named with its flag hash, made by
+ * were looked at, and so does one with such options where no cache was made under flags (V8
+ * then takes it or rejects it). Otherwise: the one named with its flag hash, made by
  * dist/warm.js run with those options, else the plain one if it was made under the same flags
  * (Node's own options, or flags outside the hash); undefined where there is none of those, with a
  * line saying how to make one. Throws where there is no file at all.
  */
 function readCodeCache(file: string): { name: string; cached: Buffer } | undefined {
   const plain = codeCacheFile(file);
-  if (plainOptions()) return { name: plain, cached: fs.readFileSync(plain) };
+  if (plainOptions() || !flaggedCacheExists(file))
+    return { name: plain, cached: fs.readFileSync(plain) };
   const hash = flagHash();
   const name = codeCacheFile(file, hash);
   try {
@@ -181,7 +191,13 @@ export function requireBundle(file: string, fallback: () => unknown): unknown {
     ...(cache ? { cachedData: cache.cached.subarray(HEADER) } : {}),
   });
   if (cache) {
-    debug('code cache %s %s', cache.name, script.cachedDataRejected ? 'rejected by V8' : 'used');
+    if (!script.cachedDataRejected) debug('code cache %s used', cache.name);
+    else
+      debug(
+        "code cache %s rejected by V8 (made by another build of Node or under other V8 flags: `node %s` with this program's options makes one)",
+        cache.name,
+        path.join(__dirname, '..', 'warm.js'),
+      );
   }
   if (producing) scripts.set(file, script);
   const dir = path.dirname(file);
