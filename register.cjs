@@ -117,12 +117,14 @@ function readCache(file) {
       .getUint32(0, true)
       .toString(16)
       .padStart(8, '0');
-  const hash = hexWord(new (builtin('node:vm').Script)('').createCachedData(), 12);
+  // V8's flag hash: the fourth word of V8's header, after svcdisc's 16 bytes in a cache file.
+  const V8_FLAG_HASH = 12;
+  const hash = hexWord(new (builtin('node:vm').Script)('').createCachedData(), V8_FLAG_HASH);
   try {
     return { name: `${prefix}-${hash}.cache`, cached: fs.readFileSync(`${prefix}-${hash}.cache`) };
   } catch {}
   const cached = fs.readFileSync(`${prefix}.cache`);
-  if (cached.length >= 32 && hexWord(cached, 28) !== hash) {
+  if (cached.length >= 16 + V8_FLAG_HASH + 4 && hexWord(cached, 16 + V8_FLAG_HASH) !== hash) {
     debug(
       "code cache %s was made under other V8 flags: not used (`node %s` with this program's options makes one for them)",
       `${prefix}.cache`,

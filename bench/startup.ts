@@ -22,7 +22,8 @@ import {
 } from './lib.js';
 
 const ROUNDS = 41;
-/** The code caches' maker, run by the build without options (as npm install runs it). */
+/** The code caches' maker: the build runs it without options, as npm install does; the heap
+ * row runs it with its V8 flag. */
 const WARM = join(__dirname, '..', 'dist', 'warm.js');
 /** Processes per heap figure. The heap after two collections takes one of two values in the
  * processes of a build, 108–143 KB apart, by the timing of V8's GC threads (always the higher

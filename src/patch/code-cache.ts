@@ -235,8 +235,9 @@ export function writeCodeCache(file: string): string[] {
   const plain = codeCacheFile(file);
   // With options that may set V8 flags: the cache named with their hash, and the plain one too
   // where there is none yet (an install run with Node's own options, used by processes without).
-  const targets = plainOptions() ? [plain] : [codeCacheFile(file, flagHash())];
-  if (targets[0] !== plain && !fs.existsSync(plain)) targets.push(plain);
+  const targets = plainOptions()
+    ? [plain]
+    : [codeCacheFile(file, flagHash()), ...(fs.existsSync(plain) ? [] : [plain])];
   const data = Buffer.concat([headerOf(file), script.createCachedData()]);
   for (const target of targets) {
     const temporary = `${target}.${process.pid}`;
