@@ -309,6 +309,49 @@ describe('the code caches of the start-up bundle and the service side', () => {
   });
 });
 
+test('a bundle that throws as it loads runs once, not a second time from the fallback', () => {
+  // Its cache there but not for it (the header): the loader falls back to require(), which
+  // throws; until 2026-12-06 the loader's catch then required it again.
+  const dir = tempDir('code-cache-throws');
+  cpSync(join(ROOT, 'dist'), join(dir, 'dist'), { recursive: true });
+  cpSync(join(ROOT, 'register.cjs'), join(dir, 'register.cjs'));
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+  const run = (code: string) =>
+    spawnSync(process.execPath, ['-r', join(dir, 'register.cjs'), '-e', code], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH, NODE_DEBUG: 'svcdisc', SVCDISC_NAMESERVERS: '127.0.0.1:9' },
+    });
+  const breakBundle = (name: string) => {
+    const file = join(dir, 'dist', 'patch', name);
+    const source = readFileSync(file, 'utf8');
+    writeFileSync(
+      file,
+      `process.stderr.write('${name} evaluated\\n'); throw new Error('${name} is broken');\n${source}`,
+    );
+    writeFileSync(`${file}.${process.version}-${process.arch}.cache`, Buffer.alloc(64, 1));
+  };
+  const evaluations = (stderr: string, name: string) =>
+    stderr.split('\n').filter((line) => line === `${name} evaluated`).length;
+
+  // The service side, loaded at the first connect to a service name: that connect() throws.
+  breakBundle('side.js');
+  const side = run(
+    "try { require('net').connect(1, 'svc.prod.kw') } catch (e) { console.log(e.message) }",
+  );
+  assert.match(side.stderr, /code cache \S+side\.js\.\S+\.cache is not for this /);
+  assert.equal(evaluations(side.stderr, 'side.js'), 1, side.stderr);
+  assert.equal(side.stdout, 'side.js is broken\n');
+
+  // The start-up bundle, loaded by the preload: the program does not start.
+  breakBundle('install.js');
+  const startUp = run('console.log("ran")');
+  assert.match(startUp.stderr, /code cache \S+install\.js\.\S+\.cache is not for this /);
+  assert.equal(evaluations(startUp.stderr, 'install.js'), 1, startUp.stderr);
+  assert.match(startUp.stderr, /install\.js is broken/);
+  assert.equal(startUp.stdout, '');
+  assert.notEqual(startUp.status, 0);
+});
+
 test('the files the preload compiles are ASCII: V8 keeps one byte a character of their source', () => {
   // A single other character makes Node decode a whole file on its slow path, and one outside
   // Latin-1 into two bytes a character (scripts/bundle-preload.mjs); esbuild escapes them in

@@ -171,20 +171,21 @@ export function requireBundle(file: string, fallback: () => unknown): unknown {
   const loaded = Module._cache[file];
   if (loaded?.loaded && !producing) return loaded.exports;
   let cache: { name: string; cached: Buffer } | undefined;
-  let source: string;
+  let source: string | undefined;
   try {
     if (!producing) {
       cache = readCodeCache(file);
-      if (!cache) return fallback();
-      if (!isCacheOf(cache.cached, file)) {
+      if (cache && !isCacheOf(cache.cached, file)) {
         debug('code cache %s is not for this %s: not used', cache.name, file);
-        return fallback();
+        cache = undefined;
       }
     }
-    source = fs.readFileSync(file, 'utf8');
+    if (producing || cache) source = fs.readFileSync(file, 'utf8');
   } catch {
-    return fallback(); // no cache for this Node, or no bundle (src/ run by tsx)
+    // No cache for this Node, or no bundle (src/ run by tsx).
   }
+  // Outside the try: a bundle that throws as it loads throws once (from the catch, it ran again).
+  if (source === undefined) return fallback();
   const { Script } = require('node:vm') as typeof vm;
   const script = new Script(wrap(source), {
     filename: file,
