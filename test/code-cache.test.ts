@@ -309,7 +309,7 @@ describe('the code caches of the start-up bundle and the service side', () => {
   });
 });
 
-test('a bundle that throws as it loads runs once, not a second time from the fallback', () => {
+test('a bundle that throws as it loads runs once a load, and its error reaches the program as a failed connect or lookup', () => {
   // Its cache there but not for it (the header): the loader falls back to require(), which
   // throws; until 2026-12-06 the loader's catch then required it again.
   const dir = tempDir('code-cache-throws');
@@ -333,14 +333,33 @@ test('a bundle that throws as it loads runs once, not a second time from the fal
   const evaluations = (stderr: string, name: string) =>
     stderr.split('\n').filter((line) => line === `${name} evaluated`).length;
 
-  // The service side, loaded at the first connect to a service name: that connect() throws.
+  // The service side, loaded at the first connect to a service name: the socket's error.
   breakBundle('side.js');
   const side = run(
-    "try { require('net').connect(1, 'svc.prod.kw') } catch (e) { console.log(e.message) }",
+    "require('net').connect(1, 'svc.prod.kw').on('error', (e) => console.log(e.message))",
   );
   assert.match(side.stderr, /code cache \S+side\.js\.\S+\.cache is not for this /);
   assert.equal(evaluations(side.stderr, 'side.js'), 1, side.stderr);
   assert.equal(side.stdout, 'side.js is broken\n');
+  assert.equal(side.status, 0);
+  // Every way in that loads it gets that error as Node's own failures come, never thrown;
+  // each tries to load it again. A write before the error waits, as while Node looks up.
+  const ways = run(`
+    const socket = require('net').connect(1, 'svc.prod.kw', () => console.log('connected'));
+    socket.write('early');
+    socket.on('error', (e) => console.log('net.connect:', e.message, socket.connecting));
+    require('dns').lookup('svc.prod.kw', (e) => console.log('dns.lookup:', e.message));
+    require('dns').promises.lookup('svc.prod.kw').catch((e) => console.log('dns.promises.lookup:', e.message));
+    require('http').get('http://svc.prod.kw/').on('error', (e) => console.log('http.get:', e.message));
+  `);
+  assert.deepEqual(ways.stdout.trim().split('\n').sort(), [
+    'dns.lookup: side.js is broken',
+    'dns.promises.lookup: side.js is broken',
+    'http.get: side.js is broken',
+    'net.connect: side.js is broken false',
+  ]);
+  assert.equal(evaluations(ways.stderr, 'side.js'), 4, ways.stderr);
+  assert.equal(ways.status, 0, ways.stderr);
 
   // The start-up bundle, loaded by the preload: the program does not start.
   breakBundle('install.js');

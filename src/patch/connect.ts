@@ -25,6 +25,22 @@ export function createConnectPatch(
     // A synthetic address (dns-lookup.ts) is handed out only once the side is loaded.
     const name = matcher(host) ?? loaded()?.nameOf(host);
     if (name === undefined) return original.call(this, normalized);
-    return load().connect(this, normalized, name);
+    let side: ServiceSide;
+    try {
+      side = load();
+    } catch (error) {
+      // The service side did not load (a file of the install missing or broken, too many open
+      // files): the socket's 'error', as for any failure of a service connect; the next
+      // connect tries again. Until then it is connecting, as Node's is while its lookup runs
+      // (writes wait for 'connect' instead of failing as written to a closed socket).
+      (this as { connecting: boolean }).connecting = true;
+      process.nextTick(destroyWith, this, error);
+      return this;
+    }
+    return side.connect(this, normalized, name);
   };
+}
+
+function destroyWith(socket: net.Socket, error: Error): void {
+  socket.destroy(error);
 }
