@@ -316,8 +316,8 @@ test('a bundle that throws as it loads runs once a load, and its error reaches t
   cpSync(join(ROOT, 'dist'), join(dir, 'dist'), { recursive: true });
   cpSync(join(ROOT, 'register.cjs'), join(dir, 'register.cjs'));
   symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
-  const run = (code: string) =>
-    spawnSync(process.execPath, ['-r', join(dir, 'register.cjs'), '-e', code], {
+  const run = (code: string, first: string[] = []) =>
+    spawnSync(process.execPath, [...first, '-r', join(dir, 'register.cjs'), '-e', code], {
       encoding: 'utf8',
       env: { PATH: process.env.PATH, NODE_DEBUG: 'svcdisc', SVCDISC_NAMESERVERS: '127.0.0.1:9' },
     });
@@ -360,6 +360,14 @@ test('a bundle that throws as it loads runs once a load, and its error reaches t
   ]);
   assert.equal(evaluations(ways.stderr, 'side.js'), 4, ways.stderr);
   assert.equal(ways.status, 0, ways.stderr);
+  // With http loaded before the preload, whose install() adopts its pools at once: it starts.
+  const early = run(
+    "require('http').get('http://svc.prod.kw/').on('error', (e) => console.log(e.message))",
+    ['-r', 'http'],
+  );
+  assert.match(early.stderr, /pools not adopted: side\.js is broken/);
+  assert.equal(early.stdout, 'side.js is broken\n');
+  assert.equal(early.status, 0, early.stderr);
 
   // The start-up bundle, loaded by the preload: the program does not start.
   breakBundle('install.js');

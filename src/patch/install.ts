@@ -113,8 +113,16 @@ export function install(options: SvcdiscOptions = {}): boolean {
   // ESM named imports (`import { lookup } from 'node:dns'`) are copies: refresh them.
   syncESMExports();
   // A program that has its pools before svcdisc is installed (install() from code, after it
-  // loaded http or made a fetch) has them adopted now, before its first request.
-  if (poolsExist()) load().adopt();
+  // loaded http or made a fetch) has them adopted now, before its first request. A service
+  // side that cannot load fails the connects to service names, not the installation
+  // (connect.ts): a first connect adopts them then.
+  if (poolsExist()) {
+    try {
+      load().adopt();
+    } catch (error) {
+      debug('pools not adopted: %s', (error as Error).message);
+    }
+  }
   marker[INSTALLED] = true;
   current = {
     side: load,
