@@ -23,12 +23,18 @@ import {
 
 const ROUNDS = 41;
 /** The code caches' maker: the build runs it without options, as npm install does; the heap
- * row runs it with its V8 flag. */
+ * row runs it with its V8 flags. */
 const WARM = join(__dirname, '..', 'dist', 'warm.js');
-/** Processes per heap figure. The heap after two collections takes one of two values in the
- * processes of a build, 108–143 KB apart, by the timing of V8's GC threads (always the higher
- * with --single-threaded-gc; about one process in two under load, one in twenty on an idle
- * machine, for the builds before the twenty-third pass as for it): the least of seven. */
+/** The V8 flags of the heap row's processes: `gc()`, and no page promotion. A scavenge that
+ * finds a page of the young generation mostly alive moves the whole page to the old generation,
+ * and after two full collections such a process counted 210-230 KB more heap than one whose
+ * scavenge copied the objects (the live objects the same, 3738 KB by a heap snapshot, Node 20):
+ * which of the two a process took depended on the timing of V8's GC threads: one process in
+ * two under load, all seven of a run once. Without page promotion every process counts the
+ * same. */
+const HEAP_FLAGS = ['--expose-gc', '--no-page-promotion'];
+/** Processes per heap figure: the least of them (until the twenty-eighth pass the one remedy
+ * for the two values above, which all seven processes of a run could take the higher of). */
 const HEAP_RUNS = 7;
 
 /** The floor of a first connect by name: the least any SRV client does — a dgram socket, one
@@ -192,11 +198,11 @@ const firstConnectRow = (name: string, times: FirstConnectTimes): Row => ({
 const PRINT_HEAP =
   'setImmediate(() => { gc(); gc(); process.stdout.write(String(process.memoryUsage().heapUsed)); });';
 
-/** The least heap (bytes) of HEAP_RUNS processes `node --expose-gc ...args` that print it. */
+/** The least heap (bytes) of HEAP_RUNS processes `node ...HEAP_FLAGS ...args` that print it. */
 async function heapOf(args: string[], env: Record<string, string> = {}): Promise<number> {
   const heaps: number[] = [];
   for (let i = 0; i < HEAP_RUNS; i++) {
-    heaps.push(Number((await nodeProcess(['--expose-gc', ...args], env)).stdout));
+    heaps.push(Number((await nodeProcess([...HEAP_FLAGS, ...args], env)).stdout));
   }
   return Math.min(...heaps);
 }
@@ -272,9 +278,9 @@ export async function floors(): Promise<Row[]> {
     const least = await measure(minimal(floor, nameserver));
     // What the process holds once connected: svcdisc's bundles, their compiled code, the
     // resolver, against the least SRV client's after the floor preload. Its processes run with
-    // --expose-gc, a V8 flag: the code caches for it first, as a program with V8 flags has them
+    // V8 flags (HEAP_FLAGS): the code caches for them first, as a program with V8 flags has them
     // (README), else the bundles load without (so until the twenty-seventh pass).
-    await nodeProcess(['--expose-gc', WARM]);
+    await nodeProcess([...HEAP_FLAGS, WARM]);
     const env = { SVCDISC_NAMESERVERS: nameserver };
     const held = await heapOf(
       ['-r', REGISTER, '-e', connectAndExit('svc.prod.kw', 1, PRINT_HEAP)],
