@@ -25,10 +25,10 @@ const ROUNDS = 41;
 /** The code caches' maker: the build runs it without options, as npm install does; the heap
  * row runs it with its V8 flags. */
 const WARM = join(__dirname, '..', 'dist', 'warm.js');
-/** The V8 flags of the heap row's processes: `gc()`, and no page promotion. A scavenge that
+/** The V8 flags of the heap row's processes: `gc()`, and no page promotion. A collection that
  * finds a page of the young generation mostly alive moves the whole page to the old generation,
  * and after two full collections such a process counted 210-230 KB more heap than one whose
- * scavenge copied the objects (the live objects the same, 3738 KB by a heap snapshot, Node 20):
+ * collections copied the objects (the live objects the same, 3738 KB by a heap snapshot, Node 20):
  * which of the two a process took depended on the timing of V8's GC threads: one process in
  * two under load, all seven of a run once. Without page promotion every process counts the
  * same. */
