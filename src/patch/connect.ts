@@ -25,29 +25,6 @@ export function createConnectPatch(
     // A synthetic address (dns-lookup.ts) is handed out only once the side is loaded.
     const name = matcher(host) ?? loaded()?.nameOf(host);
     if (name === undefined) return original.call(this, normalized);
-    const side = loaded() ?? loadFor(this, load);
-    return side ? side.connect(this, normalized, name) : this;
+    return load().connect(this, normalized, name);
   };
-}
-
-/**
- * The service side, loaded now for `socket`'s connect; undefined where it cannot load (a file
- * of the install missing or broken, too many open files): the socket's 'error' a tick later, as
- * for any failure of a service connect, and the next connect tries again. Until then the socket
- * is connecting, as Node's is while its lookup runs: writes wait for 'connect' instead of
- * failing as written to a closed socket. Apart from the patch, whose path once loaded stays
- * without a `try`.
- */
-function loadFor(socket: net.Socket, load: () => ServiceSide): ServiceSide | undefined {
-  try {
-    return load();
-  } catch (error) {
-    (socket as { connecting: boolean }).connecting = true;
-    process.nextTick(destroyWith, socket, error);
-    return undefined;
-  }
-}
-
-function destroyWith(socket: net.Socket, error: Error): void {
-  socket.destroy(error);
 }

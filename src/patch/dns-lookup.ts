@@ -31,22 +31,16 @@ export function createLookupPatch(
     if (name === undefined || typeof done !== 'function')
       // biome-ignore lint/complexity/noArguments: Node's lookup reads how many arguments it got
       return Reflect.apply(original, this, arguments);
-    let side: ServiceSide;
-    try {
-      side = load();
-    } catch (error) {
-      // The service side did not load (connect.ts): the callback's error.
-      process.nextTick(done, error);
-      return {};
-    }
     // The callback runs outside the promise: an exception in it is the program's, as with Node's.
-    side.lookup(name, optionsOf(options)).then(
-      (result) =>
-        Array.isArray(result)
-          ? process.nextTick(done, null, result)
-          : process.nextTick(done, null, result.address, result.family),
-      (error: Error) => process.nextTick(done, error),
-    );
+    load()
+      .lookup(name, optionsOf(options))
+      .then(
+        (result) =>
+          Array.isArray(result)
+            ? process.nextTick(done, null, result)
+            : process.nextTick(done, null, result.address, result.family),
+        (error: Error) => process.nextTick(done, error),
+      );
     return {};
   }
   // util.promisify(dns.lookup) relies on the original's symbols (customPromisifyArgs).
@@ -74,10 +68,6 @@ export function createPromisesLookupPatch(
     const name = typeof hostname === 'string' ? matcher(hostname) : undefined;
     // biome-ignore lint/complexity/noArguments: Node's lookup reads how many arguments it got
     if (name === undefined) return Reflect.apply(original, this, arguments);
-    try {
-      return load().lookup(name, optionsOf(options));
-    } catch (error) {
-      return Promise.reject(error); // the service side did not load (connect.ts)
-    }
+    return load().lookup(name, optionsOf(options));
   };
 }

@@ -90,11 +90,16 @@ export function install(options: SvcdiscOptions = {}): boolean {
   };
   let side: SideModule.ServiceSide | undefined;
   const loaded = () => side;
-  const load = () => {
-    side ??= (
-      requireBundle(join(__dirname, 'side.js'), () => require('./side.js')) as typeof SideModule
-    ).serviceSide(config, matcher, originals.connect as unknown as ConnectFn);
-    return side;
+  const load = (): SideModule.ServiceSide => {
+    if (side) return side;
+    try {
+      side = (
+        requireBundle(join(__dirname, 'side.js'), () => require('./side.js')) as typeof SideModule
+      ).serviceSide(config, matcher, originals.connect as unknown as ConnectFn);
+      return side;
+    } catch (error) {
+      return unloadedSide(error as Error);
+    }
   };
   if (config.announce.length > 0) {
     net.Server.prototype.listen = announceOnListen(originals.listen, config);
@@ -113,16 +118,8 @@ export function install(options: SvcdiscOptions = {}): boolean {
   // ESM named imports (`import { lookup } from 'node:dns'`) are copies: refresh them.
   syncESMExports();
   // A program that has its pools before svcdisc is installed (install() from code, after it
-  // loaded http or made a fetch) has them adopted now, before its first request. A service
-  // side that cannot load fails the connects to service names, not the installation
-  // (connect.ts): a first connect adopts them then.
-  if (poolsExist()) {
-    try {
-      load().adopt();
-    } catch (error) {
-      debug('pools not adopted: %s', (error as Error).message);
-    }
-  }
+  // loaded http or made a fetch) has them adopted now, before its first request.
+  if (poolsExist()) load().adopt();
   marker[INSTALLED] = true;
   current = {
     side: load,
@@ -139,6 +136,37 @@ export function install(options: SvcdiscOptions = {}): boolean {
     },
   };
   return true;
+}
+
+/**
+ * What stands for a service side that could not load (a file of the install missing or broken,
+ * too many open files): each use fails with its error as Node's own failures come, never thrown
+ * from the program's call — a connect with the socket's 'error' a tick later (connecting until
+ * then, as Node's socket is while its lookup runs: writes wait for 'connect'), a lookup with a
+ * rejection (the callback's error, dns-lookup.ts). It is not kept: the next use loads again.
+ */
+function unloadedSide(error: Error): SideModule.ServiceSide {
+  return {
+    connect(socket) {
+      (socket as { connecting: boolean }).connecting = true;
+      process.nextTick(destroyWith, socket, error);
+      return socket;
+    },
+    nameOf: () => undefined,
+    lookup: () => Promise.reject(error),
+    adopt: () => debug('pools not adopted: %s', error.message),
+    resolver() {
+      throw error;
+    },
+    get pools(): never {
+      throw error;
+    },
+    restore() {},
+  };
+}
+
+function destroyWith(socket: net.Socket, error: Error): void {
+  socket.destroy(error);
 }
 
 /** net.Server.prototype.listen that announces this program (SVCDISC_ANNOUNCE) once a TCP
