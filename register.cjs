@@ -3,84 +3,100 @@
 // NODE_OPTIONS="--require svcdisc/register". Installs the patches that route connections to
 // names under SVCDISC_DOMAINS through DNS SRV. A bad SVCDISC_* value stops the program at
 // start with a message naming it; SVCDISC_DISABLE=1 installs (and checks) nothing.
+//
+// It loads dist/patch/install.js, the start-up bundle, from V8's code cache of it when
+// dist/warm.js made one for this Node from this very bundle, else as any module. The cache holds
+// the functions start-up runs, compiled: about a third of the preload's start-up (1 to 2 ms) is
+// compiling them. The same file format and choice of cache as the service side's
+// (src/patch/code-cache.ts), written here in plain JavaScript because it runs before any of
+// svcdisc's modules is loaded (from a module of its own it cost 1 ms more). Any failure to read
+// the files is the same as no cache.
+//
+// This file is compiled at every start, without a cache: each KB of its code costs about 0.1 ms
+// (V8 parses a function once when it compiles the file and again at its first call). So what
+// every start runs is top-level code, and what only some do (a cache chosen by V8 flags, the
+// debug lines, the errors of install(), in the bundle's preload()) is out of its way
+// (bench/README.md, the twenty-ninth pass). Comments cost next to nothing.
+//
 // Not a regular expression: V8 compiles one at its first use (0.03 to 0.3 ms here).
 const disable = (process.env.SVCDISC_DISABLE ?? '').trim().toLowerCase();
-const disabled = disable === '1' || disable === 'true';
+/** The options that load code, whose values are not options: none of them sets a V8 flag. */
+const LOADS = ['-r', '--require', '--import', '-e', '--eval', '-p', '--print'];
+
 /** Node's builtins without the CommonJS loader where this Node can (scripts/bundle-preload.mjs). */
 const builtin = process.getBuiltinModule ?? require;
 
-/**
- * dist/patch/install.js, the start-up bundle, from V8's code cache of it when dist/warm.js
- * made one for this Node from this very bundle, else as any module. The cache holds the
- * functions start-up runs, compiled: about a third of the preload's start-up (1 to 2 ms) is
- * compiling them. The same file format and loading as the service side's
- * (src/patch/code-cache.ts), written here in plain JavaScript because it runs before any of
- * svcdisc's modules is loaded (from a module of its own it cost 1 ms more). Any failure to read
- * the files is the same as no cache.
- */
-function loadInstall() {
+if (disable !== '1' && disable !== 'true') {
   const fs = builtin('node:fs');
-  const path = builtin('node:path');
-  const dir = path.join(__dirname, 'dist', 'patch');
-  const file = path.join(dir, 'install.js');
+  const { sep } = builtin('node:path');
+  const dir = `${__dirname}${sep}dist${sep}patch`;
+  const file = `${dir}${sep}install.js`;
   // Loaded already (the program required svcdisc before its preload): that one module, whose
   // install() the API (uninstall(), installedResolver()) reaches, not a second copy.
-  const loaded = require.cache[file];
-  if (loaded?.loaded) return loaded.exports;
-  let cacheFile;
-  let cached;
-  let source;
-  try {
-    const cache = readCache(file);
-    if (cache) {
-      cacheFile = cache.name;
-      cached = cache.cached;
-      const { size, mtimeMs } = fs.statSync(file);
-      // A DataView, not Buffer's read methods: those cost Node 20 about 0.1 ms at their first
-      // calls.
-      const header = new DataView(cached.buffer, cached.byteOffset, cached.length);
-      if (
-        cached.length > 16 &&
-        header.getUint32(0) === 0x73766331 &&
-        header.getUint32(4) === size &&
-        header.getFloat64(8) === mtimeMs
-      ) {
-        source = fs.readFileSync(file, 'utf8');
-      } else debug('code cache %s is not for this %s: not used', cacheFile, file);
+  let svcdisc = require.cache[file];
+  if (svcdisc?.loaded) svcdisc = svcdisc.exports;
+  else {
+    let cache;
+    let source;
+    try {
+      // The plain name where no option may set a V8 flag (NODE_OPTIONS split at spaces), as
+      // src/patch/code-cache.ts's readCodeCache() chooses; else cacheForFlags().
+      const plain = `${file}.${process.version}-${process.arch}.cache`;
+      const options = process.env.NODE_OPTIONS;
+      cache =
+        onlyLoads(process.execArgv) && (!options || onlyLoads(options.split(' ')))
+          ? { name: plain, cached: fs.readFileSync(plain) }
+          : cacheForFlags(fs, dir, plain);
+      if (cache) {
+        const { size, mtimeMs } = fs.statSync(file);
+        // A DataView, not Buffer's read methods: those cost Node 20 about 0.1 ms at their first
+        // calls.
+        const { cached } = cache;
+        const header = new DataView(cached.buffer, cached.byteOffset, cached.length);
+        if (
+          cached.length > 16 &&
+          header.getUint32(0) === 0x73766331 &&
+          header.getUint32(4) === size &&
+          header.getFloat64(8) === mtimeMs
+        ) {
+          source = fs.readFileSync(file, 'utf8');
+        } else debug('code cache %s is not for this %s: not used', cache.name, file);
+      }
+    } catch {}
+    // Outside the try: a bundle that throws as it loads throws once (from the catch, it ran
+    // again).
+    if (source === undefined) svcdisc = require(file);
+    else {
+      const script = new (builtin('node:vm').Script)(
+        `(function (exports, require, module, __filename, __dirname) { ${source}\n});`,
+        { filename: file, cachedData: cache.cached.subarray(16) },
+      );
+      if (!script.cachedDataRejected) debug('code cache %s used', cache.name);
+      else
+        debug(
+          "code cache %s rejected by V8 (made by another build of Node or under other V8 flags: `node %s` with this program's options makes one)",
+          cache.name,
+          `${__dirname}${sep}dist${sep}warm.js`,
+        );
+      const Module = module.constructor;
+      const bundle = new Module(file, module);
+      bundle.filename = file;
+      bundle.paths = Module._nodeModulePaths(dir);
+      require.cache[file] = bundle;
+      try {
+        script
+          .runInThisContext()
+          .call(bundle.exports, bundle.exports, (id) => bundle.require(id), bundle, file, dir);
+      } catch (error) {
+        delete require.cache[file];
+        throw error;
+      }
+      bundle.loaded = true;
+      svcdisc = bundle.exports;
     }
-  } catch {}
-  // Outside the try: a bundle that throws as it loads throws once (from the catch, it ran again).
-  if (source === undefined) return require(file);
-  const script = new (builtin('node:vm').Script)(
-    `(function (exports, require, module, __filename, __dirname) { ${source}\n});`,
-    { filename: file, cachedData: cached.subarray(16) },
-  );
-  if (!script.cachedDataRejected) debug('code cache %s used', cacheFile);
-  else
-    debug(
-      "code cache %s rejected by V8 (made by another build of Node or under other V8 flags: `node %s` with this program's options makes one)",
-      cacheFile,
-      path.join(__dirname, 'dist', 'warm.js'),
-    );
-  const Module = module.constructor;
-  const bundle = new Module(file, module);
-  bundle.filename = file;
-  bundle.paths = Module._nodeModulePaths(dir);
-  require.cache[file] = bundle;
-  try {
-    script
-      .runInThisContext()
-      .call(bundle.exports, bundle.exports, (id) => bundle.require(id), bundle, file, dir);
-  } catch (error) {
-    delete require.cache[file];
-    throw error;
   }
-  bundle.loaded = true;
-  return bundle.exports;
+  svcdisc.preload();
 }
-
-/** The options that load code, whose values are not options: none of them sets a V8 flag. */
-const LOADS = ['-r', '--require', '--import', '-e', '--eval', '-p', '--print'];
 
 /** Whether `options` are only LOADS and their values ('' between two spaces included). */
 function onlyLoads(options) {
@@ -94,23 +110,18 @@ function onlyLoads(options) {
 }
 
 /**
- * The code cache of the start-up bundle `file` for this process's V8 flags, `{ name, cached }`;
- * undefined where the one there is was made under other flags (a line says so); thrown where
- * there is none. The names and the choice of src/patch/code-cache.ts's readCodeCache(), which
- * says why: the plain name where no option may set a V8 flag (NODE_OPTIONS split at spaces) or
- * no cache was made under flags, else the name with V8's hash of the flags (the fourth word of a
- * code cache's header, here an empty script's), or the plain one if made under the same flags.
+ * With options that may set a V8 flag: the code cache of the start-up bundle for this process's
+ * V8 flags, `{ name, cached }`; undefined where the one there is was made under other flags (a
+ * line says so); thrown where there is none. As src/patch/code-cache.ts's readCodeCache(),
+ * which says why: the plain one (`plain`) where no cache was made under flags, else the one
+ * named with V8's hash of the flags (the fourth word of a code cache's header, here an empty
+ * script's), or the plain one if made under the same flags.
  */
-function readCache(file) {
-  const fs = builtin('node:fs');
-  const prefix = `${file}.${process.version}-${process.arch}`;
-  const options = process.env.NODE_OPTIONS;
-  const path = builtin('node:path');
-  if (
-    (onlyLoads(process.execArgv) && (!options || onlyLoads(options.split(' ')))) ||
-    !fs.readdirSync(path.dirname(file)).some((name) => name.startsWith(`${path.basename(prefix)}-`))
-  ) {
-    return { name: `${prefix}.cache`, cached: fs.readFileSync(`${prefix}.cache`) };
+function cacheForFlags(fs, dir, plain) {
+  const prefix = plain.slice(0, -'.cache'.length);
+  const named = `${prefix.slice(dir.length + 1)}-`;
+  if (!fs.readdirSync(dir).some((name) => name.startsWith(named))) {
+    return { name: plain, cached: fs.readFileSync(plain) };
   }
   const hexWord = (bytes, offset) =>
     new DataView(bytes.buffer, bytes.byteOffset + offset, 4)
@@ -123,39 +134,19 @@ function readCache(file) {
   try {
     return { name: `${prefix}-${hash}.cache`, cached: fs.readFileSync(`${prefix}-${hash}.cache`) };
   } catch {}
-  const cached = fs.readFileSync(`${prefix}.cache`);
+  const cached = fs.readFileSync(plain);
   if (cached.length >= 16 + V8_FLAG_HASH + 4 && hexWord(cached, 16 + V8_FLAG_HASH) !== hash) {
     debug(
       "code cache %s was made under other V8 flags: not used (`node %s` with this program's options makes one for them)",
-      `${prefix}.cache`,
-      path.join(__dirname, 'dist', 'warm.js'),
+      plain,
+      builtin('node:path').join(__dirname, 'dist', 'warm.js'),
     );
     return undefined;
   }
-  return { name: `${prefix}.cache`, cached };
+  return { name: plain, cached };
 }
 
 /** NODE_DEBUG=svcdisc lines; util.debuglog is loaded only when NODE_DEBUG is set at all. */
 function debug(...args) {
   if (process.env.NODE_DEBUG) builtin('node:util').debuglog('svcdisc')(...args);
-}
-
-if (!disabled) {
-  try {
-    loadInstall().install();
-  } catch (error) {
-    // Another copy of svcdisc installed first (two preloads, as NODE_OPTIONS in a base image and
-    // -r in the command): the program runs with that installation, as it would with one preload.
-    if (error?.code === 'ERR_SVCDISC_INSTALLED') {
-      debug(
-        '%s: another copy of svcdisc is installed already: this one installs nothing',
-        __dirname,
-      );
-    } else if (error?.code === 'ERR_SVCDISC_CONFIG') {
-      process.stderr.write(`svcdisc: ${error.message}\n`);
-      process.exit(1);
-    } else {
-      throw error;
-    }
-  }
 }

@@ -18,7 +18,7 @@ import {
 } from '../config.js';
 import { debug } from '../debug.js';
 import type * as ResolverModule from '../discovery/resolver.js';
-import { AlreadyInstalledError } from '../errors.js';
+import { AlreadyInstalledError, ConfigError } from '../errors.js';
 import type * as RegistrarModule from '../update/registrar.js';
 import { requireBundle } from './code-cache.js';
 import { createConnectPatch } from './connect.js';
@@ -136,6 +136,32 @@ export function install(options: SvcdiscOptions = {}): boolean {
     },
   };
   return true;
+}
+
+/**
+ * The preload's installation (../../register.cjs), from the environment. A bad setting stops
+ * the program at start with a line naming it; another copy of svcdisc installed first (two
+ * preloads, as NODE_OPTIONS in a base image and -r in the command) leaves the program to that
+ * installation, as with one preload. Here, not in register.cjs: this bundle is read from its
+ * code cache, and every line of register.cjs is compiled at each start (bench/README.md, the
+ * twenty-ninth pass).
+ */
+export function preload(): void {
+  try {
+    install();
+  } catch (error) {
+    if (error instanceof AlreadyInstalledError) {
+      debug(
+        '%s: another copy of svcdisc is installed already: this one installs nothing',
+        join(__dirname, '..', '..'),
+      );
+    } else if (error instanceof ConfigError) {
+      process.stderr.write(`svcdisc: ${error.message}\n`);
+      process.exit(1);
+    } else {
+      throw error;
+    }
+  }
 }
 
 /**
