@@ -5,7 +5,8 @@
 // start with a message naming it; SVCDISC_DISABLE=1 installs (and checks) nothing.
 //
 // It loads dist/patch/install.js, the start-up bundle, from V8's code cache of it when
-// dist/warm.js made one for this Node from this very bundle, else as any module. The cache holds
+// dist/warm.js made one for this Node from this very bundle (the cache file holds a copy of it,
+// compared whole), else as any module. The cache holds
 // the functions start-up runs, compiled: about a third of the preload's start-up (1 to 2 ms) is
 // compiling them. The same file format and choice of cache as the service side's
 // (src/patch/code-cache.ts), written here in plain JavaScript because it runs before any of
@@ -37,6 +38,7 @@ if (disable !== '1' && disable !== 'true') {
   if (svcdisc?.loaded) svcdisc = svcdisc.exports;
   else {
     let cache;
+    let v8Cache;
     let source;
     try {
       // The plain name where no option may set a V8 flag (NODE_OPTIONS split at spaces), as
@@ -48,18 +50,21 @@ if (disable !== '1' && disable !== 'true') {
           ? { name: plain, cached: fs.readFileSync(plain) }
           : cacheForFlags(fs, dir, plain);
       if (cache) {
-        const { size, mtimeMs } = fs.statSync(file);
-        // A DataView, not Buffer's read methods: those cost Node 20 about 0.1 ms at their first
-        // calls.
+        // The file: a header (8 bytes: "svc2" and the source's length), a copy of the source the
+        // cache was made from, V8's cache. Read with a DataView, latin1Slice and a Uint8Array,
+        // not Buffer's methods, whose first calls cost Node 20 0.04-0.07 ms each; no stat
+        // (v8CacheFor() in src/patch/code-cache.ts says why).
+        const read = fs.readFileSync(file, 'utf8');
         const { cached } = cache;
         const header = new DataView(cached.buffer, cached.byteOffset, cached.length);
+        const start = v8CacheStart(header, cached.length);
         if (
-          cached.length > 16 &&
-          header.getUint32(0) === 0x73766331 &&
-          header.getUint32(4) === size &&
-          header.getFloat64(8) === mtimeMs
+          start - 8 === read.length &&
+          start < cached.length &&
+          cached.latin1Slice(8, start) === read
         ) {
-          source = fs.readFileSync(file, 'utf8');
+          source = read;
+          v8Cache = new Uint8Array(cached.buffer, cached.byteOffset + start, cached.length - start);
         } else debug('code cache %s is not for this %s: not used', cache.name, file);
       }
     } catch {}
@@ -69,7 +74,7 @@ if (disable !== '1' && disable !== 'true') {
     else {
       const script = new (builtin('node:vm').Script)(
         `(function (exports, require, module, __filename, __dirname) { ${source}\n});`,
-        { filename: file, cachedData: cache.cached.subarray(16) },
+        { filename: file, cachedData: v8Cache },
       );
       if (!script.cachedDataRejected) debug('code cache %s used', cache.name);
       else
@@ -128,14 +133,22 @@ function cacheForFlags(fs, dir, plain) {
       .getUint32(0, true)
       .toString(16)
       .padStart(8, '0');
-  // V8's flag hash: the fourth word of V8's header, after svcdisc's 16 bytes in a cache file.
+  // V8's flag hash: the fourth word of V8's header, after svcdisc's header and copy.
   const V8_FLAG_HASH = 12;
   const hash = hexWord(new (builtin('node:vm').Script)('').createCachedData(), V8_FLAG_HASH);
   try {
     return { name: `${prefix}-${hash}.cache`, cached: fs.readFileSync(`${prefix}-${hash}.cache`) };
   } catch {}
   const cached = fs.readFileSync(plain);
-  if (cached.length >= 16 + V8_FLAG_HASH + 4 && hexWord(cached, 16 + V8_FLAG_HASH) !== hash) {
+  const start = v8CacheStart(
+    new DataView(cached.buffer, cached.byteOffset, cached.length),
+    cached.length,
+  );
+  if (
+    start > 0 &&
+    cached.length >= start + V8_FLAG_HASH + 4 &&
+    hexWord(cached, start + V8_FLAG_HASH) !== hash
+  ) {
     debug(
       "code cache %s was made under other V8 flags: not used (`node %s` with this program's options makes one for them)",
       plain,
@@ -144,6 +157,12 @@ function cacheForFlags(fs, dir, plain) {
     return undefined;
   }
   return { name: plain, cached };
+}
+
+/** Where V8's cache starts in a cache file (`header`, a DataView of its `length` bytes): after
+ * svcdisc's header and the copy of the source; 0 where the file is not in that format. */
+function v8CacheStart(header, length) {
+  return length > 8 && header.getUint32(0) === 0x73766332 ? 8 + header.getUint32(4) : 0;
 }
 
 /** NODE_DEBUG=svcdisc lines; util.debuglog is loaded only when NODE_DEBUG is set at all. */

@@ -5,9 +5,10 @@
 // dist/warm.js` (run by `npm install` and `npm run build`) makes the first connects programs
 // make and keeps V8's code cache of the bundle, with every function those compiled, beside it:
 // one file per Node version and architecture, and per set of V8 flags (below). The preload reads
-// it when it loads the bundle, if the file is there and was made from this very bundle (its size
-// and mtime are in the file's header; V8 itself checks only the source's length); V8 rejects a
-// cache of another V8 version or other V8 flags, and the bundle then compiles as it would have.
+// it when it loads the bundle, if the file is there and was made from this very bundle (the file
+// holds a copy of the source it was made from, compared whole; V8 itself checks only the source's
+// length); V8 rejects a cache of another V8 version or other V8 flags, and the bundle then
+// compiles as it would have.
 // Without the file the bundle is required as any module is. Nothing is written at run time. The
 // start-up bundle (dist/patch/install.js) has a cache of the same format and names, made here and
 // read by ../../register.cjs, which loads it before any of these modules can.
@@ -25,31 +26,57 @@ import path = require('node:path');
 import type * as vm from 'node:vm';
 import { debug } from '../debug.js';
 
-const HEADER = 16;
-const MAGIC = 0x73766331; // "svc1"
+/**
+ * A cache file: svcdisc's header (HEADER bytes: MAGIC, then the length of the bundle's source),
+ * a copy of that source as the cache was made from it, then V8's code cache. The copy, not the
+ * bundle's size and mtime as until the twenty-ninth pass ("svc1"): a stat costs Node 20 about
+ * 0.2 ms at start-up (its first `fs.statSync` compiles Node's functions for it), and an mtime
+ * says nothing of the content (npm gives every file it unpacks the same one). The bundles are
+ * ASCII (scripts/bundle-preload.mjs), whose characters the copy keeps a byte each; any other
+ * would make the copy differ from the source read, and the cache would not be used.
+ */
+const HEADER = 8;
+const MAGIC = 0x73766332; // "svc2"
 
-/** The header of the code cache of `file` as it is now: a magic ("svc1"), the bundle's size
- * and its mtime (ms), so that the cache is for that very file. */
-function headerOf(file: string): Buffer {
-  const { size, mtimeMs } = fs.statSync(file);
+/** A cache file's content for `source` and V8's cache of it. */
+function cacheFileOf(source: string, v8Cache: Buffer): Buffer {
   const header = Buffer.alloc(HEADER);
   header.writeUInt32BE(MAGIC, 0);
-  header.writeUInt32BE(size, 4);
-  header.writeDoubleBE(mtimeMs, 8);
-  return header;
+  header.writeUInt32BE(source.length, 4);
+  return Buffer.concat([header, Buffer.from(source, 'latin1'), v8Cache]);
 }
 
-/** Whether `cached` has the header of `file` as it is now (headerOf). Read through a DataView:
- * Buffer's read and compare methods cost Node 20 about 0.1 ms at their first calls. */
-function isCacheOf(cached: Buffer, file: string): boolean {
-  if (cached.length <= HEADER) return false;
-  const { size, mtimeMs } = fs.statSync(file);
+/** Where V8's cache starts in a cache file's content `cached`, if it has svcdisc's header. */
+function v8CacheStart(cached: Buffer): number | undefined {
+  if (cached.length <= HEADER) return undefined;
   const header = new DataView(cached.buffer, cached.byteOffset, HEADER);
-  return (
-    header.getUint32(0) === MAGIC &&
-    header.getUint32(4) === size &&
-    header.getFloat64(8) === mtimeMs
-  );
+  if (header.getUint32(0) !== MAGIC) return undefined;
+  const start = HEADER + header.getUint32(4);
+  return start < cached.length ? start : undefined;
+}
+
+/**
+ * V8's cache in the cache file's content `cached` if it was made from `source`, the bundle as
+ * read now, else undefined. Read without Buffer's methods (a DataView, `latin1Slice`, a
+ * Uint8Array): their first calls cost Node 20 0.04-0.07 ms each, `subarray` and `equals`
+ * included. `latin1Slice` is Buffer's own decoder (not documented; Node 20 to 26 have it): the
+ * copy as a string, compared whole with the source.
+ */
+function v8CacheFor(cached: Buffer, source: string): Uint8Array | undefined {
+  const start = v8CacheStart(cached);
+  if (
+    start === undefined ||
+    start - HEADER !== source.length ||
+    (cached as Buffer & Latin1Slice).latin1Slice(HEADER, start) !== source
+  ) {
+    return undefined;
+  }
+  return new Uint8Array(cached.buffer, cached.byteOffset + start, cached.length - start);
+}
+
+/** Buffer's decoder of its bytes as Latin-1, which Node's own code uses and does not document. */
+interface Latin1Slice {
+  latin1Slice(start: number, end: number): string;
 }
 
 /** The options that load code, whose values are not options: none of them sets a V8 flag. */
@@ -76,7 +103,7 @@ function plainOptions(): boolean {
   return onlyLoads(process.execArgv) && (!options || onlyLoads(options.split(' ')));
 }
 
-/** The 32-bit little-endian word at `offset` of `bytes`, in hex (a DataView, as isCacheOf). */
+/** The 32-bit little-endian word at `offset` of `bytes`, in hex (a DataView, as v8CacheFor). */
 const hexWord = (bytes: Uint8Array, offset: number) =>
   new DataView(bytes.buffer, bytes.byteOffset + offset, 4)
     .getUint32(0, true)
@@ -127,9 +154,11 @@ function readCodeCache(file: string): { name: string; cached: Buffer } | undefin
     return { name, cached: fs.readFileSync(name) };
   } catch {}
   const cached = fs.readFileSync(plain);
+  const start = v8CacheStart(cached);
   if (
-    cached.length >= HEADER + V8_FLAG_HASH + 4 &&
-    hexWord(cached, HEADER + V8_FLAG_HASH) !== hash
+    start !== undefined &&
+    cached.length >= start + V8_FLAG_HASH + 4 &&
+    hexWord(cached, start + V8_FLAG_HASH) !== hash
   ) {
     debug(
       "code cache %s was made under other V8 flags: not used (`node %s` with this program's options makes one for them)",
@@ -145,8 +174,8 @@ function readCodeCache(file: string): { name: string; cached: Buffer } | undefin
 const wrap = (source: string) =>
   `(function (exports, require, module, __filename, __dirname) { ${source}\n});`;
 
-/** The bundles loaded since produceCodeCache(), to make their cache from. */
-const scripts = new Map<string, vm.Script>();
+/** The bundles loaded since produceCodeCache(), to make their cache from, and their source. */
+const scripts = new Map<string, { script: vm.Script; source: string }>();
 let producing = false;
 
 /** The CJS loader (what require('node:module') returns, whose first load costs a first connect
@@ -171,16 +200,19 @@ export function requireBundle(file: string, fallback: () => unknown): unknown {
   const loaded = Module._cache[file];
   if (loaded?.loaded && !producing) return loaded.exports;
   let cache: { name: string; cached: Buffer } | undefined;
+  let v8Cache: Uint8Array | undefined;
   let source: string | undefined;
   try {
-    if (!producing) {
+    if (producing) source = fs.readFileSync(file, 'utf8');
+    else {
       cache = readCodeCache(file);
-      if (cache && !isCacheOf(cache.cached, file)) {
-        debug('code cache %s is not for this %s: not used', cache.name, file);
-        cache = undefined;
+      if (cache) {
+        const read = fs.readFileSync(file, 'utf8');
+        v8Cache = v8CacheFor(cache.cached, read);
+        if (v8Cache) source = read;
+        else debug('code cache %s is not for this %s: not used', cache.name, file);
       }
     }
-    if (producing || cache) source = fs.readFileSync(file, 'utf8');
   } catch {
     // No cache for this Node, or no bundle (src/ run by tsx).
   }
@@ -189,7 +221,7 @@ export function requireBundle(file: string, fallback: () => unknown): unknown {
   const { Script } = require('node:vm') as typeof vm;
   const script = new Script(wrap(source), {
     filename: file,
-    ...(cache ? { cachedData: cache.cached.subarray(HEADER) } : {}),
+    ...(v8Cache ? { cachedData: v8Cache } : {}),
   });
   if (cache) {
     if (!script.cachedDataRejected) debug('code cache %s used', cache.name);
@@ -200,7 +232,7 @@ export function requireBundle(file: string, fallback: () => unknown): unknown {
         path.join(__dirname, '..', 'warm.js'),
       );
   }
-  if (producing) scripts.set(file, script);
+  if (producing) scripts.set(file, { script, source });
   const dir = path.dirname(file);
   const bundle = new Module(file, module);
   bundle.filename = file;
@@ -231,23 +263,26 @@ export function produceCodeCache(): void {
  * @returns the files written
  */
 export function writeCodeCache(file: string): string[] {
-  const script = scripts.get(file);
-  if (!script) throw new Error(`${file} was not loaded since produceCodeCache()`);
+  const loaded = scripts.get(file);
+  if (!loaded) throw new Error(`${file} was not loaded since produceCodeCache()`);
   const plain = codeCacheFile(file);
   // With options that may set V8 flags: the cache named with their hash, and the plain one too
   // where there is none yet (an install run with Node's own options, used by processes without).
   const targets = plainOptions()
     ? [plain]
     : [codeCacheFile(file, flagHash()), ...(fs.existsSync(plain) ? [] : [plain])];
-  const data = Buffer.concat([headerOf(file), script.createCachedData()]);
+  const data = cacheFileOf(loaded.source, loaded.script.createCachedData());
   for (const target of targets) {
     const temporary = `${target}.${process.pid}`;
     fs.writeFileSync(temporary, data);
     fs.renameSync(temporary, target);
   }
-  // The one a process with these options reads (which compiles the reading, for the start-up
-  // bundle's cache, written after the side's).
-  const read = readCodeCache(file)?.name;
-  if (read !== targets[0]) throw new Error(`${targets[0]} written, but ${read} would be read`);
+  // The one a process with these options reads, and what it checks (which compiles the reading
+  // and the check, for the start-up bundle's cache, written after the side's).
+  const read = readCodeCache(file);
+  if (!read || read.name !== targets[0]) {
+    throw new Error(`${targets[0]} written, but ${read?.name} would be read`);
+  }
+  if (!v8CacheFor(read.cached, loaded.source)) throw new Error(`${read.name} is not for ${file}`);
   return targets;
 }
