@@ -93,7 +93,8 @@ async function warm(): Promise<string[]> {
     svcdisc.configFromEnv({ [ENV_VARIABLES.tsigKeyFile as string]: '/etc/svcdisc/update.key' });
     // No timeout or attempts given: the resolver takes them from resolv.conf, as programs
     // that set neither do, so that the code reading it is in the cache too.
-    svcdisc.install({ domains: 'kw', nameservers: `127.0.0.1:${nameserver.address().port}` });
+    // Through the preload's own entry, so that it is in the cache too.
+    svcdisc.preload({ domains: 'kw', nameservers: `127.0.0.1:${nameserver.address().port}` });
     // Until a program loads dns/promises, each of its requires passes through svcdisc's hook
     // (src/patch/dns-promises.ts): one here, so that the hook is in the cache too.
     require('node:os');

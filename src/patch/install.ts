@@ -59,12 +59,11 @@ function warnOnce(): void {
 /** Whether the program has keep-alive pools to adopt already: it loaded `http` or `https`, or
  * undici created its global Agent (a fetch, the undici package). */
 function poolsExist(): boolean {
+  // The dispatcher first: every process runs it, dist/warm.js's too (which has http), so it is
+  // in the start-up bundle's code cache (a function that is not compiles at its first call).
+  if (globalDispatcher() !== undefined) return true;
   const loaded = (process as unknown as { moduleLoadList?: string[] }).moduleLoadList ?? [];
-  return (
-    loaded.includes('NativeModule http') ||
-    loaded.includes('NativeModule https') ||
-    globalDispatcher() !== undefined
-  );
+  return loaded.includes('NativeModule http') || loaded.includes('NativeModule https');
 }
 
 /** For dist/warm.js: the settings' parsers, run once for the start-up bundle's cache. */
@@ -144,11 +143,12 @@ export function install(options: SvcdiscOptions = {}): boolean {
  * preloads, as NODE_OPTIONS in a base image and -r in the command) leaves the program to that
  * installation, as with one preload. Here, not in register.cjs: this bundle is read from its
  * code cache, and every line of register.cjs is compiled at each start (bench/README.md, the
- * twenty-ninth pass).
+ * twenty-ninth pass). `options`: dist/warm.js's, whose warm-up installs through here so that
+ * this function is in that cache too.
  */
-export function preload(): void {
+export function preload(options: SvcdiscOptions = {}): void {
   try {
-    install();
+    install(options);
   } catch (error) {
     if (error instanceof AlreadyInstalledError) {
       debug(
