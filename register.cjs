@@ -6,18 +6,17 @@
 //
 // It loads dist/patch/install.js, the start-up bundle, from V8's code cache of it when
 // dist/warm.js made one for this Node from this very bundle (the cache file holds a copy of it,
-// compared whole), else as any module. The cache holds
-// the functions start-up runs, compiled: about a third of the preload's start-up (1 to 2 ms) is
-// compiling them. The same file format and choice of cache as the service side's
-// (src/patch/code-cache.ts), written here in plain JavaScript because it runs before any of
-// svcdisc's modules is loaded (from a module of its own it cost 1 ms more). Any failure to read
-// the files is the same as no cache.
+// compared whole), else as any module. The cache holds the functions start-up runs, compiled:
+// about a third of the preload's start-up (1 to 2 ms) is compiling them. The same file format
+// and choice of cache as the service side's (src/patch/code-cache.ts), written here in plain
+// JavaScript because it runs before any of svcdisc's modules is loaded (from a module of its
+// own it cost 1 ms more). Any failure to read the files is the same as no cache.
 //
-// This file is compiled at every start, without a cache: each KB of its code costs about 0.1 ms
-// (V8 parses a function once when it compiles the file and again at its first call). So what
-// every start runs is top-level code, and what only some do (a cache chosen by V8 flags, the
-// debug lines, the errors of install(), in the bundle's preload()) is out of its way
-// (bench/README.md, the twenty-ninth pass). Comments cost next to nothing.
+// This file is compiled at every start, without a cache: each KB of its code costs 0.05 to
+// 0.1 ms (V8 parses a function once when it compiles the file and again at its first call).
+// So what every start runs is top-level code, and what only some do (a cache chosen by V8
+// flags, the debug lines, the errors of install(), in the bundle's preload()) is out of its
+// way (bench/README.md, the twenty-ninth pass). Comments cost next to nothing.
 //
 // Not a regular expression: V8 compiles one at its first use (0.03 to 0.3 ms here).
 const disable = (process.env.SVCDISC_DISABLE ?? '').trim().toLowerCase();
