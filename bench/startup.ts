@@ -39,7 +39,7 @@ const HEAP_RUNS = 7;
 
 /** The floor of a first connect by name: the least any SRV client does — a dgram socket, one
  * query written by hand, the port and the glue address read from the reply, net.connect. */
-const minimalSrvClient = (dns: string, name: string, connected = '') => `
+export const minimalSrvClient = (dns: string, name: string, connected = '') => `
 const [host, port] = ${JSON.stringify(dns)}.split(':');
 const q = Buffer.alloc(512);
 q.writeUInt16BE((Math.random() * 65536) | 0, 0);
@@ -71,7 +71,7 @@ s.connect(Number(port), host, () => s.send(q.subarray(0, o)));
  * does at start-up — load `net` and `dns` and put a wrapper on `Socket#connect` and
  * `dns.lookup` — and nothing else: no file read, no settings, no matcher. Where it misses a
  * target against the empty preload, no preload that patches at start-up can meet it. */
-const FLOOR_PRELOAD = `'use strict';
+export const FLOOR_PRELOAD = `'use strict';
 const net = require('node:net');
 const dns = require('node:dns');
 const connect = net.Socket.prototype.connect;
@@ -126,7 +126,7 @@ const reportedStartUp = (
   after,
 });
 
-const connectAndExit = (host: string, p: number, connected = '') =>
+export const connectAndExit = (host: string, p: number, connected = '') =>
   `require('net').connect(${p}, '${host}', function () { this.destroy(); ${connected} })`;
 
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(0)} KB`;

@@ -1,0 +1,145 @@
+// Instructions, not milliseconds: what svcdisc's start-up and first connect execute, counted by
+// callgrind. A wall-clock run here moves by ±3–5 % (1–1.5 ms of a start-up); callgrind counts
+// the same instructions to 0.01–0.02 M in every run of a process whose V8 runs on one thread
+// with fixed seeds, which shows a change of 0.05 ms (bench/README.md, the twenty-ninth pass).
+// Not part of `npm run bench`: it needs valgrind and takes a minute or two.
+//     npm run build && npx tsx bench/instructions.ts
+//
+// Those flags change V8's flag hash, so the caches `npm install` makes would be rejected: this
+// runs on a copy of dist/ whose caches dist/warm.js made under them, with the loaders' option
+// checks answering "plain", so that each process takes the path of one without flags. The
+// flags also make V8 reject Node's own code cache of the builtins loaded after its snapshot
+// (`vm`, `net`, `dns`, `http`: NODE_DEBUG_NATIVE=CODE_CACHE shows it), so whatever loads one
+// of those counts high: compare like with like (both sides load `net` and `dns`; svcdisc alone
+// loads `vm`).
+import { execFile, spawnSync } from 'node:child_process';
+import { cpSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { startDnsmasq } from '../test/integration/servers.js';
+import { tempDir } from '../test/temp-dir.js';
+import { emptyPreload, preloadFile, type Row, runAlone } from './lib.js';
+import { connectAndExit, FLOOR_PRELOAD, minimalSrvClient } from './startup.js';
+
+const FLAGS = ['--single-threaded', '--hash-seed=1', '--random-seed=1'];
+const ROOT = join(__dirname, '..');
+
+/** `text` with `from` replaced by `to`, where `from` is there (else the loaders moved). */
+function patched(text: string, from: string, to: string, file: string): string {
+  if (!text.includes(from)) throw new Error(`${file}: "${from}" not found: update this bench`);
+  return text.replace(from, to);
+}
+
+/** A copy of the preload (register.cjs, dist/) whose code caches were made under FLAGS, with
+ * the option checks of both loaders answering "plain"; returns its register.cjs. */
+async function preloadUnderFlags(): Promise<string> {
+  const dir = tempDir('instructions');
+  cpSync(join(ROOT, 'dist'), join(dir, 'dist'), { recursive: true });
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+  const register = join(dir, 'register.cjs');
+  const from = 'function onlyLoads(options) {';
+  writeFileSync(
+    register,
+    patched(
+      readFileSync(join(ROOT, 'register.cjs'), 'utf8'),
+      from,
+      `${from}\n  return true;`,
+      register,
+    ),
+  );
+  const startUp = join(dir, 'dist', 'patch', 'install.js');
+  const plain = 'function plainOptions() {';
+  writeFileSync(
+    startUp,
+    patched(readFileSync(startUp, 'utf8'), plain, `${plain}\n  return true;`, startUp),
+  );
+  const patches = join(dir, 'dist', 'patch');
+  for (const name of readdirSync(patches)) {
+    if (name.endsWith('.cache')) rmSync(join(patches, name));
+  }
+  await promisify(execFile)(process.execPath, [...FLAGS, join(dir, 'dist', 'warm.js')]);
+  return register;
+}
+
+/** The instructions `node FLAGS ...args` executes, with `env`. */
+function instructions(args: string[], env: Record<string, string> = {}): number {
+  const run = spawnSync(
+    'valgrind',
+    ['--tool=callgrind', '--callgrind-out-file=/dev/null', process.execPath, ...FLAGS, ...args],
+    { encoding: 'utf8', env: { PATH: process.env.PATH, ...env } },
+  );
+  const collected = /Collected : (\d+)/.exec(run.stderr)?.[1];
+  if (run.status !== 0 || !collected) throw new Error(`valgrind: ${run.stderr.slice(-500)}`);
+  return Number(collected);
+}
+
+const millions = (count: number) => `${(count / 1e6).toFixed(2)} M`;
+
+/** A row of `svcdisc` against `baseline` instructions: the difference. */
+const row = (name: string, svcdisc: number, baseline: number, what: string): Row => ({
+  case: name,
+  svcdisc: millions(svcdisc),
+  baseline: `${millions(baseline)} (${what})`,
+  ratio: `+${millions(svcdisc - baseline)}`,
+  target: 'report',
+  runs: 1,
+});
+
+export async function run(): Promise<Row[]> {
+  if (spawnSync('valgrind', ['--version']).status !== 0) {
+    console.log('bench/instructions.ts: valgrind is not installed (apt-get install valgrind)');
+    return [];
+  }
+  const register = await preloadUnderFlags();
+  const floor = preloadFile('floor.js', FLOOR_PRELOAD);
+  const rows: Row[] = [];
+  for (const [name, code] of [
+    ['start-up of a networking program', "require('http')"],
+    ['start-up, bare', '0'],
+  ] as const) {
+    const empty = instructions(['-r', emptyPreload(), '-e', code]);
+    rows.push(row(name, instructions(['-r', register, '-e', code]), empty, 'an empty preload'));
+    rows.push(
+      row(`${name}, the floor`, instructions(['-r', floor, '-e', code]), empty, 'an empty preload'),
+    );
+  }
+  const server = net.createServer((socket) => socket.destroy());
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  const dns = await startDnsmasq(
+    [
+      'local-ttl=30',
+      `srv-host=svc.prod.kw,svc.host.kw,${port},10,10`,
+      'host-record=svc.host.kw,127.0.0.1',
+    ],
+    'svc.prod.kw',
+  );
+  try {
+    const byAddress = instructions(['-r', emptyPreload(), '-e', connectAndExit('127.0.0.1', port)]);
+    const byName = instructions(['-r', register, '-e', connectAndExit('svc.prod.kw', 1)], {
+      SVCDISC_NAMESERVERS: dns.nameserver,
+    });
+    const least = instructions([
+      '-r',
+      floor,
+      '-e',
+      minimalSrvClient(dns.nameserver, 'svc.prod.kw'),
+    ]);
+    rows.push(row('first intercepted connect, fresh process', byName, byAddress, 'by address'));
+    rows.push(
+      row(
+        'first connect by name, least SRV client after the floor preload',
+        least,
+        byAddress,
+        'by address',
+      ),
+    );
+  } finally {
+    server.close();
+    await dns.stop();
+  }
+  return rows;
+}
+
+runAlone(module, run);
