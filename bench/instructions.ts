@@ -14,13 +14,11 @@
 // loads `vm`).
 import { execFile, spawnSync } from 'node:child_process';
 import { cpSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { startDnsmasq } from '../test/integration/servers.js';
 import { tempDir } from '../test/temp-dir.js';
 import { emptyPreload, preloadFile, type Row, runAlone } from './lib.js';
-import { connectAndExit, FLOOR_PRELOAD, minimalSrvClient } from './startup.js';
+import { connectAndExit, FLOOR_PRELOAD, minimalSrvClient, withService } from './startup.js';
 
 const FLAGS = ['--single-threaded', '--hash-seed=1', '--random-seed=1'];
 const ROOT = join(__dirname, '..');
@@ -104,41 +102,29 @@ export async function run(): Promise<Row[]> {
       row(`${name}, the floor`, instructions(['-r', floor, '-e', code]), empty, 'an empty preload'),
     );
   }
-  const server = net.createServer((socket) => socket.destroy());
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  const dns = await startDnsmasq(
-    [
-      'local-ttl=30',
-      `srv-host=svc.prod.kw,svc.host.kw,${port},10,10`,
-      'host-record=svc.host.kw,127.0.0.1',
-    ],
-    'svc.prod.kw',
+  rows.push(
+    ...(await withService(async (port, nameserver) => {
+      const byAddress = instructions([
+        '-r',
+        emptyPreload(),
+        '-e',
+        connectAndExit('127.0.0.1', port),
+      ]);
+      const byName = instructions(['-r', register, '-e', connectAndExit('svc.prod.kw', 1)], {
+        SVCDISC_NAMESERVERS: nameserver,
+      });
+      const least = instructions(['-r', floor, '-e', minimalSrvClient(nameserver, 'svc.prod.kw')]);
+      return [
+        row('first intercepted connect, fresh process', byName, byAddress, 'by address'),
+        row(
+          'first connect by name, least SRV client after the floor preload',
+          least,
+          byAddress,
+          'by address',
+        ),
+      ];
+    })),
   );
-  try {
-    const byAddress = instructions(['-r', emptyPreload(), '-e', connectAndExit('127.0.0.1', port)]);
-    const byName = instructions(['-r', register, '-e', connectAndExit('svc.prod.kw', 1)], {
-      SVCDISC_NAMESERVERS: dns.nameserver,
-    });
-    const least = instructions([
-      '-r',
-      floor,
-      '-e',
-      minimalSrvClient(dns.nameserver, 'svc.prod.kw'),
-    ]);
-    rows.push(row('first intercepted connect, fresh process', byName, byAddress, 'by address'));
-    rows.push(
-      row(
-        'first connect by name, least SRV client after the floor preload',
-        least,
-        byAddress,
-        'by address',
-      ),
-    );
-  } finally {
-    server.close();
-    await dns.stop();
-  }
   return rows;
 }
 

@@ -147,27 +147,43 @@ interface FirstConnect {
   measure(byName: () => Promise<number>): Promise<FirstConnectTimes>;
 }
 
-async function withFirstConnect(work: (fixture: FirstConnect) => Promise<Row[]>): Promise<Row[]> {
+/** `work` with a TCP server that closes what it accepts on 127.0.0.1:`port`, and dnsmasq at
+ * `nameserver` answering svc.prod.kw's SRV record for it, with its target's address as glue. */
+export async function withService<T>(
+  work: (port: number, nameserver: string) => Promise<T>,
+): Promise<T> {
   const server = net.createServer((socket) => socket.destroy());
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as net.AddressInfo;
-  const dns = await startDnsmasq(
-    [
-      'local-ttl=30',
-      `srv-host=svc.prod.kw,svc.host.kw,${port},10,10`,
-      'host-record=svc.host.kw,127.0.0.1',
-    ],
-    'svc.prod.kw',
-  );
   try {
+    const dns = await startDnsmasq(
+      [
+        'local-ttl=30',
+        `srv-host=svc.prod.kw,svc.host.kw,${port},10,10`,
+        'host-record=svc.host.kw,127.0.0.1',
+      ],
+      'svc.prod.kw',
+    );
+    try {
+      return await work(port, dns.nameserver);
+    } finally {
+      await dns.stop();
+    }
+  } finally {
+    server.close();
+  }
+}
+
+function withFirstConnect(work: (fixture: FirstConnect) => Promise<Row[]>): Promise<Row[]> {
+  return withService(async (port, nameserver) => {
     const ares = new Resolver();
-    ares.setServers([dns.nameserver]);
+    ares.setServers([nameserver]);
     const trips: number[] = [];
     for (let i = 0; i < 31; i++) trips.push(await timed(() => ares.resolveSrv('svc.prod.kw')));
     const roundTrip = median(trips);
     const byAddress = () => node(['-r', emptyPreload(), '-e', connectAndExit('127.0.0.1', port)]);
     return await work({
-      nameserver: dns.nameserver,
+      nameserver,
       roundTrip,
       async measure(byName) {
         const results = await pairs(ROUNDS, byName, byAddress);
@@ -178,10 +194,7 @@ async function withFirstConnect(work: (fixture: FirstConnect) => Promise<Row[]>)
         };
       },
     });
-  } finally {
-    server.close();
-    await dns.stop();
-  }
+  });
 }
 
 /** A row that reports a first connect's times. */
