@@ -42,26 +42,21 @@ if (disable !== '1' && disable !== 'true') {
     try {
       // The plain name where no option may set a V8 flag (NODE_OPTIONS split at spaces), as
       // src/patch/code-cache.ts's readCodeCache() chooses; else cacheForFlags().
-      const plain = `${file}.${process.version}-${process.arch}.cache`;
+      const prefix = `${file}.${process.version}-${process.arch}`;
       const options = process.env.NODE_OPTIONS;
       cache =
         onlyLoads(process.execArgv) && (!options || onlyLoads(options.split(' ')))
-          ? { name: plain, cached: fs.readFileSync(plain) }
-          : cacheForFlags(fs, dir, plain);
+          ? { name: `${prefix}.cache`, cached: fs.readFileSync(`${prefix}.cache`) }
+          : cacheForFlags(fs, dir, prefix);
       if (cache) {
-        // The file: a header (8 bytes: "svc2" and the source's length), a copy of the source the
-        // cache was made from, V8's cache. Read with a DataView, latin1Slice and a Uint8Array,
-        // not Buffer's methods, whose first calls cost Node 20 0.04-0.07 ms each; no stat
-        // (v8CacheFor() in src/patch/code-cache.ts says why).
+        // The file: svcdisc's header, a copy of the source the cache was made from, V8's cache
+        // (v8CacheStart()). Read with a DataView, latin1Slice and a Uint8Array, not Buffer's
+        // methods, whose first calls cost Node 20 0.04-0.07 ms each; no stat (v8CacheFor() in
+        // src/patch/code-cache.ts says why).
         const read = fs.readFileSync(file, 'utf8');
         const { cached } = cache;
-        const header = new DataView(cached.buffer, cached.byteOffset, cached.length);
-        const start = v8CacheStart(header, cached.length);
-        if (
-          start - 8 === read.length &&
-          start < cached.length &&
-          cached.latin1Slice(8, start) === read
-        ) {
+        const start = v8CacheStart(cached);
+        if (start - 8 === read.length && cached.latin1Slice(8, start) === read) {
           source = read;
           v8Cache = new Uint8Array(cached.buffer, cached.byteOffset + start, cached.length - start);
         } else debug('code cache %s is not for this %s: not used', cache.name, file);
@@ -117,12 +112,12 @@ function onlyLoads(options) {
  * With options that may set a V8 flag: the code cache of the start-up bundle for this process's
  * V8 flags, `{ name, cached }`; undefined where the one there is was made under other flags (a
  * line says so); thrown where there is none. As src/patch/code-cache.ts's readCodeCache(),
- * which says why: the plain one (`plain`) where no cache was made under flags, else the one
- * named with V8's hash of the flags (the fourth word of a code cache's header, here an empty
- * script's), or the plain one if made under the same flags.
+ * which says why: the plain one (`${prefix}.cache`) where no cache was made under flags, else
+ * the one named with V8's hash of the flags (the fourth word of a code cache's header, here an
+ * empty script's), or the plain one if made under the same flags.
  */
-function cacheForFlags(fs, dir, plain) {
-  const prefix = plain.slice(0, -'.cache'.length);
+function cacheForFlags(fs, dir, prefix) {
+  const plain = `${prefix}.cache`;
   const named = `${prefix.slice(dir.length + 1)}-`;
   if (!fs.readdirSync(dir).some((name) => name.startsWith(named))) {
     return { name: plain, cached: fs.readFileSync(plain) };
@@ -139,10 +134,7 @@ function cacheForFlags(fs, dir, plain) {
     return { name: `${prefix}-${hash}.cache`, cached: fs.readFileSync(`${prefix}-${hash}.cache`) };
   } catch {}
   const cached = fs.readFileSync(plain);
-  const start = v8CacheStart(
-    new DataView(cached.buffer, cached.byteOffset, cached.length),
-    cached.length,
-  );
+  const start = v8CacheStart(cached);
   if (
     start > 0 &&
     cached.length >= start + V8_FLAG_HASH + 4 &&
@@ -158,10 +150,15 @@ function cacheForFlags(fs, dir, plain) {
   return { name: plain, cached };
 }
 
-/** Where V8's cache starts in a cache file (`header`, a DataView of its `length` bytes): after
- * svcdisc's header and the copy of the source; 0 where the file is not in that format. */
-function v8CacheStart(header, length) {
-  return length > 8 && header.getUint32(0) === 0x73766332 ? 8 + header.getUint32(4) : 0;
+/** Where V8's cache starts in the cache file `cached`: after svcdisc's header (8 bytes: "svc2"
+ * and the source's length) and the copy of the source; 0 where the file is not in that format.
+ * As src/patch/code-cache.ts's v8CacheStart(). */
+function v8CacheStart(cached) {
+  if (cached.length <= 8) return 0;
+  const header = new DataView(cached.buffer, cached.byteOffset, 8);
+  if (header.getUint32(0) !== 0x73766332) return 0;
+  const start = 8 + header.getUint32(4);
+  return start < cached.length ? start : 0;
 }
 
 /** NODE_DEBUG=svcdisc lines; util.debuglog is loaded only when NODE_DEBUG is set at all. */
