@@ -6,8 +6,9 @@
 //
 // It loads dist/patch/install.js, the start-up bundle, from V8's code cache of it when
 // dist/warm.js made one for this Node from this very bundle (the cache file holds a copy of it,
-// compared whole), else as any module. The cache holds the functions start-up runs, compiled:
-// about a third of the preload's start-up (1 to 2 ms) is compiling them. The same file format
+// compared whole, and that copy is what is compiled), else as any module. The cache holds the
+// functions start-up runs, compiled: about a third of the preload's start-up (1 to 2 ms) is
+// compiling them. The same file format
 // and choice of cache as the service side's (src/patch/code-cache.ts), written here in plain
 // JavaScript because it runs before any of svcdisc's modules is loaded (from a module of its
 // own it cost 1 ms more). Any failure to read the files is the same as no cache.
@@ -22,6 +23,10 @@
 const disable = (process.env.SVCDISC_DISABLE ?? '').trim().toLowerCase();
 /** The options that load code, whose values are not options: none of them sets a V8 flag. */
 const LOADS = ['-r', '--require', '--import', '-e', '--eval', '-p', '--print'];
+
+/** The CommonJS wrapper of a bundle in its cache (src/patch/code-cache.ts's HEAD and TAIL). */
+const HEAD = '(function (exports, require, module, __filename, __dirname) { ';
+const TAIL = '\n});';
 
 /** Node's builtins without the CommonJS loader where this Node can (scripts/bundle-preload.mjs). */
 const builtin = process.getBuiltinModule ?? require;
@@ -49,27 +54,37 @@ if (disable !== '1' && disable !== 'true') {
           ? { name: `${prefix}.cache`, cached: fs.readFileSync(`${prefix}.cache`) }
           : cacheForFlags(fs, dir, prefix);
       if (cache) {
-        // The file: svcdisc's header, a copy of the source the cache was made from, V8's cache
-        // (v8CacheStart()). Read with a DataView, latin1Slice and a Uint8Array, not Buffer's
-        // methods, whose first calls cost Node 20 0.04-0.07 ms each; no stat (v8CacheFor() in
-        // src/patch/code-cache.ts says why).
-        const read = fs.readFileSync(file, 'utf8');
+        // The file: svcdisc's header, a copy of the source the cache was made from in the
+        // CommonJS wrapper (HEAD, TAIL), V8's cache (v8CacheStart()). The bundle's bytes are
+        // compared with the copy's middle, and the copy is compiled: one string of the source
+        // (fromCache() in src/patch/code-cache.ts says why, and why a DataView, a Uint8Array,
+        // `compare` and latin1Slice, not other Buffer methods; no stat).
+        const read = fs.readFileSync(file);
         const { cached } = cache;
         const start = v8CacheStart(cached);
-        if (start - 8 === read.length && cached.latin1Slice(8, start) === read) {
-          source = read;
+        if (
+          start - 8 === HEAD.length + read.length + TAIL.length &&
+          read.compare(
+            new Uint8Array(cached.buffer, cached.byteOffset + 8 + HEAD.length, read.length),
+          ) === 0
+        ) {
+          source = cached.latin1Slice(8, start);
           v8Cache = new Uint8Array(cached.buffer, cached.byteOffset + start, cached.length - start);
-        } else debug('code cache %s is not for this %s: not used', cache.name, file);
+        }
+        if (!source?.startsWith(HEAD) || !source.endsWith(TAIL)) {
+          source = undefined;
+          debug('code cache %s is not for this %s: not used', cache.name, file);
+        }
       }
     } catch {}
     // Outside the try: a bundle that throws as it loads throws once (from the catch, it ran
     // again).
     if (source === undefined) svcdisc = require(file);
     else {
-      const script = new (builtin('node:vm').Script)(
-        `(function (exports, require, module, __filename, __dirname) { ${source}\n});`,
-        { filename: file, cachedData: v8Cache },
-      );
+      const script = new (builtin('node:vm').Script)(source, {
+        filename: file,
+        cachedData: v8Cache,
+      });
       if (!script.cachedDataRejected) debug('code cache %s used', cache.name);
       else
         debug(
@@ -150,13 +165,13 @@ function cacheForFlags(fs, dir, prefix) {
   return { name: plain, cached };
 }
 
-/** Where V8's cache starts in the cache file `cached`: after svcdisc's header (8 bytes: "svc2"
- * and the source's length) and the copy of the source; 0 where the file is not in that format.
+/** Where V8's cache starts in the cache file `cached`: after svcdisc's header (8 bytes: "svc3"
+ * and the copy's length) and the copy of the source; 0 where the file is not in that format.
  * As src/patch/code-cache.ts's v8CacheStart(). */
 function v8CacheStart(cached) {
   if (cached.length <= 8) return 0;
   const header = new DataView(cached.buffer, cached.byteOffset, 8);
-  if (header.getUint32(0) !== 0x73766332) return 0;
+  if (header.getUint32(0) !== 0x73766333) return 0;
   const start = 8 + header.getUint32(4);
   return start < cached.length ? start : 0;
 }

@@ -305,6 +305,26 @@ describe('the code caches of the start-up bundle and the service side', () => {
     assert.doesNotMatch(stderr, /\.cache used\n/);
   });
 
+  test("what is compiled is the cache's copy, whose CommonJS wrapper is checked as well", async () => {
+    await promisify(execFile)(process.execPath, [join(dir, 'dist', 'warm.js')], {
+      env: { PATH: process.env.PATH },
+    });
+    // The copy is the bundle in the wrapper V8 compiled, the bundle's bytes compared with its
+    // middle: a wrapper changed at the same length (a parameter renamed in the side's, the
+    // closing parenthesis in the start-up bundle's) would compile to other code.
+    const side = readFileSync(cache);
+    side[side.indexOf('exports', 8) + 6] = 'a'.charCodeAt(0);
+    writeFileSync(cache, side);
+    const startUp = readFileSync(startUpCache);
+    const close = 8 + startUp.readUInt32BE(4) - 2;
+    assert.equal(String.fromCharCode(startUp[close] as number), ')');
+    startUp[close] = ' '.charCodeAt(0);
+    writeFileSync(startUpCache, startUp);
+    const stderr = await connectByName();
+    assert.match(stderr, /code cache .* is not for this .*side\.js: not used/);
+    assert.match(stderr, /code cache .* is not for this .*install\.js: not used/);
+  });
+
   test('a cache V8 rejects leaves the bundle compiled as it would have been', async () => {
     await promisify(execFile)(process.execPath, [join(dir, 'dist', 'warm.js')], {
       env: { PATH: process.env.PATH },

@@ -27,18 +27,25 @@ import type * as vm from 'node:vm';
 import { debug } from '../debug.js';
 
 /**
- * A cache file: svcdisc's header (HEADER bytes: MAGIC, then the length of the bundle's source),
- * a copy of that source as the cache was made from it, then V8's code cache. The copy, not the
- * bundle's size and mtime as until the twenty-ninth pass ("svc1"): a stat costs Node 20 about
- * 0.2 ms at start-up (its first `fs.statSync` compiles Node's functions for it), and an mtime
- * says nothing of the content (npm gives every file it unpacks the same one). The bundles are
- * ASCII (scripts/bundle-preload.mjs), whose characters the copy keeps a byte each; any other
- * would make the copy differ from the source read, and the cache would not be used.
+ * A cache file: svcdisc's header (HEADER bytes: MAGIC, then the length of the source V8
+ * compiled: the bundle in the CommonJS wrapper, HEAD and TAIL), a copy of that source, then V8's
+ * code cache. The loaders compare the bundle's bytes as read with the copy's middle, then
+ * compile the copy. Until the twenty-ninth pass ("svc1") the header held the bundle's size and
+ * mtime: a stat costs Node 20 about 0.2 ms at start-up, and an mtime says nothing of the
+ * content (npm gives every file it unpacks the same one). In that pass ("svc2") the copy was of
+ * the bundle alone, and a load made three strings of its source in the young generation: the
+ * bundle read, the copy to compare it with, the wrapped source; one now, 180 KB less at a first
+ * connect (bench/README.md, the thirtieth pass). The bundles are ASCII
+ * (scripts/bundle-preload.mjs), whose characters the copy keeps a byte each; any other would
+ * make the copy differ from the bundle's bytes, and the cache would not be used.
  */
 const HEADER = 8;
-const MAGIC = 0x73766332; // "svc2"
+const MAGIC = 0x73766333; // "svc3"
+/** The CommonJS wrapper Node's loader once used: stack traces keep the bundle's line numbers. */
+const HEAD = '(function (exports, require, module, __filename, __dirname) { ';
+const TAIL = '\n});';
 
-/** A cache file's content for `source` and V8's cache of it. */
+/** A cache file's content for `source` (a bundle in the wrapper) and V8's cache of it. */
 function cacheFileOf(source: string, v8Cache: Buffer): Buffer {
   const header = Buffer.alloc(HEADER);
   header.writeUInt32BE(MAGIC, 0);
@@ -56,22 +63,34 @@ function v8CacheStart(cached: Buffer): number | undefined {
 }
 
 /**
- * V8's cache in the cache file's content `cached` if it was made from `source`, the bundle as
- * read now, else undefined. Read without Buffer's methods (a DataView, `latin1Slice`, a
- * Uint8Array): their first calls cost Node 20 0.04-0.07 ms each, `subarray` and `equals`
- * included. `latin1Slice` is Buffer's own decoder (not documented; Node 20 to 26 have it): the
- * copy as a string, compared whole with the source.
+ * From the cache file's content `cached`, if it was made from `bundle` (the bundle's bytes as
+ * read now): the source to compile (the copy, in its wrapper) and V8's cache; else undefined.
+ * Read with a DataView, Uint8Arrays over the file, `compare` with one argument (a memcmp in
+ * Node's binding) and `latin1Slice` (Buffer's own decoder, which Node 20 to 26 have and do not
+ * document): other Buffer methods' first calls cost Node 20 0.04-0.07 ms each (`subarray`,
+ * `equals`). `compare`'s first call costs Node 20 about 0.1 M instructions more than the string
+ * compare it replaced (the twenty-ninth pass's), taken back at the first connect.
  */
-function v8CacheFor(cached: Buffer, source: string): Uint8Array | undefined {
+function fromCache(
+  cached: Buffer,
+  bundle: Buffer,
+): { source: string; v8Cache: Uint8Array } | undefined {
   const start = v8CacheStart(cached);
   if (
     start === undefined ||
-    start - HEADER !== source.length ||
-    (cached as Buffer & Latin1Slice).latin1Slice(HEADER, start) !== source
+    start - HEADER !== HEAD.length + bundle.length + TAIL.length ||
+    bundle.compare(
+      new Uint8Array(cached.buffer, cached.byteOffset + HEADER + HEAD.length, bundle.length),
+    ) !== 0
   ) {
     return undefined;
   }
-  return new Uint8Array(cached.buffer, cached.byteOffset + start, cached.length - start);
+  const source = (cached as Buffer & Latin1Slice).latin1Slice(HEADER, start);
+  if (!source.startsWith(HEAD) || !source.endsWith(TAIL)) return undefined;
+  return {
+    source,
+    v8Cache: new Uint8Array(cached.buffer, cached.byteOffset + start, cached.length - start),
+  };
 }
 
 /** Buffer's decoder of its bytes as Latin-1, which Node's own code uses and does not document. */
@@ -103,7 +122,7 @@ function plainOptions(): boolean {
   return onlyLoads(process.execArgv) && (!options || onlyLoads(options.split(' ')));
 }
 
-/** The 32-bit little-endian word at `offset` of `bytes`, in hex (a DataView, as v8CacheFor). */
+/** The 32-bit little-endian word at `offset` of `bytes`, in hex (a DataView, as fromCache). */
 const hexWord = (bytes: Uint8Array, offset: number) =>
   new DataView(bytes.buffer, bytes.byteOffset + offset, 4)
     .getUint32(0, true)
@@ -170,11 +189,8 @@ function readCodeCache(file: string): { name: string; cached: Buffer } | undefin
   return { name: plain, cached };
 }
 
-/** The CommonJS wrapper Node's loader once used: stack traces keep the bundle's line numbers. */
-const wrap = (source: string) =>
-  `(function (exports, require, module, __filename, __dirname) { ${source}\n});`;
-
-/** The bundles loaded since produceCodeCache(), to make their cache from, and their source. */
+/** The bundles loaded since produceCodeCache(), to make their cache from, and the source V8
+ * compiled (in the wrapper). */
 const scripts = new Map<string, { script: vm.Script; source: string }>();
 let producing = false;
 
@@ -201,15 +217,14 @@ export function requireBundle(file: string, fallback: () => unknown): unknown {
   if (loaded?.loaded && !producing) return loaded.exports;
   let cache: { name: string; cached: Buffer } | undefined;
   let v8Cache: Uint8Array | undefined;
-  let source: string | undefined;
+  let source: string | undefined; // the bundle in the wrapper, as V8 compiles it
   try {
-    if (producing) source = fs.readFileSync(file, 'utf8');
+    if (producing) source = HEAD + fs.readFileSync(file, 'utf8') + TAIL;
     else {
       cache = readCodeCache(file);
       if (cache) {
-        const read = fs.readFileSync(file, 'utf8');
-        v8Cache = v8CacheFor(cache.cached, read);
-        if (v8Cache) source = read;
+        const from = fromCache(cache.cached, fs.readFileSync(file));
+        if (from) ({ source, v8Cache } = from);
         else debug('code cache %s is not for this %s: not used', cache.name, file);
       }
     }
@@ -219,7 +234,7 @@ export function requireBundle(file: string, fallback: () => unknown): unknown {
   // Outside the try: a bundle that throws as it loads throws once (from the catch, it ran again).
   if (source === undefined) return fallback();
   const { Script } = require('node:vm') as typeof vm;
-  const script = new Script(wrap(source), {
+  const script = new Script(source, {
     filename: file,
     ...(v8Cache ? { cachedData: v8Cache } : {}),
   });
@@ -283,6 +298,7 @@ export function writeCodeCache(file: string): string[] {
   if (!read || read.name !== targets[0]) {
     throw new Error(`${targets[0]} written, but ${read?.name} would be read`);
   }
-  if (!v8CacheFor(read.cached, loaded.source)) throw new Error(`${read.name} is not for ${file}`);
+  if (!fromCache(read.cached, fs.readFileSync(file)))
+    throw new Error(`${read.name} is not for ${file}`);
   return targets;
 }
