@@ -41,7 +41,8 @@ function readable(message: packet.Packet | ReturnType<typeof decodeMessage>) {
   };
 }
 
-const label = fc.stringMatching(/^[a-z0-9][a-z0-9-]{0,20}$/);
+// Labels of UTF-8 too (a byte count, not a character count, in the label's length).
+const label = fc.stringMatching(/^[a-z0-9\u00fc][a-z0-9\u00e9-]{0,20}$/);
 const name = fc.array(label, { minLength: 1, maxLength: 4 }).map((labels) => labels.join('.'));
 const ipv6 = fc.ipV6().map((address) => {
   // Written the way dns-packet writes what it reads: decode(encode(x)).
@@ -62,7 +63,8 @@ const record = fc.oneof(
   fc.record({ name, address: fc.ipV4() }).map((r) => a(r.name, r.address)),
   fc.record({ name, address: ipv6 }).map((r) => aaaa(r.name, r.address)),
   fc.record({ name, target: name }).map((r) => cname(r.name, r.target)),
-  fc.record({ name, ttl: fc.nat(86400) }).map(
+  // TTL and serial over the whole 32 bits: read unsigned.
+  fc.record({ name, ttl: fc.integer({ min: 0, max: 0xffffffff }) }).map(
     (r) =>
       ({
         name: r.name,
