@@ -8,10 +8,10 @@
 // dist/warm.js made one for this Node from this very bundle (the cache file holds a copy of it,
 // compared whole, and that copy is what is compiled), else as any module. The cache holds the
 // functions start-up runs, compiled: about a third of the preload's start-up (1 to 2 ms) is
-// compiling them. The same file format
-// and choice of cache as the service side's (src/patch/code-cache.ts), written here in plain
-// JavaScript because it runs before any of svcdisc's modules is loaded (from a module of its
-// own it cost 1 ms more). Any failure to read the files is the same as no cache.
+// compiling them. The same file format and choice of cache as the service side's
+// (src/patch/code-cache.ts), written here in plain JavaScript because it runs before any of
+// svcdisc's modules is loaded (from a module of its own it cost 1 ms more). Any failure to read
+// the files is the same as no cache.
 //
 // This file is compiled at every start, without a cache: each KB of its code costs 0.05 to
 // 0.1 ms (V8 parses a function once when it compiles the file and again at its first call).
