@@ -62,19 +62,17 @@ if (disable !== '1' && disable !== 'true') {
         const read = fs.readFileSync(file);
         const { cached } = cache;
         const start = v8CacheStart(cached);
-        if (
+        const copy =
           start - 8 === HEAD.length + read.length + TAIL.length &&
           read.compare(
             new Uint8Array(cached.buffer, cached.byteOffset + 8 + HEAD.length, read.length),
           ) === 0
-        ) {
-          source = cached.latin1Slice(8, start);
+            ? cached.latin1Slice(8, start)
+            : '';
+        if (copy.startsWith(HEAD) && copy.endsWith(TAIL)) {
+          source = copy;
           v8Cache = new Uint8Array(cached.buffer, cached.byteOffset + start, cached.length - start);
-        }
-        if (!source?.startsWith(HEAD) || !source.endsWith(TAIL)) {
-          source = undefined;
-          debug('code cache %s is not for this %s: not used', cache.name, file);
-        }
+        } else debug('code cache %s is not for this %s: not used', cache.name, file);
       }
     } catch {}
     // Outside the try: a bundle that throws as it loads throws once (from the catch, it ran
