@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import http from 'node:http';
 import { type AddressInfo, createServer, Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -89,6 +90,27 @@ function watched(options: Normalized[0], keys: Set<string>): Normalized[0] {
     },
   });
 }
+
+test("http.Agent's getName makes its key from host, port, localAddress, family and socketPath alone", () => {
+  // svcdisc's pool key of an endpoint is kept for requests with the same five fields, without
+  // asking Node's getName again (src/patch/agent.ts): true while it reads nothing else, with
+  // the fields set or not. A Node whose getName reads more makes agent.ts compare its keys.
+  const { getName } = http.Agent.prototype;
+  const fields = ['family', 'host', 'localAddress', 'port', 'socketPath'];
+  const everySet = {
+    host: 'a.kw',
+    port: 8080,
+    localAddress: '127.0.0.1',
+    family: 4,
+    socketPath: '/s',
+  };
+  for (const options of [{}, everySet, { ...everySet, servername: 'b.kw', timeout: 1 }]) {
+    const read = new Set<string>();
+    getName.call(new http.Agent(), watched(options as Normalized[0], read) as http.AgentOptions);
+    assert.deepEqual([...read].sort(), fields);
+  }
+  assert.equal(getName.call(new http.Agent(), everySet), 'a.kw:8080:127.0.0.1:4:/s');
+});
 
 test("a connect to an endpoint's address passes on every option Node's connect reads for an address", async () => {
   const server = createServer((socket) => socket.destroy());

@@ -176,19 +176,41 @@ describe('keep-alive pools, installed in this process', () => {
   test("requests to one endpoint under different pool keys of Node's keep separate pools", async () => {
     publish(one);
     await installedResolver()?.resolve(NAME);
-    // Node's key names the connect options (here the local address): a socket bound to one is
-    // never reused for a request that asked for none, whatever endpoint both chose.
-    const local = (localAddress?: string) =>
-      new Promise<void>((resolve, reject) => {
+    // Node's key names the connect options (the port asked for, the local address, the
+    // family, the host as written): a socket bound to a local address is never reused for a
+    // request that asked for none, whatever endpoint both chose. Requests that differ from the
+    // one before in one of them alone: the pool key follows each (agent.ts compares them, not
+    // Node's key).
+    const at = `|one.host.kw:${one.port}`;
+    /** Each request: its URL and options, and the pool key of Node's that its socket is in. */
+    const variants: [string, http.RequestOptions, string][] = [
+      [`http://${NAME}/`, { localAddress: '127.0.0.1' }, `${NAME}:80:127.0.0.1`],
+      [`http://${NAME}/`, {}, `${NAME}:80:`],
+      [`http://${NAME}/`, { hostname: NAME.toUpperCase() }, `${NAME.toUpperCase()}:80:`],
+      [`http://${NAME}/`, {}, `${NAME}:80:`],
+      [`http://${NAME}/`, { family: 4 }, `${NAME}:80::4`],
+      [`http://${NAME}:8080/`, { family: 4 }, `${NAME}:8080::4`],
+    ];
+    const sockets: [net.Socket, string][] = [];
+    for (let i = 0; i < 12; i++) {
+      const [url, options, key] = variants[i % variants.length] as (typeof variants)[0];
+      await new Promise<void>((resolve, reject) => {
         http
-          .get(`http://${NAME}/`, { agent, localAddress }, (res) => res.resume().on('end', resolve))
+          .get(url, { agent, ...options }, (res) => {
+            sockets.push([res.socket, key + at]);
+            res.resume().on('end', resolve);
+          })
           .on('error', reject);
       });
-    for (let i = 0; i < 6; i++) await local(i % 2 === 0 ? '127.0.0.1' : undefined);
-    assert.deepEqual(Object.keys(agent.freeSockets).sort(), [
-      `${NAME}:80:127.0.0.1|one.host.kw:${one.port}`,
-      `${NAME}:80:|one.host.kw:${one.port}`,
-    ]);
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+    const keyOf = (socket: net.Socket) =>
+      Object.keys(agent.freeSockets).find((key) => agent.freeSockets[key]?.includes(socket));
+    assert.deepEqual(
+      sockets.map(([socket]) => keyOf(socket)),
+      sockets.map(([, key]) => key),
+    );
+    assert.equal(Object.keys(agent.freeSockets).length, 5);
   });
 
   test('an endpoint that leaves: its idle sockets are closed at once, and a drain message says so', async () => {
@@ -348,6 +370,55 @@ test("the preload adopts fetch's Agent at the first fetch of a service name, aft
       backend.server.closeAllConnections();
       backend.server.close();
     }
+    await dns.close();
+  }
+});
+
+test("a program's own http.Agent getName that reads more than Node's: its keys still name the pools", async () => {
+  // agent.ts keeps an endpoint's pool key for requests with the same fields Node's getName
+  // reads; a getName put in its place that reads another (here \`tenant\`) makes it compare the
+  // keys themselves, so two requests that differ in that field alone keep separate pools.
+  const backend = await startBackend('one');
+  const dns = await FixtureServer.start({
+    records: [srv(NAME, 'one.host.kw', backend.port, 10, 50), a('one.host.kw', '127.0.0.1')],
+  });
+  try {
+    const script = `
+      const http = require('http');
+      const { getName } = http.Agent.prototype;
+      http.Agent.prototype.getName = function (options) {
+        return getName.call(this, options) + ':' + options.tenant;
+      };
+      const agent = new http.Agent({ keepAlive: true });
+      const keyOf = (socket) =>
+        Object.keys(agent.freeSockets).find((key) => agent.freeSockets[key].includes(socket));
+      (async () => {
+        await require('./dist/index.js').installedResolver().resolve('${NAME}');
+        const keys = [];
+        // The first request to a service patches http.Agent (as it connects): not counted.
+        for (const tenant of ['first', 'a', 'b', 'a', 'b']) {
+          const socket = await new Promise((resolve, reject) => {
+            http.get('http://${NAME}/', { agent, tenant }, (res) => {
+              const { socket } = res;
+              res.resume().on('end', () => resolve(socket));
+            }).on('error', reject);
+          });
+          await new Promise((resolve) => setImmediate(resolve));
+          keys.push(keyOf(socket));
+        }
+        agent.destroy();
+        console.log(JSON.stringify(keys.slice(1)));
+      })();`;
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['-r', './register.cjs', '-e', script],
+      { cwd: ROOT, env: { PATH: process.env.PATH, SVCDISC_NAMESERVERS: dns.nameserver } },
+    );
+    const key = (tenant: string) => `${NAME}:80::${tenant}|one.host.kw:${backend.port}`;
+    assert.deepEqual(JSON.parse(stdout), [key('a'), key('b'), key('a'), key('b')]);
+  } finally {
+    backend.server.closeAllConnections();
+    backend.server.close();
     await dns.close();
   }
 });

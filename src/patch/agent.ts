@@ -25,36 +25,85 @@ interface AgentState {
   maxSockets?: number;
 }
 
-/** The choice of each endpoint with the last pool key of Node's it was made for: one object
- * for all the requests to an endpoint, not a new key string on each, and one property added to
- * the request's options (dictionary mode: docs/node-internals.md). */
-const choices = new WeakMap<Endpoint, Required<Choice> & { node: string }>();
+/** What Node's `getName` makes its key from (Node 20 to 26): `host:port:localAddress`, then
+ * `:family` and `:socketPath` where set. */
+const KEY_FIELDS = ['host', 'port', 'localAddress', 'family', 'socketPath'] as const;
 
-function choiceOf(endpoint: Endpoint, node: string): Required<Choice> {
-  let choice = choices.get(endpoint);
-  if (choice?.node !== node) {
-    choice = { endpoint, key: `${node}|${endpointKey(endpoint)}`, node };
-    choices.set(endpoint, choice);
+/** An endpoint's choice for requests whose KEY_FIELDS are these (Node's key for them is the
+ * same, and so the pool key), or whose Node key is `node`. */
+type Memo = Required<Choice> &
+  Partial<Record<(typeof KEY_FIELDS)[number], unknown>> & { node?: string };
+
+/** The choice of each endpoint with the request fields of the last pool key of Node's it was
+ * made for: one object for all the requests to an endpoint, not a new key string on each, and
+ * one property added to the request's options (dictionary mode: docs/node-internals.md). Found
+ * by comparing those fields, not Node's key: that key is a new concatenation on every request,
+ * which V8 copies flat to compare (bench/README.md, the thirty-first pass). */
+const choices = new WeakMap<Endpoint, Memo>();
+
+/** Whether `getName` reads KEY_FIELDS of its options and nothing else (a Node whose getName
+ * reads more keeps the comparison of keys). */
+function keyedByFields(getName: AgentPrototype['getName'], proto: AgentPrototype): boolean {
+  const read = new Set<PropertyKey>();
+  const probe = new Proxy(
+    {},
+    {
+      get(_target, field) {
+        read.add(field);
+        return undefined;
+      },
+    },
+  );
+  try {
+    getName.call(proto, probe);
+  } catch {
+    return false;
   }
-  return choice;
+  return read.size === KEY_FIELDS.length && KEY_FIELDS.every((field) => read.has(field));
 }
 
 /** Patches getName and keepSocketAlive of http.Agent.prototype; returns the undo. */
 export function patchAgent(proto: AgentPrototype, pools: Pools, matcher: Matcher): () => void {
   const { getName, keepSocketAlive } = proto;
+  const byFields = keyedByFields(getName, proto);
+  /** The choice of `endpoint` for a request with `options` to `agent`. */
+  function choiceOf(endpoint: Endpoint, options: Options, agent: AgentState): Required<Choice> {
+    let choice: Memo | undefined = choices.get(endpoint);
+    if (byFields) {
+      if (
+        choice !== undefined &&
+        choice.host === options.host &&
+        choice.port === options.port &&
+        choice.localAddress === options.localAddress &&
+        choice.family === options.family &&
+        choice.socketPath === options.socketPath
+      )
+        return choice;
+      const node = getName.call(agent, options);
+      choice = { endpoint, key: `${node}|${endpointKey(endpoint)}` };
+      for (const field of KEY_FIELDS) choice[field] = options[field];
+    } else {
+      const node = getName.call(agent, options);
+      if (choice?.node === node) return choice;
+      choice = { endpoint, key: `${node}|${endpointKey(endpoint)}`, node };
+    }
+    choices.set(endpoint, choice);
+    return choice;
+  }
   proto.getName = function getNameOfEndpoint(this: AgentState, options?: Options): string {
     const memo = (options?.[CHOICE] as Choice | undefined)?.key;
     if (memo !== undefined) return memo;
-    const key = getName.call(this, options);
     // An agent that never reuses a socket (Node's own test in ClientRequest: neither keepAlive
     // nor a finite maxSockets; `agent: false` makes one per request) keeps Node's key: each of
     // its requests has a connection of its own, chosen per connection, which no pool holds.
-    if (!this.keepAlive && !Number.isFinite(this.maxSockets)) return key;
+    if (!this.keepAlive && !Number.isFinite(this.maxSockets)) return getName.call(this, options);
     const host = options?.host;
     // `_agentKey`: the options of a socket made before the patch, keyed by Node already.
-    if (typeof host !== 'string' || options?._agentKey !== undefined) return key;
+    if (typeof host !== 'string' || options?._agentKey !== undefined) {
+      return getName.call(this, options);
+    }
     const name = matcher(host);
-    if (name === undefined) return key;
+    if (name === undefined) return getName.call(this, options);
     // Never out of the program's request: without a choice it goes to a connection chosen
     // per connection, and a failure shows on that connection as for any.
     let endpoint: Endpoint | undefined;
@@ -63,7 +112,10 @@ export function patchAgent(proto: AgentPrototype, pools: Pools, matcher: Matcher
     } catch (error) {
       debug('no endpoint chosen for %s: %s', name, (error as Error).message);
     }
-    const choice = endpoint === undefined ? { endpoint, key } : choiceOf(endpoint, key);
+    const choice =
+      endpoint === undefined
+        ? { endpoint, key: getName.call(this, options) }
+        : choiceOf(endpoint, options as Options, this);
     (options as Options)[CHOICE] = choice;
     return choice.key;
   };
