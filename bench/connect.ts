@@ -1,14 +1,41 @@
 // New connections with a warm cache: to a service name under the preload against the same
-// connections by IP:port without it, in alternating rounds in one process.
+// connections by IP:port without it, in alternating rounds in one process; the rounds of each
+// case spread over child processes, their pairs taken together.
 //   npx tsx bench/connect.ts
+import { execFile } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
+import { promisify } from 'node:util';
 import { install, uninstall } from '../dist/index.js';
 import { GLOBAL_DISPATCHER, GLOBAL_DISPATCHER_1 } from '../dist/patch/fetch.js';
 import { startDnsmasq } from '../test/integration/servers.js';
-import { alternate, connectClose, type Row, runAlone, throughputRow, timed } from './lib.js';
+import { connectClose, median, pairs, type Row, runAlone, throughputRow, timed } from './lib.js';
 
 const ROUNDS = 21;
+/** The processes a case's rounds are spread over (7 rounds each). Where one process's rounds all
+ * fall, its compiled code and heap make every pair of it a little slower or faster alike: the
+ * same build measured 0.964 and 0.998 on Node 24 (keep-alive `http.get`) in two runs of one
+ * process each (bench/README.md, the thirty-first pass). */
+const PROCESSES = 3;
+/** The argument that makes this script a child: measure, print the pairs as JSON. */
+const CHILD = '--pairs';
+
+const CONNECTS = 5000;
+const REQUESTS = 1000;
+const KEPT = 3000;
+
+/** Each case: its row's name, its target (a throughput ratio) and the work a round does. */
+const CASES = {
+  connect: [`new connections, warm cache (${CONNECTS} connect+close)`, 0.95, CONNECTS],
+  request: [`HTTP, new connection per request (${REQUESTS})`, 0.95, REQUESTS],
+  'http.get': [
+    `HTTP keep-alive, http.get, global agent (${KEPT} requests, 4 at a time)`,
+    0.97,
+    KEPT,
+  ],
+  fetch: [`HTTP keep-alive, fetch (${KEPT} requests, 4 at a time)`, 0.97, KEPT],
+} as const;
+type Case = keyof typeof CASES;
 
 function get(url: string, agent: http.Agent | false): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -20,7 +47,9 @@ async function sequential(count: number, work: () => Promise<void>): Promise<voi
   for (let i = 0; i < count; i++) await work();
 }
 
-export async function run(): Promise<Row[]> {
+/** Every case in this process, `rounds` alternating pairs each, svcdisc first in the first
+ * (`first` 0) or the second (`first` 1): [svcdisc, baseline] ms. */
+async function measure(rounds: number, first: number): Promise<Record<Case, [number, number][]>> {
   const tcp = net.createServer((socket) => socket.destroy());
   const web = http.createServer((_req, res) => res.end('ok'));
   for (const server of [tcp, web])
@@ -36,7 +65,7 @@ export async function run(): Promise<Row[]> {
     ],
     'tcp.prod.kw',
   );
-  const rows: Row[] = [];
+  const measured = {} as Record<Case, [number, number][]>;
   // Each svcdisc round installs, does the work once untimed (the cache warm, the patches' code
   // run since the install), then measures it (bench/README.md, the twelfth pass, on the warm-up).
   const withPreload = (work: () => Promise<void>) => async () => {
@@ -49,40 +78,17 @@ export async function run(): Promise<Row[]> {
     }
   };
   try {
-    const n = 5000;
-    const [svc, base, ratio] = await alternate(
-      ROUNDS,
-      withPreload(() => sequential(n, () => connectClose(1, 'tcp.prod.kw'))),
-      () => timed(() => sequential(n, () => connectClose(tcpPort, '127.0.0.1'))),
+    measured.connect = await pairs(
+      rounds,
+      withPreload(() => sequential(CONNECTS, () => connectClose(1, 'tcp.prod.kw'))),
+      () => timed(() => sequential(CONNECTS, () => connectClose(tcpPort, '127.0.0.1'))),
+      first,
     );
-    rows.push(
-      throughputRow(
-        `new connections, warm cache (${n} connect+close)`,
-        svc,
-        base,
-        0.95,
-        ROUNDS,
-        n,
-        ratio,
-      ),
-    );
-
-    const m = 1000;
-    const [fresh, freshBase, freshRatio] = await alternate(
-      ROUNDS,
-      withPreload(() => sequential(m, () => get('http://web.prod.kw/', false))),
-      () => timed(() => sequential(m, () => get(`http://127.0.0.1:${webPort}/`, false))),
-    );
-    rows.push(
-      throughputRow(
-        `HTTP, new connection per request (${m})`,
-        fresh,
-        freshBase,
-        0.95,
-        ROUNDS,
-        m,
-        freshRatio,
-      ),
+    measured.request = await pairs(
+      rounds,
+      withPreload(() => sequential(REQUESTS, () => get('http://web.prod.kw/', false))),
+      () => timed(() => sequential(REQUESTS, () => get(`http://127.0.0.1:${webPort}/`, false))),
+      first,
     );
 
     // Keep-alive with Node's defaults: http.get on the global agent and fetch, 4 at a time.
@@ -93,9 +99,8 @@ export async function run(): Promise<Row[]> {
     // has served the whole process, with no svcdisc at all (bench/README.md, the fifteenth
     // pass). The baseline's round therefore gets a new undici Agent as the global dispatcher
     // (fetch) and the global http.Agent's sockets closed (http.get), as svcdisc's round gets.
-    const k = 3000;
     const parallel = (work: () => Promise<void>) => async () => {
-      let left = k;
+      let left = KEPT;
       const worker = async () => {
         while (left-- > 0) await work();
       };
@@ -134,11 +139,11 @@ export async function run(): Promise<Row[]> {
       return work();
     };
     for (const [label, ask, fresh] of [
-      ['http.get, global agent', (url: string) => get(url, http.globalAgent), newSockets],
+      ['http.get', (url: string) => get(url, http.globalAgent), newSockets],
       ['fetch', fetchText, newDispatcher],
     ] as const) {
-      const [kept, keptBase, keptRatio] = await alternate(
-        ROUNDS,
+      measured[label] = await pairs(
+        rounds,
         () => fresh(withPreload(parallel(() => ask('http://web.prod.kw/')))),
         () =>
           fresh(async () => {
@@ -146,17 +151,7 @@ export async function run(): Promise<Row[]> {
             await work(); // warm, as the svcdisc round is
             return timed(work);
           }),
-      );
-      rows.push(
-        throughputRow(
-          `HTTP keep-alive, ${label} (${k} requests, 4 at a time)`,
-          kept,
-          keptBase,
-          0.97,
-          ROUNDS,
-          k,
-          keptRatio,
-        ),
+        first,
       );
     }
   } finally {
@@ -164,7 +159,54 @@ export async function run(): Promise<Row[]> {
     web.close();
     await dns.stop();
   }
-  return rows;
+  return measured;
 }
 
-runAlone(module, run);
+/** The cases in PROCESSES child processes, one after another: a row per case from all their
+ * pairs (the medians of each side, the median of the pairs' ratios). */
+export async function run(): Promise<Row[]> {
+  const all = Object.fromEntries(Object.keys(CASES).map((c) => [c, []])) as unknown as Record<
+    Case,
+    [number, number][]
+  >;
+  for (let i = 0; i < PROCESSES; i++) {
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      // Each process begins with the other side than the one before: 11 and 10 pairs of 21.
+      [...process.execArgv, __filename, CHILD, String(ROUNDS / PROCESSES), String(i % 2)],
+      { maxBuffer: 1 << 20 },
+    );
+    const measured = JSON.parse(stdout) as Record<Case, [number, number][]>;
+    for (const c of Object.keys(CASES) as Case[]) all[c].push(...measured[c]);
+    // Each process's own medians (throughput ratios), to see how far processes differ.
+    const each = (Object.keys(CASES) as Case[]).map(
+      (c) => `${c} ${(1 / median(measured[c].map(([a, b]) => a / b))).toFixed(3)}`,
+    );
+    process.stderr.write(
+      `bench/connect.ts: process ${i + 1} of ${PROCESSES}: ${each.join(', ')}\n`,
+    );
+  }
+  return (Object.keys(CASES) as Case[]).map((c) => {
+    const [name, min, work] = CASES[c];
+    const pairsOf = all[c];
+    return throughputRow(
+      name,
+      median(pairsOf.map(([a]) => a)),
+      median(pairsOf.map(([, b]) => b)),
+      min,
+      pairsOf.length,
+      work,
+      median(pairsOf.map(([a, b]) => a / b)),
+    );
+  });
+}
+
+if (process.argv[2] === CHILD) {
+  measure(Number(process.argv[3]), Number(process.argv[4])).then(
+    (measured) => process.stdout.write(JSON.stringify(measured)),
+    (error) => {
+      console.error(error);
+      process.exitCode = 1;
+    },
+  );
+} else runAlone(module, run);

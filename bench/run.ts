@@ -44,19 +44,23 @@ function markdown(rows: (Row & { script: string })[]): string {
 interface Run {
   node: string;
   date: string;
-  ratios: Record<string, { ratio: string; met?: boolean }>;
+  /** `floorMet`: for the floor of a target (Row's floorOf), whether it met that target. */
+  ratios: Record<string, { ratio: string; met?: boolean; floorMet?: boolean }>;
 }
 const HISTORY = join(__dirname, 'history.json');
+/** A run's Node line: 20, 22, 24… */
+const major = (run: Run) => Number(run.node.slice(1).split('.')[0]);
 
 function remember(rows: (Row & { script: string })[]): Run[] {
   const runs: Run[] = existsSync(HISTORY) ? JSON.parse(readFileSync(HISTORY, 'utf8')) : [];
   runs.push({
     node: process.version,
     date: new Date().toISOString().slice(0, 16),
-    ratios: Object.fromEntries(rows.map((r) => [r.case, { ratio: r.ratio, met: r.met }])),
+    ratios: Object.fromEntries(
+      rows.map((r) => [r.case, { ratio: r.ratio, met: r.met, floorMet: r.floorOf?.met }]),
+    ),
   });
   // The last three of each line.
-  const major = (run: Run) => Number(run.node.slice(1).split('.')[0]);
   const kept = runs.filter(
     (run, i) => runs.slice(i + 1).filter((later) => major(later) === major(run)).length < 3,
   );
@@ -79,6 +83,61 @@ function historyTable(rows: Row[], runs: Run[]): string {
     lines.push(`| ${cell(row.case)} | ${cell(row.target)} | ${cells.join(' | ')} |`);
   }
   return lines.join('\n');
+}
+
+/**
+ * Each target on each Node line: in how many of the line's last three runs it held, and, for a
+ * target with a floor (the least that any preload or SRV client does there, Row's floorOf), in
+ * how many its floor met it. A target holds where it held in all three; where its floor missed
+ * it in any of them, no code of svcdisc's could have made it hold.
+ */
+function verdictTable(rows: Row[], runs: Run[]): string {
+  const cell = (text: string) => text.replaceAll('|', '\\|');
+  const lines = [...new Set(runs.map(major))];
+  const out = [
+    `| case | target | ${lines.map((line) => `Node ${line}`).join(' | ')} | verdict |`,
+    `|---|---|${lines.map(() => '---').join('|')}|---|`,
+  ];
+  for (const row of rows.filter((r) => r.met !== undefined)) {
+    const floors = rows.filter((r) => r.floorOf?.case === row.case).map((r) => r.case);
+    /** Per line with three runs: whether the target held in all three, and its floor. */
+    const verdicts: { line: number; held: boolean; floorHeld?: boolean }[] = [];
+    const cells = lines.map((line) => {
+      const last = runs.filter((run) => major(run) === line).slice(-3);
+      const count = (met: (run: Run) => boolean | undefined) => {
+        const seen = last.map(met).filter((m) => m !== undefined);
+        return { n: seen.filter(Boolean).length, of: seen.length };
+      };
+      const target = count((run) => run.ratios[row.case]?.met);
+      if (target.of < 3) return `${target.of} runs`;
+      let text = `${target.n} of 3`;
+      let floorHeld: boolean | undefined;
+      for (const floor of floors) {
+        const met = count((run) => run.ratios[floor]?.floorMet);
+        if (met.of === 3) floorHeld = (floorHeld ?? true) && met.n === 3;
+        text += `; its floor ${met.of === 3 ? `${met.n} of 3` : `${met.of} runs`}`;
+      }
+      verdicts.push({ line, held: target.n === 3, floorHeld });
+      return text;
+    });
+    const missed = verdicts.filter((v) => !v.held);
+    const named = (some: typeof verdicts) => some.map((v) => `Node ${v.line}`).join(', ');
+    let verdict: string;
+    if (verdicts.length === 0) verdict = 'fewer than three runs on every line';
+    else if (missed.length === 0) verdict = 'holds';
+    else if (floors.length === 0) verdict = `not held on ${named(missed)}; no floor measured`;
+    else if (missed.some((v) => v.floorHeld === undefined))
+      verdict = `not held on ${named(missed)}; its floor not measured in three runs there`;
+    else {
+      const closable = missed.filter((v) => v.floorHeld);
+      verdict =
+        closable.length === 0
+          ? `out of reach where not held (${named(missed)}): its floor missed it too`
+          : `not held on ${named(closable)}, where its floor held: svcdisc’s to close`;
+    }
+    out.push(`| ${cell(row.case)} | ${cell(row.target)} | ${cells.join(' | ')} | ${verdict} |`);
+  }
+  return out.join('\n');
 }
 
 async function main(): Promise<void> {
@@ -116,6 +175,18 @@ bench/history.json; bold: the target not met). A target holds when it holds in t
 row.
 
 ${historyTable(rows, runs)}
+
+## Each target and its floor
+
+In how many of each Node line's last three runs each target held, and, where a floor of it is
+measured, in how many that floor met the same target: the start-up floors are a preload that
+only loads \`net\` and \`dns\` and wraps \`Socket#connect\` and \`dns.lookup\` (what any preload
+that routes connections by name does at start-up), and the first connect's is the least SRV
+client there is (\`dgram\`, one query written by hand, \`net.connect\`) started with that preload,
+since svcdisc is a preload. A target its floor misses in a run cannot hold in that run whatever
+svcdisc's code does.
+
+${verdictTable(rows, runs)}
 
 See [bench/README.md](bench/README.md) for what each case does, and the notes on the targets
 that do not hold.
