@@ -94,7 +94,8 @@ function watched(options: Normalized[0], keys: Set<string>): Normalized[0] {
 test("http.Agent's getName makes its key from host, port, localAddress, family and socketPath alone", () => {
   // svcdisc's pool key of an endpoint is kept for requests with the same five fields, without
   // asking Node's getName again (src/patch/agent.ts): true while it reads nothing else, with
-  // the fields set or not. A Node whose getName reads more makes agent.ts compare its keys.
+  // the fields set or not, and nothing of its agent. A Node whose getName reads more makes
+  // agent.ts compare its keys.
   const { getName } = http.Agent.prototype;
   const fields = ['family', 'host', 'localAddress', 'port', 'socketPath'];
   const everySet = {
@@ -106,8 +107,11 @@ test("http.Agent's getName makes its key from host, port, localAddress, family a
   };
   for (const options of [{}, everySet, { ...everySet, servername: 'b.kw', timeout: 1 }]) {
     const read = new Set<string>();
-    getName.call(new http.Agent(), watched(options as Normalized[0], read) as http.AgentOptions);
+    const ofAgent = new Set<string>();
+    const agent = watched(new http.Agent() as unknown as Normalized[0], ofAgent);
+    getName.call(agent, watched(options as Normalized[0], read) as http.AgentOptions);
     assert.deepEqual([...read].sort(), fields);
+    assert.deepEqual([...ofAgent], [], 'nothing of the agent');
   }
   assert.equal(getName.call(new http.Agent(), everySet), 'a.kw:8080:127.0.0.1:4:/s');
 });

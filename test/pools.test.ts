@@ -376,27 +376,34 @@ test("the preload adopts fetch's Agent at the first fetch of a service name, aft
 
 test("a program's own http.Agent getName that reads more than Node's: its keys still name the pools", async () => {
   // agent.ts keeps an endpoint's pool key for requests with the same fields Node's getName
-  // reads; a getName put in its place that reads another (here \`tenant\`) makes it compare the
-  // keys themselves, so two requests that differ in that field alone keep separate pools.
+  // reads; a getName put in its place that reads another option (\`tenant\`) or the agent
+  // itself (\`label\`) makes it compare the keys themselves, so requests that differ in that
+  // alone keep separate pools.
   const backend = await startBackend('one');
   const dns = await FixtureServer.start({
     records: [srv(NAME, 'one.host.kw', backend.port, 10, 50), a('one.host.kw', '127.0.0.1')],
   });
-  try {
+  /** A program whose getName appends `suffix`: the pool key of each request (the first one,
+   * which patches http.Agent as it connects, left out), each made with `{ tenant }` through
+   * the agent labelled `label`. */
+  const keys = async (suffix: string, requests: [string, string][]) => {
     const script = `
       const http = require('http');
       const { getName } = http.Agent.prototype;
       http.Agent.prototype.getName = function (options) {
-        return getName.call(this, options) + ':' + options.tenant;
+        return getName.call(this, options) + ${suffix};
       };
-      const agent = new http.Agent({ keepAlive: true });
-      const keyOf = (socket) =>
+      const agents = {};
+      for (const label of ['x', 'y']) {
+        agents[label] = Object.assign(new http.Agent({ keepAlive: true }), { label });
+      }
+      const keyOf = (agent, socket) =>
         Object.keys(agent.freeSockets).find((key) => agent.freeSockets[key].includes(socket));
       (async () => {
         await require('./dist/index.js').installedResolver().resolve('${NAME}');
         const keys = [];
-        // The first request to a service patches http.Agent (as it connects): not counted.
-        for (const tenant of ['first', 'a', 'b', 'a', 'b']) {
+        for (const [label, tenant] of ${JSON.stringify([['x', 'first'], ...requests])}) {
+          const agent = agents[label];
           const socket = await new Promise((resolve, reject) => {
             http.get('http://${NAME}/', { agent, tenant }, (res) => {
               const { socket } = res;
@@ -404,9 +411,9 @@ test("a program's own http.Agent getName that reads more than Node's: its keys s
             }).on('error', reject);
           });
           await new Promise((resolve) => setImmediate(resolve));
-          keys.push(keyOf(socket));
+          keys.push(keyOf(agent, socket));
         }
-        agent.destroy();
+        for (const agent of Object.values(agents)) agent.destroy();
         console.log(JSON.stringify(keys.slice(1)));
       })();`;
     const { stdout } = await promisify(execFile)(
@@ -414,8 +421,34 @@ test("a program's own http.Agent getName that reads more than Node's: its keys s
       ['-r', './register.cjs', '-e', script],
       { cwd: ROOT, env: { PATH: process.env.PATH, SVCDISC_NAMESERVERS: dns.nameserver } },
     );
-    const key = (tenant: string) => `${NAME}:80::${tenant}|one.host.kw:${backend.port}`;
-    assert.deepEqual(JSON.parse(stdout), [key('a'), key('b'), key('a'), key('b')]);
+    return JSON.parse(stdout) as string[];
+  };
+  const key = (suffix: string) => `${NAME}:80::${suffix}|one.host.kw:${backend.port}`;
+  try {
+    const alternating: [string, string][] = [
+      ['x', 'a'],
+      ['x', 'b'],
+      ['x', 'a'],
+      ['x', 'b'],
+    ];
+    assert.deepEqual(await keys("':' + options.tenant", alternating), [
+      key('a'),
+      key('b'),
+      key('a'),
+      key('b'),
+    ]);
+    const agentsAlternating: [string, string][] = [
+      ['x', 'a'],
+      ['y', 'a'],
+      ['x', 'a'],
+      ['y', 'a'],
+    ];
+    assert.deepEqual(await keys("':' + this.label", agentsAlternating), [
+      key('x'),
+      key('y'),
+      key('x'),
+      key('y'),
+    ]);
   } finally {
     backend.server.closeAllConnections();
     backend.server.close();

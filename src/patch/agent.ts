@@ -41,31 +41,37 @@ type Memo = Required<Choice> &
  * which V8 copies flat to compare (bench/README.md, the thirty-first pass). */
 const choices = new WeakMap<Endpoint, Memo>();
 
-/** Whether `getName` reads KEY_FIELDS of its options and nothing else (a Node whose getName
- * reads more keeps the comparison of keys). */
-function keyedByFields(getName: AgentPrototype['getName'], proto: AgentPrototype): boolean {
-  const read = new Set<PropertyKey>();
-  const probe = new Proxy(
-    {},
-    {
-      get(_target, field) {
-        read.add(field);
-        return undefined;
+/** Whether `getName` reads KEY_FIELDS of its options, nothing else of them and nothing of its
+ * agent (a getName that reads more keeps the comparison of keys). */
+function keyedByFields(getName: AgentPrototype['getName']): boolean {
+  const watched = (read: Set<PropertyKey>) =>
+    new Proxy(
+      {},
+      {
+        get(_target, field) {
+          read.add(field);
+          return undefined;
+        },
       },
-    },
-  );
+    );
+  const ofOptions = new Set<PropertyKey>();
+  const ofAgent = new Set<PropertyKey>();
   try {
-    getName.call(proto, probe);
+    getName.call(watched(ofAgent), watched(ofOptions));
   } catch {
     return false;
   }
-  return read.size === KEY_FIELDS.length && KEY_FIELDS.every((field) => read.has(field));
+  return (
+    ofAgent.size === 0 &&
+    ofOptions.size === KEY_FIELDS.length &&
+    KEY_FIELDS.every((field) => ofOptions.has(field))
+  );
 }
 
 /** Patches getName and keepSocketAlive of http.Agent.prototype; returns the undo. */
 export function patchAgent(proto: AgentPrototype, pools: Pools, matcher: Matcher): () => void {
   const { getName, keepSocketAlive } = proto;
-  const byFields = keyedByFields(getName, proto);
+  const byFields = keyedByFields(getName);
   /** The choice of `endpoint` for a request with `options` to `agent`. */
   function choiceOf(endpoint: Endpoint, options: Options, agent: AgentState): Required<Choice> {
     let choice: Memo | undefined = choices.get(endpoint);
