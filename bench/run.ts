@@ -93,6 +93,7 @@ function historyTable(rows: Row[], runs: Run[]): string {
  */
 function verdictTable(rows: Row[], runs: Run[]): string {
   const cell = (text: string) => text.replaceAll('|', '\\|');
+  const runsSeen = (n: number) => (n === 1 ? 'one run' : `${n} runs`);
   const lines = [...new Set(runs.map(major))];
   const out = [
     `| case | target | ${lines.map((line) => `Node ${line}`).join(' | ')} | verdict |`,
@@ -109,13 +110,14 @@ function verdictTable(rows: Row[], runs: Run[]): string {
         return { n: seen.filter(Boolean).length, of: seen.length };
       };
       const target = count((run) => run.ratios[row.case]?.met);
-      if (target.of < 3) return `${target.of} runs`;
+      if (target.of < 3) return `${runsSeen(target.of)} so far`;
       let text = `${target.n} of 3`;
       let floorHeld: boolean | undefined;
       for (const floor of floors) {
         const met = count((run) => run.ratios[floor]?.floorMet);
         if (met.of === 3) floorHeld = (floorHeld ?? true) && met.n === 3;
-        text += `; its floor ${met.of === 3 ? `${met.n} of 3` : `${met.of} runs`}`;
+        if (met.of === 3) text += `; its floor ${met.n} of 3`;
+        else text += `; its floor ${met.of ? `measured in ${runsSeen(met.of)}` : 'not measured'}`;
       }
       verdicts.push({ line, held: target.n === 3, floorHeld });
       return text;
