@@ -165,10 +165,7 @@ async function measure(rounds: number, first: number): Promise<Record<Case, [num
 /** The cases in PROCESSES child processes, one after another: a row per case from all their
  * pairs (the medians of each side, the median of the pairs' ratios). */
 export async function run(): Promise<Row[]> {
-  const all = Object.fromEntries(Object.keys(CASES).map((c) => [c, []])) as unknown as Record<
-    Case,
-    [number, number][]
-  >;
+  const all: Partial<Record<Case, [number, number][]>> = {};
   for (let i = 0; i < PROCESSES; i++) {
     const { stdout } = await promisify(execFile)(
       process.execPath,
@@ -177,7 +174,7 @@ export async function run(): Promise<Row[]> {
       { maxBuffer: 1 << 20 },
     );
     const measured = JSON.parse(stdout) as Record<Case, [number, number][]>;
-    for (const c of Object.keys(CASES) as Case[]) all[c].push(...measured[c]);
+    for (const c of Object.keys(CASES) as Case[]) all[c] = [...(all[c] ?? []), ...measured[c]];
     // Each process's own medians (throughput ratios), to see how far processes differ.
     const each = (Object.keys(CASES) as Case[]).map(
       (c) => `${c} ${(1 / median(measured[c].map(([a, b]) => a / b))).toFixed(3)}`,
@@ -188,7 +185,7 @@ export async function run(): Promise<Row[]> {
   }
   return (Object.keys(CASES) as Case[]).map((c) => {
     const [name, min, work] = CASES[c];
-    const pairsOf = all[c];
+    const pairsOf = all[c] ?? [];
     return throughputRow(
       name,
       median(pairsOf.map(([a]) => a)),

@@ -115,9 +115,10 @@ function verdictTable(rows: Row[], runs: Run[]): string {
       let floorHeld: boolean | undefined;
       for (const floor of floors) {
         const met = count((run) => run.ratios[floor]?.floorMet);
-        if (met.of === 3) floorHeld = (floorHeld ?? true) && met.n === 3;
-        if (met.of === 3) text += `; its floor ${met.n} of 3`;
-        else text += `; its floor ${met.of ? `measured in ${runsSeen(met.of)}` : 'not measured'}`;
+        if (met.of === 3) {
+          floorHeld = (floorHeld ?? true) && met.n === 3;
+          text += `; its floor ${met.n} of 3`;
+        } else text += `; its floor ${met.of ? `measured in ${runsSeen(met.of)}` : 'not measured'}`;
       }
       verdicts.push({ line, held: target.n === 3, floorHeld });
       return text;

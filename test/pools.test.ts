@@ -424,31 +424,29 @@ test("a program's own http.Agent getName that reads more than Node's: its keys s
     return JSON.parse(stdout) as string[];
   };
   const key = (suffix: string) => `${NAME}:80::${suffix}|one.host.kw:${backend.port}`;
+  const twice = <T>(pair: T[]) => [...pair, ...pair];
   try {
-    const alternating: [string, string][] = [
-      ['x', 'a'],
-      ['x', 'b'],
-      ['x', 'a'],
-      ['x', 'b'],
-    ];
-    assert.deepEqual(await keys("':' + options.tenant", alternating), [
-      key('a'),
-      key('b'),
-      key('a'),
-      key('b'),
-    ]);
-    const agentsAlternating: [string, string][] = [
-      ['x', 'a'],
-      ['y', 'a'],
-      ['x', 'a'],
-      ['y', 'a'],
-    ];
-    assert.deepEqual(await keys("':' + this.label", agentsAlternating), [
-      key('x'),
-      key('y'),
-      key('x'),
-      key('y'),
-    ]);
+    // Two tenants through one agent, then one tenant through two agents, alternating.
+    assert.deepEqual(
+      await keys(
+        "':' + options.tenant",
+        twice<[string, string]>([
+          ['x', 'a'],
+          ['x', 'b'],
+        ]),
+      ),
+      twice([key('a'), key('b')]),
+    );
+    assert.deepEqual(
+      await keys(
+        "':' + this.label",
+        twice<[string, string]>([
+          ['x', 'a'],
+          ['y', 'a'],
+        ]),
+      ),
+      twice([key('x'), key('y')]),
+    );
   } finally {
     backend.server.closeAllConnections();
     backend.server.close();

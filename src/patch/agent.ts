@@ -29,10 +29,22 @@ interface AgentState {
  * `:family` and `:socketPath` where set. */
 const KEY_FIELDS = ['host', 'port', 'localAddress', 'family', 'socketPath'] as const;
 
-/** An endpoint's choice for requests whose KEY_FIELDS are these (Node's key for them is the
- * same, and so the pool key), or whose Node key is `node`. */
+/** An endpoint's choice for requests whose Node key is `node`, which is theirs too where their
+ * KEY_FIELDS are these (and getName reads nothing else). */
 type Memo = Required<Choice> &
-  Partial<Record<(typeof KEY_FIELDS)[number], unknown>> & { node?: string };
+  Partial<Record<(typeof KEY_FIELDS)[number], unknown>> & { node: string };
+
+/** Whether `options` has the KEY_FIELDS values `choice` was made for (named reads, once each:
+ * every keep-alive request to a service asks). */
+function sameFields(choice: Memo, options: Options): boolean {
+  return (
+    choice.host === options.host &&
+    choice.port === options.port &&
+    choice.localAddress === options.localAddress &&
+    choice.family === options.family &&
+    choice.socketPath === options.socketPath
+  );
+}
 
 /** The choice of each endpoint with the request fields of the last pool key of Node's it was
  * made for: one object for all the requests to an endpoint, not a new key string on each, and
@@ -72,27 +84,15 @@ function keyedByFields(getName: AgentPrototype['getName']): boolean {
 export function patchAgent(proto: AgentPrototype, pools: Pools, matcher: Matcher): () => void {
   const { getName, keepSocketAlive } = proto;
   const byFields = keyedByFields(getName);
-  /** The choice of `endpoint` for a request with `options` to `agent`. */
+  /** The choice of `endpoint` for a request with `options` to `agent`: the last one while the
+   * request's fields (byFields) or else Node's key are those it was made for. */
   function choiceOf(endpoint: Endpoint, options: Options, agent: AgentState): Required<Choice> {
-    let choice: Memo | undefined = choices.get(endpoint);
-    if (byFields) {
-      if (
-        choice !== undefined &&
-        choice.host === options.host &&
-        choice.port === options.port &&
-        choice.localAddress === options.localAddress &&
-        choice.family === options.family &&
-        choice.socketPath === options.socketPath
-      )
-        return choice;
-      const node = getName.call(agent, options);
-      choice = { endpoint, key: `${node}|${endpointKey(endpoint)}` };
-      for (const field of KEY_FIELDS) choice[field] = options[field];
-    } else {
-      const node = getName.call(agent, options);
-      if (choice?.node === node) return choice;
-      choice = { endpoint, key: `${node}|${endpointKey(endpoint)}`, node };
-    }
+    const last = choices.get(endpoint);
+    if (last !== undefined && byFields && sameFields(last, options)) return last;
+    const node = getName.call(agent, options);
+    if (last?.node === node) return last;
+    const choice: Memo = { endpoint, key: `${node}|${endpointKey(endpoint)}`, node };
+    for (const field of KEY_FIELDS) choice[field] = options[field];
     choices.set(endpoint, choice);
     return choice;
   }
