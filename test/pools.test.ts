@@ -133,14 +133,13 @@ describe('keep-alive pools, installed in this process', () => {
       `${NAME}:80:|one.host.kw:${one.port}`,
       `${NAME}:80:|two.host.kw:${two.port}`,
     ]);
-    // Sequential requests reuse their endpoint's socket: one connection per endpoint, plus
-    // the first request's, made while the cache was cold.
+    // Sequential requests reuse their endpoint's socket: one connection per endpoint (the
+    // first request's, made while the cache was cold, closed after its response).
     const stats = pooledSockets().filter((s) => s.name === NAME);
-    assert.deepEqual(stats.map((s) => s.target).sort(), ['one.host.kw', 'two.host.kw']);
-    assert.ok(
-      stats.every((s) => s.sockets >= 1 && s.sockets <= 2),
-      JSON.stringify(stats),
-    );
+    assert.deepEqual(stats.map((s) => `${s.target} ${s.sockets}`).sort(), [
+      'one.host.kw 1',
+      'two.host.kw 1',
+    ]);
   });
 
   test("an agent that never reuses a socket keeps Node's pool keys, its endpoint chosen per connection", async () => {
@@ -246,17 +245,18 @@ describe('keep-alive pools, installed in this process', () => {
     assert.equal(await get(`http://${NAME}/`, agent), 'one');
   });
 
-  test("an agent's first socket, connected before any answer was cached, is drained with its endpoint", async () => {
+  test("an agent's first socket, connected before any answer was cached, is not kept: the next request chooses its endpoint's pool", async () => {
     // The cache is cold when the agent names the pool: no endpoint is chosen for the request,
-    // and its socket reaches two through a connection's own choice. Still the agent's (its
-    // options carry `_agentKey`): recorded, and drained when two leaves.
+    // its socket (under Node's pool key) reaches two through a connection's own choice, and
+    // the answer is cached by the time the response ends. No later request uses that key.
     publish(two);
     assert.equal(await get(`http://${NAME}/`, agent), 'two');
+    await until(() => two.open.size === 0, "the first request's socket closed");
+    assert.deepEqual(Object.keys(agent.freeSockets), []);
+    assert.equal(await get(`http://${NAME}/`, agent), 'two');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(Object.keys(agent.freeSockets), [`${NAME}:80:|two.host.kw:${two.port}`]);
     assert.equal(two.open.size, 1);
-    publish(one);
-    await requery();
-    await until(() => two.open.size === 0, "two's idle connection closed");
-    assert.equal(await get(`http://${NAME}/`, agent), 'one');
   });
 
   test('connections not pooled by an agent are left alone by a drain', async () => {
@@ -370,6 +370,59 @@ test("the preload adopts fetch's Agent at the first fetch of a service name, aft
       backend.server.closeAllConnections();
       backend.server.close();
     }
+    await dns.close();
+  }
+});
+
+test("the global agent's first sockets to a name, made before its answer was cached, are not kept idle under Node's pool key", async () => {
+  // Four requests at once, then four more. The first four find no answer cached (the first
+  // also patches http.Agent as it connects): their agent pools their sockets under its own
+  // key, which the next requests, choosing endpoints, never use. Kept, they would idle until a
+  // timeout (8 connections open for 4 requests at a time); an answer with TTL 0, never cached,
+  // keeps every request under Node's key, and those sockets are reused.
+  const backend = await startBackend('one');
+  const dns = await FixtureServer.start();
+  /** The global agent's idle sockets per pool key after the two rounds; the connections. */
+  const rounds = async (ttl: number) => {
+    dns.records = [
+      srv(NAME, 'one.host.kw', backend.port, 10, 50, ttl),
+      a('one.host.kw', '127.0.0.1', ttl),
+    ];
+    backend.accepted = 0;
+    const script = `
+      const http = require('http');
+      const get = () => new Promise((resolve, reject) => {
+        http.get('http://${NAME}/', (res) => res.resume().on('end', resolve)).on('error', reject);
+      });
+      const settled = () => new Promise((resolve) => setTimeout(resolve, 20));
+      (async () => {
+        for (let round = 0; round < 2; round++) {
+          await Promise.all([get(), get(), get(), get()]);
+          await settled();
+        }
+        const idle = {};
+        for (const [key, sockets] of Object.entries(http.globalAgent.freeSockets)) {
+          idle[key] = sockets.length;
+        }
+        console.log(JSON.stringify(idle));
+        http.globalAgent.destroy();
+      })();`;
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['-r', './register.cjs', '-e', script],
+      { cwd: ROOT, env: { PATH: process.env.PATH, SVCDISC_NAMESERVERS: dns.nameserver } },
+    );
+    return { idle: JSON.parse(stdout) as Record<string, number>, accepted: backend.accepted };
+  };
+  try {
+    assert.deepEqual(await rounds(30), {
+      idle: { [`${NAME}:80:|one.host.kw:${backend.port}`]: 4 },
+      accepted: 8,
+    });
+    assert.deepEqual(await rounds(0), { idle: { [`${NAME}:80:`]: 4 }, accepted: 4 });
+  } finally {
+    backend.server.closeAllConnections();
+    backend.server.close();
     await dns.close();
   }
 });

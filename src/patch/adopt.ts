@@ -9,18 +9,20 @@ import type { Matcher } from './match.js';
 import type { Pools } from './pools.js';
 
 /** The keep-alive pools' patches, made when the program has the pools: http.Agent once
- * `http` or `https` is loaded, undici's global Agent once fetch or undici created it. */
-export function poolAdoption(pools: Pools, matcher: Matcher): { adopt(): void; undo(): void } {
+ * `http` or `https` is loaded, undici's global Agent once fetch or undici created it. `adopt()`
+ * says whether it patched http.Agent just now. */
+export function poolAdoption(pools: Pools, matcher: Matcher): { adopt(): boolean; undo(): void } {
   const finder = new AgentFinder();
   const undo: (() => void)[] = [];
   let agentPatched = false;
   let dispatcherSeen: unknown;
   return {
     adopt() {
+      let patchedNow = false;
       if (!agentPatched) {
         const proto = finder.find();
         if (proto) {
-          agentPatched = true;
+          agentPatched = patchedNow = true;
           undo.push(patchAgent(proto, pools, matcher));
         }
       }
@@ -30,6 +32,7 @@ export function poolAdoption(pools: Pools, matcher: Matcher): { adopt(): void; u
         const restore = adoptGlobalDispatcher(pools, matcher);
         if (restore) undo.push(restore);
       }
+      return patchedNow;
     },
     undo() {
       for (const restore of undo.splice(0)) restore();

@@ -16,8 +16,8 @@ export interface ConnectContext {
   health: EndpointHealth;
   pools: Pools;
   /** Adopts the keep-alive pools (http.Agent, undici's global Agent) once the program has
-   * them; cheap to call again. */
-  adoptPools: () => void;
+   * them; cheap to call again. True where it patched http.Agent just now. */
+  adoptPools: () => boolean;
   connectTimeoutMs: number;
   /** The connect attempts' timeouts. */
   deadlines: Deadlines;

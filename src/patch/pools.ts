@@ -29,6 +29,9 @@ export interface Served {
   /** Never to be reused: its endpoint left the set, or it reached another endpoint than the
    * one its pool is for (failover). */
   retired: boolean;
+  /** Connected for an agent's request that had no endpoint's pool: the name's answer was not
+   * cached yet (or http.Agent not patched yet), so the agent pools it under its own key. */
+  cold: boolean;
 }
 
 /** On connect options: the choice of the pool the connection is made for. */
@@ -126,13 +129,14 @@ export class Pools {
 
   /** Records where a socket is connecting (the attempt of a failover replaces the record);
    * one connected for a pool (`preferred`: the endpoint its pool is for) is drained with that
-   * endpoint. */
+   * endpoint; `cold`: see Served. */
   connecting(
     socket: Socket,
     name: string,
     endpoint: Endpoint,
     address: string,
     preferred: Endpoint | undefined,
+    cold = false,
   ): void {
     const served: Served = {
       name,
@@ -142,24 +146,32 @@ export class Pools {
       pooled: preferred !== undefined,
       agent: undefined,
       retired: preferred !== undefined && endpointKey(preferred) !== endpointKey(endpoint),
+      cold,
     };
     this.#served.set(socket, served);
     if (served.pooled) this.#add(socket, name);
   }
 
   /** http.Agent's keepSocketAlive: false for a socket svcdisc connected that must not be
-   * reused (its endpoint left, or it is in the pool of another endpoint). */
+   * reused (its endpoint left, or it is in the pool of another endpoint), or that no request
+   * would reuse (a cold one, below). */
   keep(socket: Socket, agent: IdlePools): boolean {
     const served = this.#served.get(socket);
     if (served === undefined) return true;
     if (served.retired) return false;
-    if (
-      !stillServes(this.resolver().latest(served.name), served.target, served.port, served.address)
-    ) {
+    const resolver = this.resolver();
+    if (!stillServes(resolver.latest(served.name), served.target, served.port, served.address)) {
       served.retired = true;
       return false;
     }
     if (served.agent === undefined) {
+      // A cold socket sits under Node's pool key, which the name's requests leave once its
+      // answer is cached (they choose endpoints): kept there it would idle until a timeout. An
+      // answer never cached (TTL 0) keeps them under Node's key, and the socket is reused.
+      if (served.cold && resolver.cached(served.name) !== undefined) {
+        served.retired = true;
+        return false;
+      }
       served.agent = agent;
       served.pooled = true;
       this.#add(socket, served.name);

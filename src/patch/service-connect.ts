@@ -98,14 +98,18 @@ export function connectToService(
   name: string,
 ): Socket {
   const [options, callback] = normalized;
-  context.adoptPools();
-  // The endpoint of the pool this connection is for (agent.ts, dispatcher.ts), if any.
-  const preferred = (
-    (options[CHOICE as never] ?? tlsConnectOptions(socket)?.[CHOICE]) as Choice | undefined
-  )?.endpoint;
+  const agentPatchedNow = context.adoptPools();
+  // The pool this connection is for (agent.ts, dispatcher.ts), if any.
+  const choice = (options[CHOICE as never] ?? tlsConnectOptions(socket)?.[CHOICE]) as
+    | Choice
+    | undefined;
+  const preferred = choice?.endpoint;
   // The resolver's key: the name, or name:port where SVCDISC_SRV_NAME depends on the port.
   const key = context.pools.key(name, Number(options.port) || undefined);
   const service = new ServiceConnect(socket, original, context, name, key, options, preferred);
+  // An agent's request that found no answer cached (or came before http.Agent was patched,
+  // just now): its agent pools the socket under Node's key (pools.ts, keep()).
+  service.cold = choice === undefined ? agentPatchedNow : preferred === undefined;
   // A pool's endpoint needs no fresh answer: it was chosen from one a moment ago.
   const warm =
     context.resolver().cached(key) ??
@@ -168,6 +172,8 @@ class ServiceConnect extends Expiring {
   #over = false;
   /** Whether #connected listens for 'connect'. */
   #listening = false;
+  /** Made for an agent's request that had no endpoint's pool (connectToService()). */
+  cold = false;
 
   constructor(
     readonly socket: Socket,
@@ -289,6 +295,7 @@ class ServiceConnect extends Expiring {
         endpoint,
         address.address,
         this.preferred,
+        this.cold,
       );
   }
 
