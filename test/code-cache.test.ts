@@ -108,6 +108,22 @@ describe('the code caches of the start-up bundle and the service side', () => {
     assert.match(stderr, /code cache .*\/side\.js\.v[\d.]+-\w+\.cache used\n/);
   });
 
+  test("the service side's source is a large object: its load adds nothing to the young generation's count towards a scavenge", async () => {
+    // V8 allocates a young object over 128 KiB in its young large-object space, which the
+    // trigger of its scavenge task does not count and a scavenge does not copy; the side's
+    // source is padded past that (scripts/bundle-preload.mjs). Without it, its 90 KB string
+    // made a short program's first connect run a scavenge.
+    const { stdout, stderr } = await underPreload(`
+      const v8 = require('v8');
+      const used = (space) =>
+        v8.getHeapSpaceStatistics().find((s) => s.space_name === space).space_used_size;
+      const before = used('new_large_object_space');
+      require('net').connect(1, 'svc.prod.kw', function () { this.destroy(); });
+      console.log(used('new_large_object_space') - before);`);
+    assert.match(stderr, /code cache .*\/side\.js\.v[\d.]+-\w+\.cache used\n/);
+    assert.ok(Number(stdout) >= readFileSync(side).length, `${stdout} bytes`);
+  });
+
   test("a require hook sees none of svcdisc's loads of Node's builtins, only the program's", {
     skip: !process.getBuiltinModule && 'this Node has no process.getBuiltinModule',
   }, async () => {
