@@ -6,7 +6,9 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import { join } from 'node:path';
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
@@ -17,6 +19,7 @@ import { FixtureServer } from './fixture-server.js';
 import { a, closedPort, srv } from './records.js';
 
 const ROOT = join(__dirname, '..');
+const TLS = join(ROOT, 'fixtures', 'tls');
 const NAME = 'pool.prod.kw';
 
 /** An HTTP server answering with its label; counts connections and those still open. A
@@ -374,25 +377,32 @@ test("the preload adopts fetch's Agent at the first fetch of a service name, aft
   }
 });
 
-test("the global agent's first sockets to a name, made before its answer was cached, are not kept idle under Node's pool key", async () => {
+test("the global agents' first sockets to a name, made before its answer was cached, are not kept idle under Node's pool key", async () => {
   // Four requests at once, then four more. The first four find no answer cached (the first
   // also patches http.Agent as it connects): their agent pools their sockets under its own
   // key, which the next requests, choosing endpoints, never use. Kept, they would idle until a
   // timeout (8 connections open for 4 requests at a time); an answer with TTL 0, never cached,
-  // keeps every request under Node's key, and those sockets are reused.
-  const backend = await startBackend('one');
+  // keeps every request under Node's key, and those sockets are reused. Over http and https
+  // (whose connect options reach svcdisc through tls).
+  const plain = await startBackend('one');
+  const secure = https.createServer(
+    { cert: readFileSync(join(TLS, 'prod.crt')), key: readFileSync(join(TLS, 'prod.key')) },
+    (_req, res) => res.end('one'),
+  );
+  let secureAccepted = 0;
+  secure.on('secureConnection', () => secureAccepted++);
+  await new Promise<void>((resolve) => secure.listen(0, '127.0.0.1', resolve));
+  const securePort = (secure.address() as net.AddressInfo).port;
   const dns = await FixtureServer.start();
   /** The global agent's idle sockets per pool key after the two rounds; the connections. */
-  const rounds = async (ttl: number) => {
-    dns.records = [
-      srv(NAME, 'one.host.kw', backend.port, 10, 50, ttl),
-      a('one.host.kw', '127.0.0.1', ttl),
-    ];
-    backend.accepted = 0;
+  const rounds = async (scheme: 'http' | 'https', ttl: number) => {
+    const port = scheme === 'http' ? plain.port : securePort;
+    dns.records = [srv(NAME, 'one.host.kw', port, 10, 50, ttl), a('one.host.kw', '127.0.0.1', ttl)];
+    plain.accepted = secureAccepted = 0;
     const script = `
-      const http = require('http');
+      const client = require('${scheme}');
       const get = () => new Promise((resolve, reject) => {
-        http.get('http://${NAME}/', (res) => res.resume().on('end', resolve)).on('error', reject);
+        client.get('${scheme}://${NAME}/', (res) => res.resume().on('end', resolve)).on('error', reject);
       });
       const settled = () => new Promise((resolve) => setTimeout(resolve, 20));
       (async () => {
@@ -401,28 +411,51 @@ test("the global agent's first sockets to a name, made before its answer was cac
           await settled();
         }
         const idle = {};
-        for (const [key, sockets] of Object.entries(http.globalAgent.freeSockets)) {
+        for (const [key, sockets] of Object.entries(client.globalAgent.freeSockets)) {
           idle[key] = sockets.length;
         }
         console.log(JSON.stringify(idle));
-        http.globalAgent.destroy();
+        client.globalAgent.destroy();
       })();`;
     const { stdout } = await promisify(execFile)(
       process.execPath,
       ['-r', './register.cjs', '-e', script],
-      { cwd: ROOT, env: { PATH: process.env.PATH, SVCDISC_NAMESERVERS: dns.nameserver } },
+      {
+        cwd: ROOT,
+        env: {
+          PATH: process.env.PATH,
+          SVCDISC_NAMESERVERS: dns.nameserver,
+          NODE_EXTRA_CA_CERTS: join(TLS, 'ca.crt'),
+        },
+      },
     );
-    return { idle: JSON.parse(stdout) as Record<string, number>, accepted: backend.accepted };
+    const accepted = scheme === 'http' ? plain.accepted : secureAccepted;
+    // Each key less its trailing colons: https.Agent appends its TLS options, empty here.
+    const idle = Object.entries(JSON.parse(stdout) as Record<string, number>).map(
+      ([key, sockets]) => [key.replace(/:+$/, ''), sockets],
+    );
+    return { idle: Object.fromEntries(idle), accepted };
   };
   try {
-    assert.deepEqual(await rounds(30), {
-      idle: { [`${NAME}:80:|one.host.kw:${backend.port}`]: 4 },
-      accepted: 8,
-    });
-    assert.deepEqual(await rounds(0), { idle: { [`${NAME}:80:`]: 4 }, accepted: 4 });
+    for (const [scheme, defaultPort] of [
+      ['http', 80],
+      ['https', 443],
+    ] as const) {
+      const port = scheme === 'http' ? plain.port : securePort;
+      assert.deepEqual(await rounds(scheme, 30), {
+        idle: { [`${NAME}:${defaultPort}:|one.host.kw:${port}`]: 4 },
+        accepted: 8,
+      });
+      assert.deepEqual(await rounds(scheme, 0), {
+        idle: { [`${NAME}:${defaultPort}`]: 4 },
+        accepted: 4,
+      });
+    }
   } finally {
-    backend.server.closeAllConnections();
-    backend.server.close();
+    for (const server of [plain.server, secure]) {
+      server.closeAllConnections();
+      server.close();
+    }
     await dns.close();
   }
 });
