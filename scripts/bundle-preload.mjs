@@ -94,6 +94,19 @@ function withoutHelpers(out, file) {
 const ascii = (out) =>
   out.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
+// The service side's source is padded (a comment of spaces at its end) past V8's largest
+// object in the young generation, 128 KiB on Node 20 to 26: a larger one is allocated in the
+// young large-object space, which neither counts towards a scavenge nor is copied by one. At
+// 90 KB, the string a first connect compiles (the copy in its code cache, or the file) took a
+// short program's young generation past the share at which V8 schedules a scavenge, and its
+// first connect ran one, 0.6 to 3.8 ms, on Node 20, 22 and 24 alike (bench/README.md, the
+// thirty-second pass). It costs 41 KB more heap held, and nothing at start-up.
+const LARGE_OBJECT = 128 * 1024;
+const largeObjectPadding = (length) => {
+  const padding = LARGE_OBJECT + 4096 - length;
+  return padding > 0 ? `//${' '.repeat(padding)}\n` : '';
+};
+
 for (const file of ['dist/patch/install.js', 'dist/patch/side.js']) {
   let out = readFileSync(file, 'utf8').replace(
     /\brequire\("(node:[a-z_/]+)"\)/g,
@@ -110,18 +123,7 @@ for (const file of ['dist/patch/install.js', 'dist/patch/side.js']) {
   out = withoutHelpers(out.replace(exports[0], '').replace(ANNOTATION, ''), file);
   out += `module.exports = { ${names.join(', ')} };\n`;
   if (/\brequire\.\w/.test(out)) throw new Error(`${file}: uses a property of require`);
-  writeFileSync(file, ascii(out));
+  out = ascii(out);
+  if (file === 'dist/patch/side.js') out += largeObjectPadding(out.length);
+  writeFileSync(file, out);
 }
-
-// The service side's source is padded (a comment of spaces at its end) past V8's largest
-// object in the young generation, 128 KiB on Node 20 to 26: a larger one is allocated in the
-// young large-object space, which neither counts towards a scavenge nor is copied by one. At
-// 90 KB, the string a first connect compiles (the copy in its code cache, or the file) took a
-// short program's young generation past the share at which V8 schedules a scavenge, and its
-// first connect ran one, 0.6 to 3.8 ms, on Node 20, 22 and 24 alike (bench/README.md, the
-// thirty-second pass). It costs 41 KB more heap held, and nothing at start-up.
-const LARGE_OBJECT = 128 * 1024;
-const sideFile = 'dist/patch/side.js';
-const sideSource = readFileSync(sideFile, 'latin1');
-const padding = LARGE_OBJECT + 4096 - sideSource.length;
-if (padding > 0) writeFileSync(sideFile, `${sideSource}//${' '.repeat(padding)}\n`, 'latin1');

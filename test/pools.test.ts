@@ -510,29 +510,35 @@ test("a program's own http.Agent getName that reads more than Node's: its keys s
     return JSON.parse(stdout) as string[];
   };
   const key = (suffix: string) => `${NAME}:80::${suffix}|one.host.kw:${backend.port}`;
-  const twice = <T>(pair: T[]) => [...pair, ...pair];
+  /** A getName's suffix, two requests ([agent, tenant]) that differ in what it reads, and the
+   * suffix each one's key gets. */
+  const programs: [string, [string, string][], string[]][] = [
+    // Two tenants through one agent, then one tenant through two agents.
+    [
+      "':' + options.tenant",
+      [
+        ['x', 'a'],
+        ['x', 'b'],
+      ],
+      ['a', 'b'],
+    ],
+    [
+      "':' + this.label",
+      [
+        ['x', 'a'],
+        ['y', 'a'],
+      ],
+      ['x', 'y'],
+    ],
+  ];
   try {
-    // Two tenants through one agent, then one tenant through two agents, alternating.
-    assert.deepEqual(
-      await keys(
-        "':' + options.tenant",
-        twice<[string, string]>([
-          ['x', 'a'],
-          ['x', 'b'],
-        ]),
-      ),
-      twice([key('a'), key('b')]),
-    );
-    assert.deepEqual(
-      await keys(
-        "':' + this.label",
-        twice<[string, string]>([
-          ['x', 'a'],
-          ['y', 'a'],
-        ]),
-      ),
-      twice([key('x'), key('y')]),
-    );
+    // Each pair of requests alternating, twice.
+    for (const [suffix, requests, suffixes] of programs) {
+      assert.deepEqual(
+        await keys(suffix, [...requests, ...requests]),
+        [...suffixes, ...suffixes].map(key),
+      );
+    }
   } finally {
     backend.server.closeAllConnections();
     backend.server.close();

@@ -136,7 +136,7 @@ export class Pools {
     endpoint: Endpoint,
     address: string,
     preferred: Endpoint | undefined,
-    cold = false,
+    cold: boolean,
   ): void {
     const served: Served = {
       name,

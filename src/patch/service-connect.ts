@@ -106,10 +106,19 @@ export function connectToService(
   const preferred = choice?.endpoint;
   // The resolver's key: the name, or name:port where SVCDISC_SRV_NAME depends on the port.
   const key = context.pools.key(name, Number(options.port) || undefined);
-  const service = new ServiceConnect(socket, original, context, name, key, options, preferred);
   // An agent's request that found no answer cached (or came before http.Agent was patched,
   // just now): its agent pools the socket under Node's key (pools.ts, keep()).
-  service.cold = choice === undefined ? agentPatchedNow : preferred === undefined;
+  const cold = choice === undefined ? agentPatchedNow : preferred === undefined;
+  const service = new ServiceConnect(
+    socket,
+    original,
+    context,
+    name,
+    key,
+    options,
+    preferred,
+    cold,
+  );
   // A pool's endpoint needs no fresh answer: it was chosen from one a moment ago.
   const warm =
     context.resolver().cached(key) ??
@@ -172,8 +181,6 @@ class ServiceConnect extends Expiring {
   #over = false;
   /** Whether #connected listens for 'connect'. */
   #listening = false;
-  /** Made for an agent's request that had no endpoint's pool (connectToService()). */
-  cold = false;
 
   constructor(
     readonly socket: Socket,
@@ -185,7 +192,9 @@ class ServiceConnect extends Expiring {
     readonly key: string,
     readonly options: Normalized[0],
     /** The endpoint of the pool the connection is for: tried first. */
-    readonly preferred?: Endpoint,
+    readonly preferred: Endpoint | undefined,
+    /** Made for an agent's request that had no endpoint's pool (connectToService()). */
+    readonly cold: boolean,
   ) {
     super();
   }
