@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import dns from 'node:dns';
 import { type AddressInfo, createServer, isIP } from 'node:net';
+import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
+import { promisify } from 'node:util';
 import { DnsClient, type WireStats } from '../src/dns/client.js';
 import { parseNameserver } from '../src/dns/names.js';
 import type { Reply } from '../src/dns/packet.js';
@@ -86,6 +89,33 @@ describe('DnsClient', () => {
     await new Promise((resolve) => setTimeout(resolve, 1100));
     await client.query(srvQuestion(), 'user.prod.kw');
     assert.notEqual(server.queries.at(-1)?.port, last);
+  });
+
+  test("a process's first query loads no cluster module where dgram connects in the call (connectSync)", async () => {
+    // dgram's bind() loads `cluster` (and `child_process`) to ask whether the process is a
+    // worker; connectSync() (Node 24.22, 26) binds without it. The query runs in a fresh
+    // process: a module loaded once stays loaded.
+    const program = `
+      const { DnsClient } = require('./src/dns/client.ts');
+      const { parseNameserver } = require('./src/dns/names.ts');
+      const client = new DnsClient(
+        { nameservers: [parseNameserver(${JSON.stringify(server.nameserver)})], timeoutMs: 500, attempts: 1, tcp: false },
+        { queries: 0, tcpQueries: 0, answers: 0, ignoredReplies: 0, truncated: 0 },
+      );
+      const loaded = () => process.moduleLoadList.includes('NativeModule cluster');
+      const before = loaded();
+      client.query({ name: 'user.prod.kw', type: 'SRV' }, 'user.prod.kw');
+      setImmediate(() => console.log(JSON.stringify({ before, after: loaded(), connectSync: typeof require('node:dgram').Socket.prototype.connectSync === 'function' })));
+    `;
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', '-e', program],
+      { cwd: join(__dirname, '..') },
+    );
+    const { before, after, connectSync } = JSON.parse(stdout);
+    assert.equal(before, false);
+    assert.equal(after, !connectSync, `cluster loaded: ${after}, connectSync: ${connectSync}`);
+    assert.equal(server.queries.at(-1)?.name, 'user.prod.kw');
   });
 
   test('NXDOMAIN is an answer, not a failure', async () => {

@@ -111,6 +111,16 @@ interface Waiter {
   onIgnored: OnIgnored;
 }
 
+/** dgram's `connectSync(port, address)`, where this Node has it (Node 24.22 and 26.12 here; not
+ * 20.20 or 22.23): it binds the socket and connects it in the call, on a port the kernel
+ * chooses as `connect()`'s own bind does. `connect()` binds through `bind()`, which loads
+ * Node's `cluster` module, and `child_process` with it, to ask whether the process is a cluster
+ * worker (0.5–0.6 ms of a process's first query), and the first datagram waits for its
+ * callbacks. */
+interface SyncConnect extends Socket {
+  connectSync?(port: number, address: string): void;
+}
+
 /** A UDP socket connected to one server, on a port the kernel chose at random, shared by the
  * queries to that server: each has an ID of its own on it, and a datagram goes to the query
  * of its ID (which checks it against its question). Connected, so the kernel drops datagrams
@@ -143,6 +153,17 @@ class UdpChannel {
     this.#socket.on('message', (bytes, from) => this.#receive(bytes, from));
     // A server the host has no route to (ENETUNREACH, EHOSTUNREACH, EADDRNOTAVAIL…) fails the
     // connect: every query waiting on the socket fails with it.
+    const socket = this.#socket as SyncConnect;
+    if (socket.connectSync) {
+      try {
+        socket.connectSync(server.port, server.address);
+        this.#connected = true;
+      } catch (error) {
+        // As connect() reports it: after the queries that made the socket were added.
+        process.nextTick(() => this.#fail(error as NodeJS.ErrnoException));
+      }
+      return;
+    }
     this.#socket.connect(server.port, server.address, (error?: Error) => {
       if (error) {
         this.#fail(error);
