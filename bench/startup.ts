@@ -38,7 +38,9 @@ const HEAP_FLAGS = ['--expose-gc', '--no-page-promotion'];
 const HEAP_RUNS = 7;
 
 /** The floor of a first connect by name: the least any SRV client does — a dgram socket, one
- * query written by hand, the port and the glue address read from the reply, net.connect. */
+ * query written by hand, the port and the glue address read from the reply, net.connect. Its
+ * socket is connected with dgram's connectSync() where Node has it (24.22, 26), as svcdisc's
+ * since the thirty-third pass: connect()'s bind loads `cluster` (0.5–0.6 ms). */
 export const minimalSrvClient = (dns: string, name: string, connected = '') => `
 const [host, port] = ${JSON.stringify(dns)}.split(':');
 const q = Buffer.alloc(512);
@@ -64,7 +66,8 @@ s.on('message', (m) => {
   s.close();
   require('net').connect(srvPort, address, function () { this.destroy(); ${connected} });
 });
-s.connect(Number(port), host, () => s.send(q.subarray(0, o)));
+if (s.connectSync) { s.connectSync(Number(port), host); s.send(q.subarray(0, o)); }
+else s.connect(Number(port), host, () => s.send(q.subarray(0, o)));
 `;
 
 /** The floor of the start-up targets: the least a preload that routes connections by name
