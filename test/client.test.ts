@@ -96,11 +96,11 @@ describe('DnsClient', () => {
     // worker; connectSync() (Node 24.22, 26) binds without it. The query runs in a fresh
     // process: a module loaded once stays loaded.
     const program = `
-      const { DnsClient } = require('./src/dns/client.ts');
+      const { DnsClient, newWireStats } = require('./src/dns/client.ts');
       const { parseNameserver } = require('./src/dns/names.ts');
       const client = new DnsClient(
         { nameservers: [parseNameserver(${JSON.stringify(server.nameserver)})], timeoutMs: 500, attempts: 1, tcp: false },
-        { queries: 0, tcpQueries: 0, answers: 0, ignoredReplies: 0, truncated: 0 },
+        newWireStats(),
       );
       const loaded = () => process.moduleLoadList.includes('NativeModule cluster');
       const before = loaded();

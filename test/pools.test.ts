@@ -31,11 +31,12 @@ interface Backend {
   open: Set<net.Socket>;
   /** Requests to /slow being answered. */
   slow: number;
-  server: http.Server;
+  server: http.Server | https.Server;
 }
 
-async function startBackend(label: string, slowMs = 1800): Promise<Backend> {
-  const server = http.createServer((req, res) => {
+/** Over TLS (the fixtures' certificate for *.prod.kw) where `secure`. */
+async function startBackend(label: string, secure = false, slowMs = 1800): Promise<Backend> {
+  const handler: http.RequestListener = (req, res) => {
     if (req.url !== '/slow') res.end(label);
     else {
       backend.slow++;
@@ -44,7 +45,13 @@ async function startBackend(label: string, slowMs = 1800): Promise<Backend> {
         res.end(label);
       }, slowMs);
     }
-  });
+  };
+  const server = secure
+    ? https.createServer(
+        { cert: readFileSync(join(TLS, 'prod.crt')), key: readFileSync(join(TLS, 'prod.key')) },
+        handler,
+      )
+    : http.createServer(handler);
   const backend: Backend = { label, port: 0, accepted: 0, open: new Set(), slow: 0, server };
   server.on('connection', (socket) => {
     backend.accepted++;
@@ -384,21 +391,16 @@ test("the global agents' first sockets to a name, made before its answer was cac
   // timeout (8 connections open for 4 requests at a time); an answer with TTL 0, never cached,
   // keeps every request under Node's key, and those sockets are reused. Over http and https
   // (whose connect options reach svcdisc through tls).
-  const plain = await startBackend('one');
-  const secure = https.createServer(
-    { cert: readFileSync(join(TLS, 'prod.crt')), key: readFileSync(join(TLS, 'prod.key')) },
-    (_req, res) => res.end('one'),
-  );
-  let secureAccepted = 0;
-  secure.on('secureConnection', () => secureAccepted++);
-  await new Promise<void>((resolve) => secure.listen(0, '127.0.0.1', resolve));
-  const securePort = (secure.address() as net.AddressInfo).port;
+  const backends = { http: await startBackend('one'), https: await startBackend('one', true) };
   const dns = await FixtureServer.start();
   /** The global agent's idle sockets per pool key after the two rounds; the connections. */
   const rounds = async (scheme: 'http' | 'https', ttl: number) => {
-    const port = scheme === 'http' ? plain.port : securePort;
-    dns.records = [srv(NAME, 'one.host.kw', port, 10, 50, ttl), a('one.host.kw', '127.0.0.1', ttl)];
-    plain.accepted = secureAccepted = 0;
+    const backend = backends[scheme];
+    dns.records = [
+      srv(NAME, 'one.host.kw', backend.port, 10, 50, ttl),
+      a('one.host.kw', '127.0.0.1', ttl),
+    ];
+    backend.accepted = 0;
     const script = `
       const client = require('${scheme}');
       const get = () => new Promise((resolve, reject) => {
@@ -429,21 +431,19 @@ test("the global agents' first sockets to a name, made before its answer was cac
         },
       },
     );
-    const accepted = scheme === 'http' ? plain.accepted : secureAccepted;
     // Each key less its trailing colons: https.Agent appends its TLS options, empty here.
     const idle = Object.entries(JSON.parse(stdout) as Record<string, number>).map(
       ([key, sockets]) => [key.replace(/:+$/, ''), sockets],
     );
-    return { idle: Object.fromEntries(idle), accepted };
+    return { idle: Object.fromEntries(idle), accepted: backend.accepted };
   };
   try {
     for (const [scheme, defaultPort] of [
       ['http', 80],
       ['https', 443],
     ] as const) {
-      const port = scheme === 'http' ? plain.port : securePort;
       assert.deepEqual(await rounds(scheme, 30), {
-        idle: { [`${NAME}:${defaultPort}:|one.host.kw:${port}`]: 4 },
+        idle: { [`${NAME}:${defaultPort}:|one.host.kw:${backends[scheme].port}`]: 4 },
         accepted: 8,
       });
       assert.deepEqual(await rounds(scheme, 0), {
@@ -452,7 +452,7 @@ test("the global agents' first sockets to a name, made before its answer was cac
       });
     }
   } finally {
-    for (const server of [plain.server, secure]) {
+    for (const { server } of Object.values(backends)) {
       server.closeAllConnections();
       server.close();
     }

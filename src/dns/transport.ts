@@ -154,24 +154,28 @@ class UdpChannel {
     // A server the host has no route to (ENETUNREACH, EHOSTUNREACH, EADDRNOTAVAIL…) fails the
     // connect: every query waiting on the socket fails with it.
     const socket = this.#socket as SyncConnect;
-    if (socket.connectSync) {
-      try {
-        socket.connectSync(server.port, server.address);
-        this.#connected = true;
-      } catch (error) {
-        // As connect() reports it: after the queries that made the socket were added.
-        process.nextTick(() => this.#fail(error as NodeJS.ErrnoException));
-      }
+    if (!socket.connectSync) {
+      socket.connect(server.port, server.address, (error?: Error) => this.#onConnect(error));
       return;
     }
-    this.#socket.connect(server.port, server.address, (error?: Error) => {
-      if (error) {
-        this.#fail(error);
-        return;
-      }
-      this.#connected = true;
-      for (const [message, onError] of this.#queued.splice(0)) this.#send(message, onError);
-    });
+    try {
+      socket.connectSync(server.port, server.address);
+    } catch (error) {
+      // As connect() reports it: after the queries that made the socket were added.
+      process.nextTick(() => this.#onConnect(error as Error));
+      return;
+    }
+    this.#onConnect();
+  }
+
+  /** The socket's connect is over: the queries queued meanwhile go, or fail with `error`. */
+  #onConnect(error?: Error): void {
+    if (error) {
+      this.#fail(error);
+      return;
+    }
+    this.#connected = true;
+    for (const [message, onError] of this.#queued.splice(0)) this.#send(message, onError);
   }
 
   /** Whether it takes no more queries. */
