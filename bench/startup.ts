@@ -39,8 +39,9 @@ const HEAP_RUNS = 7;
 
 /** The floor of a first connect by name: the least any SRV client does — a dgram socket, one
  * query written by hand, the port and the glue address read from the reply, net.connect. Its
- * socket is connected with dgram's connectSync() where Node has it (24.22, 26), as svcdisc's
- * since the thirty-third pass: connect()'s bind loads `cluster` (0.5–0.6 ms). */
+ * socket binds without loading `cluster` (connect()'s own bind loads it: 0.5–0.7 ms), as
+ * svcdisc's: connected with dgram's connectSync() where Node has it (24.22, 26; since the
+ * thirty-third pass), else given a handle bound already (Node 20, 22; the thirty-fourth). */
 export const minimalSrvClient = (dns: string, name: string, connected = '') => `
 const [host, port] = ${JSON.stringify(dns)}.split(':');
 const q = Buffer.alloc(512);
@@ -67,7 +68,13 @@ s.on('message', (m) => {
   require('net').connect(srvPort, address, function () { this.destroy(); ${connected} });
 });
 if (s.connectSync) { s.connectSync(Number(port), host); s.send(q.subarray(0, o)); }
-else s.connect(Number(port), host, () => s.send(q.subarray(0, o)));
+else {
+  const state = s[Object.getOwnPropertySymbols(s).find((k) => k.description === 'state symbol')];
+  const handle = new state.handle.constructor();
+  handle.bind('0.0.0.0', 0, 0);
+  s.bind(handle);
+  s.connect(Number(port), host, () => s.send(q.subarray(0, o)));
+}
 `;
 
 /** The floor of the start-up targets: the least a preload that routes connections by name

@@ -121,6 +121,51 @@ interface SyncConnect extends Socket {
   connectSync?(port: number, address: string): void;
 }
 
+/** Node's UDP handle, as dgram's `bind()` takes one (the way a cluster worker is given its
+ * primary's): `bind`/`bind6` return 0 or a negative errno. */
+interface UdpHandle {
+  bind(address: string, port: number, flags: number): number;
+  bind6(address: string, port: number, flags: number): number;
+  connect: unknown;
+  connect6: unknown;
+  close(): void;
+}
+
+/**
+ * Where dgram has no `connectSync()` (Node 20 and 22): binds `socket` as `connect()`'s own bind
+ * would (any address, a port the kernel chooses, no flags) without `bind()`'s path that loads
+ * `cluster` — a handle of Node's UDP class, bound here and given to `bind()`, which takes it as
+ * it takes a cluster worker's (0.6–0.7 ms off a process's first query on Node 20 and 22:
+ * bench/README.md, the thirty-fourth pass). The class is that of the socket's own handle, kept
+ * by dgram under a symbol described 'state symbol' (Node 20 to 26). Where that is not there or
+ * the handle does not bind, nothing is done: `connect()` binds as it did. `bind()` replaces the
+ * socket's handle with this one, keeping the socket's lookup, bind and send but not connect:
+ * an IPv6 one gets its own here, as dgram gives a udp6 socket's handle.
+ */
+function bindWithoutCluster(socket: Socket, family: 4 | 6): void {
+  let handle: UdpHandle;
+  try {
+    const state = Object.getOwnPropertySymbols(socket).find(
+      (symbol) => symbol.description === 'state symbol',
+    );
+    const Udp = (
+      state && (socket as unknown as Record<symbol, { handle?: object } | undefined>)[state]
+    )?.handle?.constructor as (new () => UdpHandle) | undefined;
+    if (typeof Udp !== 'function') return;
+    handle = new Udp();
+    if (family === 6) handle.connect = handle.connect6;
+    if ((family === 6 ? handle.bind6('::', 0, 0) : handle.bind('0.0.0.0', 0, 0)) !== 0) {
+      handle.close();
+      return;
+    }
+  } catch {
+    return;
+  }
+  // Outside the try: a socket that bind() left half bound is no channel; the throw fails the
+  // query that made it.
+  socket.bind(handle as never);
+}
+
 /** A UDP socket connected to one server, on a port the kernel chose at random, shared by the
  * queries to that server: each has an ID of its own on it, and a datagram goes to the query
  * of its ID (which checks it against its question). Connected, so the kernel drops datagrams
@@ -155,6 +200,7 @@ class UdpChannel {
     // connect: every query waiting on the socket fails with it.
     const socket = this.#socket as SyncConnect;
     if (!socket.connectSync) {
+      bindWithoutCluster(socket, server.family);
       socket.connect(server.port, server.address, (error?: Error) => this.#onConnect(error));
       return;
     }
