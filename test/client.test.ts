@@ -91,19 +91,18 @@ describe('DnsClient', () => {
     assert.notEqual(server.queries.at(-1)?.port, last);
   });
 
-  test("a process's first query loads no cluster module (dgram's connectSync, or a handle bound for bind())", async () => {
-    // dgram's bind() loads `cluster` (and `child_process`) to ask whether the process is a
-    // worker: connectSync() (Node 24.22, 26) binds without it, and where dgram has none (Node 20,
-    // 22) bind() is given a handle bound already. The query runs in a fresh process: a module
-    // loaded once stays loaded; it is answered, so the socket is bound and connected.
+  /** A fresh process's first query to the fixture server, after `prelude` (a module loaded once
+   * stays loaded): whether `cluster` was loaded before it and once it was answered, and the
+   * reply's rcode. (`child_process` is tsx's already.) */
+  async function firstQuery(prelude = '') {
     const program = `
+      ${prelude}
       const { DnsClient, newWireStats } = require('./src/dns/client.ts');
       const { parseNameserver } = require('./src/dns/names.ts');
       const client = new DnsClient(
         { nameservers: [parseNameserver(${JSON.stringify(server.nameserver)})], timeoutMs: 500, attempts: 1, tcp: false },
         newWireStats(),
       );
-      // (child_process is tsx's already.)
       const loaded = () => process.moduleLoadList.includes('NativeModule cluster');
       const before = loaded();
       client.query({ name: 'user.prod.kw', type: 'SRV' }, 'user.prod.kw').then((reply) =>
@@ -115,9 +114,41 @@ describe('DnsClient', () => {
       ['--import', 'tsx', '-e', program],
       { cwd: join(__dirname, '..') },
     );
-    assert.deepEqual(JSON.parse(stdout), { before: false, after: false, rcode: 'NOERROR' });
+    return JSON.parse(stdout) as { before: boolean; after: boolean; rcode: string };
+  }
+
+  test("a process's first query loads no cluster module (dgram's connectSync, or a handle bound for bind())", async () => {
+    // dgram's bind() loads `cluster` (and `child_process`) to ask whether the process is a
+    // worker: connectSync() (Node 24.22, 26) binds without it, and where dgram has none (Node 20,
+    // 22) bind() is given a handle bound already. Answered: the socket is bound and connected.
+    assert.deepEqual(await firstQuery(), { before: false, after: false, rcode: 'NOERROR' });
     assert.equal(server.queries.at(-1)?.name, 'user.prod.kw');
   });
+
+  for (const binds of [true, false]) {
+    test(`without connectSync (Node 20, 22), a UDP socket ${binds ? 'binds a handle of its own, without cluster' : 'whose own handle does not bind binds through connect(), as before'}: the query is answered`, async () => {
+      // Every line runs the path of Node 20 and 22: connectSync is taken away. Where the
+      // handle's first bind fails (EADDRINUSE), the socket is left as it was and connect()
+      // binds it, loading cluster.
+      const prelude = `
+        const dgram = require('node:dgram');
+        delete dgram.Socket.prototype.connectSync;
+        if (${!binds}) {
+          const probe = dgram.createSocket('udp4');
+          const state = Object.getOwnPropertySymbols(probe).find((symbol) => symbol.description === 'state symbol');
+          const Udp = probe[state].handle.constructor;
+          probe.close();
+          const bind = Udp.prototype.bind;
+          Udp.prototype.bind = function () { Udp.prototype.bind = bind; return -98; };
+        }
+      `;
+      assert.deepEqual(await firstQuery(prelude), {
+        before: false,
+        after: !binds,
+        rcode: 'NOERROR',
+      });
+    });
+  }
 
   test('NXDOMAIN is an answer, not a failure', async () => {
     const reply = await clientFor([server]).query(srvQuestion('gone.prod.kw'), 'gone.prod.kw');
