@@ -135,7 +135,7 @@ interface UdpHandle {
  * Where dgram has no `connectSync()` (Node 20 and 22): binds `socket` as `connect()`'s own bind
  * would (any address, a port the kernel chooses, no flags) without `bind()`'s path that loads
  * `cluster` — a handle of Node's UDP class, bound here and given to `bind()`, which takes it as
- * it takes a cluster worker's (0.6–0.7 ms off a process's first query on Node 20 and 22:
+ * it takes a cluster worker's (0.6–0.8 ms off a process's first query on Node 20 and 22:
  * bench/README.md, the thirty-fourth pass). The class is that of the socket's own handle, kept
  * by dgram under a symbol described 'state symbol' (Node 20 to 26). Where that is not there or
  * the handle does not bind, nothing is done: `connect()` binds as it did. `bind()` replaces the
