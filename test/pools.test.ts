@@ -22,8 +22,11 @@ const ROOT = join(__dirname, '..');
 const TLS = join(ROOT, 'fixtures', 'tls');
 const NAME = 'pool.prod.kw';
 
+/** How long a backend takes to answer a request to /slow, ms. */
+const SLOW_MS = 1800;
+
 /** An HTTP server answering with its label; counts connections and those still open. A
- * request to /slow is answered after `slowMs`. */
+ * request to /slow is answered after SLOW_MS. */
 interface Backend {
   label: string;
   port: number;
@@ -35,7 +38,7 @@ interface Backend {
 }
 
 /** Over TLS (the fixtures' certificate for *.prod.kw) where `secure`. */
-async function startBackend(label: string, secure = false, slowMs = 1800): Promise<Backend> {
+async function startBackend(label: string, secure = false): Promise<Backend> {
   const handler: http.RequestListener = (req, res) => {
     if (req.url !== '/slow') res.end(label);
     else {
@@ -43,7 +46,7 @@ async function startBackend(label: string, secure = false, slowMs = 1800): Promi
       setTimeout(() => {
         backend.slow--;
         res.end(label);
-      }, slowMs);
+      }, SLOW_MS);
     }
   };
   const server = secure

@@ -131,27 +131,32 @@ interface UdpHandle {
   close(): void;
 }
 
+/** Node's internal UDP handle class: that of the handle dgram keeps in `socket`'s state, under
+ * a symbol described 'state symbol' (Node 20 to 26); undefined where it is not there. */
+export function udpHandleClass(socket: Socket): (new () => UdpHandle) | undefined {
+  const key = Object.getOwnPropertySymbols(socket).find(
+    (symbol) => symbol.description === 'state symbol',
+  );
+  const state = key && (socket as unknown as Record<symbol, { handle?: object } | undefined>)[key];
+  const Udp = state?.handle?.constructor;
+  return typeof Udp === 'function' ? (Udp as new () => UdpHandle) : undefined;
+}
+
 /**
  * Where dgram has no `connectSync()` (Node 20 and 22): binds `socket` as `connect()`'s own bind
  * would (any address, a port the kernel chooses, no flags) without `bind()`'s path that loads
- * `cluster` — a handle of Node's UDP class, bound here and given to `bind()`, which takes it as
- * it takes a cluster worker's (0.6–0.8 ms off a process's first query on Node 20 and 22:
- * bench/README.md, the thirty-fourth pass). The class is that of the socket's own handle, kept
- * by dgram under a symbol described 'state symbol' (Node 20 to 26). Where that is not there or
- * the handle does not bind, nothing is done: `connect()` binds as it did. `bind()` replaces the
- * socket's handle with this one, keeping the socket's lookup, bind and send but not connect:
- * an IPv6 one gets its own here, as dgram gives a udp6 socket's handle.
+ * `cluster` — a handle of Node's UDP class (udpHandleClass()), bound here and given to
+ * `bind()`, which takes it as it takes a cluster worker's (0.6–0.8 ms off a process's first
+ * query on Node 20 and 22: bench/README.md, the thirty-fourth pass). Where there is no such
+ * class or the handle does not bind, nothing is done: `connect()` binds as it did. `bind()`
+ * replaces the socket's handle with this one, keeping the socket's lookup, bind and send but
+ * not connect: an IPv6 one gets its own here, as dgram gives a udp6 socket's handle.
  */
 function bindWithoutCluster(socket: Socket, family: 4 | 6): void {
   let handle: UdpHandle;
   try {
-    const state = Object.getOwnPropertySymbols(socket).find(
-      (symbol) => symbol.description === 'state symbol',
-    );
-    const Udp = (
-      state && (socket as unknown as Record<symbol, { handle?: object } | undefined>)[state]
-    )?.handle?.constructor as (new () => UdpHandle) | undefined;
-    if (typeof Udp !== 'function') return;
+    const Udp = udpHandleClass(socket);
+    if (!Udp) return;
     handle = new Udp();
     if (family === 6) handle.connect = handle.connect6;
     if ((family === 6 ? handle.bind6('::', 0, 0) : handle.bind('0.0.0.0', 0, 0)) !== 0) {
