@@ -527,6 +527,103 @@ describe('the preload, installed in this process', () => {
     socket.destroy();
   });
 
+  test("a warm connect's 'lookup' comes after connect() returns, in the tick of Node's attempt, before it", async () => {
+    const warmUp = net.connect(1, 'user.prod.kw');
+    await new Promise((resolve) => warmUp.once('connect', resolve));
+    warmUp.destroy();
+    // A program's own process.nextTick (as an APM agent wraps it), counting the ticks asked for
+    // inside connect(): Node's attempt's alone, which the 'lookup' event rides on.
+    const nodeTick = process.nextTick;
+    let ticks = 0;
+    const counting = function (this: unknown, ...args: Parameters<typeof process.nextTick>) {
+      ticks++;
+      return nodeTick.apply(this, args);
+    } as typeof process.nextTick;
+    const events: string[] = [];
+    process.nextTick = counting;
+    let socket: net.Socket;
+    try {
+      socket = net.connect(1, 'user.prod.kw', () => events.push('connect'));
+      events.push(`returned after ${ticks} tick`);
+      assert.equal(process.nextTick, counting, "the program's process.nextTick is in place");
+    } finally {
+      process.nextTick = nodeTick;
+    }
+    socket.once('lookup', (_error, address, family, host) =>
+      events.push(`lookup ${address} ${family} ${host}`),
+    );
+    socket.once('connectionAttempt', () => events.push('attempt'));
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.destroy();
+    assert.deepEqual(events, [
+      'returned after 1 tick',
+      'lookup 127.0.0.1 4 user.prod.kw',
+      'attempt',
+      'connect',
+    ]);
+  });
+
+  test("a warm connect that a 'lookup' listener destroys makes no connection attempt", async () => {
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as net.AddressInfo;
+    /** The client port of the next connection the server accepts. */
+    const accepted = () =>
+      new Promise<number | undefined>((resolve) =>
+        server.once('connection', (socket) => {
+          resolve(socket.remotePort);
+          socket.destroy();
+        }),
+      );
+    dnsServer.records.push(srv('stopped.prod.kw', 'one.host.kw', port));
+    try {
+      const warmUp = net.connect(1, 'stopped.prod.kw');
+      const first = accepted();
+      await new Promise((resolve) => warmUp.once('connect', resolve));
+      assert.equal(await first, warmUp.localPort);
+      warmUp.destroy();
+      const events: string[] = [];
+      const socket = net.connect(1, 'stopped.prod.kw');
+      socket.once('lookup', () => {
+        events.push('lookup');
+        socket.destroy();
+      });
+      socket.once('connectionAttempt', () => events.push('attempt'));
+      socket.once('connect', () => events.push('connect'));
+      socket.once('error', (error) => events.push(`error ${error.message}`));
+      await new Promise((resolve) => socket.once('close', resolve));
+      // The next connection the server accepts is one by address made after: none came before.
+      const next = accepted();
+      const probe = net.connect(port, '127.0.0.1');
+      await new Promise((resolve) => probe.once('connect', resolve));
+      assert.equal(await next, probe.localPort);
+      probe.destroy();
+      assert.deepEqual(events, ['lookup']);
+    } finally {
+      server.close();
+    }
+  });
+
+  test("with a process.nextTick that cannot be replaced, a warm connect emits 'lookup' and connects", async () => {
+    const warmUp = net.connect(1, 'user.prod.kw');
+    await new Promise((resolve) => warmUp.once('connect', resolve));
+    warmUp.destroy();
+    const descriptor = Object.getOwnPropertyDescriptor(process, 'nextTick') as PropertyDescriptor;
+    Object.defineProperty(process, 'nextTick', { ...descriptor, writable: false });
+    try {
+      const socket = net.connect(1, 'user.prod.kw');
+      const lookup = new Promise<unknown[]>((resolve) =>
+        socket.once('lookup', (...args) => resolve(args)),
+      );
+      await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+      socket.destroy();
+      assert.deepEqual(await lookup, [null, '127.0.0.1', 4, 'user.prod.kw']);
+      assert.equal(process.nextTick, descriptor.value);
+    } finally {
+      Object.defineProperty(process, 'nextTick', descriptor);
+    }
+  });
+
   test("the program's own lookup option is not asked for a service name, cold or warm", async () => {
     dnsServer.records.push(srv('own-lookup.prod.kw', 'one.host.kw', one.port));
     const asked: string[] = [];
@@ -623,7 +720,9 @@ describe('the preload, installed in this process', () => {
     assert.equal(socket.localAddress, '127.0.0.1');
     assert.equal(socket.remotePort, one.port);
     socket.destroy();
+    const tick = process.nextTick;
     refused(); // warm
+    assert.equal(process.nextTick, tick, "Node's process.nextTick, after its connect threw");
     assert.equal(dnsServer.queries.length, 1);
   });
 

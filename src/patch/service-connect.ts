@@ -161,6 +161,89 @@ function lookupLater(service: ServiceConnect, address: Address): void {
   if (!service.gone) service.lookup(address);
 }
 
+/** The warm attempt whose 'lookup' event rides on the tick Node's connect is making
+ * (connectAfterLookup()), and process.nextTick as it was before (Node's, or a program's
+ * wrapper of it). */
+let riding: ServiceConnect | undefined;
+let ridingAddress: Address | undefined;
+let ridingTick: typeof process.nextTick = process.nextTick;
+
+/**
+ * Node's connect of `service`'s socket to an address (`args`), with the 'lookup' event of
+ * `address` in the tick before its connection attempt. Node's connect to an address makes its
+ * attempt in a tick (`process.nextTick`, read at the call, Node 20 to 26), and its connect to a
+ * name emits 'lookup' just before its attempt: a tick of svcdisc's own for the event cost a warm
+ * connect 9–11 K instructions on Node 20, 22 and 24 (their tick object is a literal with
+ * computed keys), about a tenth of the connect (bench/README.md, the thirty-fifth pass). So,
+ * while Node's connect runs, process.nextTick is one that puts the one it replaced back at its
+ * first call and schedules through it the event, then Node's callback: one tick, Node's. Where
+ * Node's connect takes no tick (an adopted net.BoundSocket connects in the call) or throws, the
+ * function is put back after the call, and the event gets a tick of its own, as before.
+ */
+function connectAfterLookup(service: ServiceConnect, address: Address, args: Normalized): void {
+  const tick = process.nextTick;
+  if (tick === nextTickAfterLookup) {
+    // A warm connect inside Node's connect of another (an async hook's): a tick of its own.
+    ridingTick.call(process, lookupLater, service, address);
+    service.original.call(service.socket, args);
+    return;
+  }
+  ridingTick = tick;
+  riding = service;
+  ridingAddress = address;
+  try {
+    process.nextTick = nextTickAfterLookup;
+  } catch {}
+  if (process.nextTick !== nextTickAfterLookup) {
+    // A process.nextTick that cannot be replaced: a tick of its own.
+    riding = ridingAddress = undefined;
+    tick.call(process, lookupLater, service, address);
+    service.original.call(service.socket, args);
+    return;
+  }
+  let returned = false;
+  try {
+    service.original.call(service.socket, args);
+    returned = true;
+  } finally {
+    if (process.nextTick === nextTickAfterLookup) {
+      process.nextTick = tick;
+      riding = ridingAddress = undefined;
+      if (returned) process.nextTick(lookupLater, service, address);
+    }
+  }
+}
+
+/** process.nextTick during Node's connect in connectAfterLookup(), for its first call. */
+function nextTickAfterLookup(callback: (...args: unknown[]) => void, ...args: unknown[]): void {
+  const tick = ridingTick;
+  const service = riding as ServiceConnect;
+  const address = ridingAddress as Address;
+  process.nextTick = tick;
+  riding = ridingAddress = undefined;
+  if (typeof callback !== 'function') {
+    // Not Node's callback: its error, as Node gives it; the event on a tick of its own.
+    tick.call(process, lookupLater, service, address);
+    tick.call(process, callback, ...args);
+  } else tick.call(process, lookupThen, service, address, callback, args);
+}
+
+/** The tick of a warm attempt: its 'lookup' event, then what Node's connect scheduled (its
+ * attempt), which runs even where a 'lookup' listener throws, as it did in a tick of its own. */
+function lookupThen(
+  service: ServiceConnect,
+  address: Address,
+  callback: (...args: unknown[]) => void,
+  args: unknown[],
+): void {
+  try {
+    lookupLater(service, address);
+  } finally {
+    if (args.length === 0) callback();
+    else callback(...args);
+  }
+}
+
 /** The lists of a connect not yet ordered: one, never changed. */
 const NONE: readonly never[] = Object.freeze([]);
 
@@ -287,13 +370,15 @@ class ServiceConnect extends Expiring {
     this.context.deadlines.set(this, this.#timeout());
     // What Node's connect does after a lookup, done here: the 'lookup' event, then a connect by
     // address (Node skips the lookup for an IP) with `_host` the service name.
-    if (now) process.nextTick(lookupLater, this, address);
-    else {
+    if (now) {
+      const next = addressOptions(this.options, address.address, port);
+      connectAfterLookup(this, address, tagNormalized([next, callback]));
+    } else {
       this.lookup(address);
       if (this.gone) return;
+      const next = addressOptions(this.options, address.address, port);
+      this.original.call(this.socket, tagNormalized([next, callback]));
     }
-    const next = addressOptions(this.options, address.address, port);
-    this.original.call(this.socket, tagNormalized([next, callback]));
     this.socket._host = this.name;
     // Where the socket goes, for the pools: known now (this attempt's, until a failover makes
     // another); Node's connect to an address is under way, a tick later.
