@@ -161,30 +161,40 @@ function lookupLater(service: ServiceConnect, address: Address): void {
   if (!service.gone) service.lookup(address);
 }
 
+/** Node's process object, taken once: the global `process` is a getter (Node 20 to 26), which
+ * each use calls. */
+const nodeProcess = process;
+
+/** Whether a warm attempt's 'lookup' event rides on Node's tick (connectAfterLookup()): from
+ * Node 24 on, where it takes 8 K instructions off a warm connect (Node 26: 5 K). On Node 20 it
+ * changed nothing, and on Node 22 it cost 4–10 K more (bench/README.md, the thirty-fifth pass):
+ * there the event keeps a tick of its own. */
+export const RIDES_NODES_TICK = Number(nodeProcess.versions.node.split('.')[0]) >= 24;
+
 /** The warm attempt whose 'lookup' event rides on the tick Node's connect is making
  * (connectAfterLookup()), and process.nextTick as it was before (Node's, or a program's
  * wrapper of it). */
 let riding: ServiceConnect | undefined;
 let ridingAddress: Address | undefined;
-let ridingTick: typeof process.nextTick = process.nextTick;
+let ridingTick: typeof process.nextTick = nodeProcess.nextTick;
 
 /**
  * Node's connect of `service`'s socket to an address (`args`), with the 'lookup' event of
  * `address` in the tick before its connection attempt. Node's connect to an address makes its
  * attempt in a tick (`process.nextTick`, read at the call, Node 20 to 26), and its connect to a
- * name emits 'lookup' just before its attempt: a tick of svcdisc's own for the event cost a warm
- * connect 9–11 K instructions on Node 20, 22 and 24 (their tick object is a literal with
- * computed keys), about a tenth of the connect (bench/README.md, the thirty-fifth pass). So,
- * while Node's connect runs, process.nextTick is one that puts the one it replaced back at its
- * first call and schedules through it the event, then Node's callback: one tick, Node's. Where
- * Node's connect takes no tick (an adopted net.BoundSocket connects in the call) or throws, the
- * function is put back after the call, and the event gets a tick of its own, as before.
+ * name emits 'lookup' just before its attempt. A tick of svcdisc's own for the event cost a warm
+ * connect about 8 K instructions of its 80 on Node 24 (Node's tick object is a literal with
+ * computed keys there), so, while Node's connect runs, process.nextTick is one that puts the
+ * one it replaced back at its first call and schedules through it the event, then Node's
+ * callback: one tick, Node's. Where Node's connect takes no tick (an adopted net.BoundSocket
+ * connects in the call) or throws, the function is put back after the call, and the event gets
+ * a tick of its own, as before.
  */
 function connectAfterLookup(service: ServiceConnect, address: Address, args: Normalized): void {
-  const tick = process.nextTick;
+  const tick = nodeProcess.nextTick;
   if (tick === nextTickAfterLookup) {
     // A warm connect inside Node's connect of another (an async hook's): a tick of its own.
-    ridingTick.call(process, lookupLater, service, address);
+    ridingTick.call(nodeProcess, lookupLater, service, address);
     service.original.call(service.socket, args);
     return;
   }
@@ -192,12 +202,12 @@ function connectAfterLookup(service: ServiceConnect, address: Address, args: Nor
   riding = service;
   ridingAddress = address;
   try {
-    process.nextTick = nextTickAfterLookup;
+    nodeProcess.nextTick = nextTickAfterLookup;
   } catch {}
-  if (process.nextTick !== nextTickAfterLookup) {
+  if (nodeProcess.nextTick !== nextTickAfterLookup) {
     // A process.nextTick that cannot be replaced: a tick of its own.
     riding = ridingAddress = undefined;
-    tick.call(process, lookupLater, service, address);
+    tick.call(nodeProcess, lookupLater, service, address);
     service.original.call(service.socket, args);
     return;
   }
@@ -206,41 +216,41 @@ function connectAfterLookup(service: ServiceConnect, address: Address, args: Nor
     service.original.call(service.socket, args);
     returned = true;
   } finally {
-    if (process.nextTick === nextTickAfterLookup) {
-      process.nextTick = tick;
+    // Still riding: Node's connect asked for no tick, or threw.
+    if (riding === service) {
+      nodeProcess.nextTick = tick;
       riding = ridingAddress = undefined;
-      if (returned) process.nextTick(lookupLater, service, address);
+      if (returned) tick.call(nodeProcess, lookupLater, service, address);
     }
   }
 }
 
 /** process.nextTick during Node's connect in connectAfterLookup(), for its first call. */
-function nextTickAfterLookup(callback: (...args: unknown[]) => void, ...args: unknown[]): void {
+function nextTickAfterLookup(callback: () => void, ...args: unknown[]): void {
   const tick = ridingTick;
   const service = riding as ServiceConnect;
   const address = ridingAddress as Address;
-  process.nextTick = tick;
+  nodeProcess.nextTick = tick;
   riding = ridingAddress = undefined;
-  if (typeof callback !== 'function') {
-    // Not Node's callback: its error, as Node gives it; the event on a tick of its own.
-    tick.call(process, lookupLater, service, address);
-    tick.call(process, callback, ...args);
-  } else tick.call(process, lookupThen, service, address, callback, args);
+  if (typeof callback === 'function' && args.length === 0) {
+    // Three arguments at most: Node's tick takes up to three in an array literal, more through
+    // `arguments`.
+    tick.call(nodeProcess, lookupThen, service, address, callback);
+  } else {
+    // Not Node's attempt: the event on a tick of its own, then the call as it was made (a
+    // callback that is not a function gets Node's error).
+    tick.call(nodeProcess, lookupLater, service, address);
+    (tick as (...all: unknown[]) => void).call(nodeProcess, callback, ...args);
+  }
 }
 
 /** The tick of a warm attempt: its 'lookup' event, then what Node's connect scheduled (its
  * attempt), which runs even where a 'lookup' listener throws, as it did in a tick of its own. */
-function lookupThen(
-  service: ServiceConnect,
-  address: Address,
-  callback: (...args: unknown[]) => void,
-  args: unknown[],
-): void {
+function lookupThen(service: ServiceConnect, address: Address, callback: () => void): void {
   try {
     lookupLater(service, address);
   } finally {
-    if (args.length === 0) callback();
-    else callback(...args);
+    callback();
   }
 }
 
@@ -370,9 +380,13 @@ class ServiceConnect extends Expiring {
     this.context.deadlines.set(this, this.#timeout());
     // What Node's connect does after a lookup, done here: the 'lookup' event, then a connect by
     // address (Node skips the lookup for an IP) with `_host` the service name.
-    if (now) {
+    if (now && RIDES_NODES_TICK) {
       const next = addressOptions(this.options, address.address, port);
       connectAfterLookup(this, address, tagNormalized([next, callback]));
+    } else if (now) {
+      process.nextTick(lookupLater, this, address);
+      const next = addressOptions(this.options, address.address, port);
+      this.original.call(this.socket, tagNormalized([next, callback]));
     } else {
       this.lookup(address);
       if (this.gone) return;
