@@ -188,13 +188,14 @@ let ridingTick: typeof process.nextTick = nodeProcess.nextTick;
  * one it replaced back at its first call and schedules through it the event, then Node's
  * callback: one tick, Node's. Where Node's connect takes no tick (an adopted net.BoundSocket
  * connects in the call) or throws, the function is put back after the call, and the event gets
- * a tick of its own, as before.
+ * a tick of its own. Before Node 24, where process.nextTick cannot be replaced, or inside
+ * another ride (a warm connect made from an async hook while Node's connect of another runs:
+ * its event then goes in the other's tick), the event takes a tick of its own first.
  */
 function connectAfterLookup(service: ServiceConnect, address: Address, args: Normalized): void {
   const tick = nodeProcess.nextTick;
-  if (tick === nextTickAfterLookup) {
-    // A warm connect inside Node's connect of another (an async hook's): a tick of its own.
-    ridingTick.call(nodeProcess, lookupLater, service, address);
+  if (!RIDES_NODES_TICK || tick === nextTickAfterLookup || !replaceNextTick()) {
+    nodeProcess.nextTick(lookupLater, service, address);
     service.original.call(service.socket, args);
     return;
   }
@@ -202,27 +203,24 @@ function connectAfterLookup(service: ServiceConnect, address: Address, args: Nor
   riding = service;
   ridingAddress = address;
   try {
-    nodeProcess.nextTick = nextTickAfterLookup;
-  } catch {}
-  if (nodeProcess.nextTick !== nextTickAfterLookup) {
-    // A process.nextTick that cannot be replaced: a tick of its own.
-    riding = ridingAddress = undefined;
-    tick.call(nodeProcess, lookupLater, service, address);
     service.original.call(service.socket, args);
-    return;
-  }
-  let returned = false;
-  try {
-    service.original.call(service.socket, args);
-    returned = true;
   } finally {
-    // Still riding: Node's connect asked for no tick, or threw.
+    // Still riding: Node's connect asked for no tick, or threw (the event then finds the
+    // connect gone).
     if (riding === service) {
       nodeProcess.nextTick = tick;
       riding = ridingAddress = undefined;
-      if (returned) tick.call(nodeProcess, lookupLater, service, address);
+      tick.call(nodeProcess, lookupLater, service, address);
     }
   }
+}
+
+/** Whether process.nextTick is now nextTickAfterLookup (a program may have made it read-only). */
+function replaceNextTick(): boolean {
+  try {
+    nodeProcess.nextTick = nextTickAfterLookup;
+  } catch {}
+  return nodeProcess.nextTick === nextTickAfterLookup;
 }
 
 /** process.nextTick during Node's connect in connectAfterLookup(), for its first call. */
@@ -383,9 +381,9 @@ class ServiceConnect extends Expiring {
     if (!now) {
       this.lookup(address);
       if (this.gone) return;
-    } else if (!RIDES_NODES_TICK) process.nextTick(lookupLater, this, address);
+    }
     const next = tagNormalized([addressOptions(this.options, address.address, port), callback]);
-    if (now && RIDES_NODES_TICK) connectAfterLookup(this, address, next);
+    if (now) connectAfterLookup(this, address, next);
     else this.original.call(this.socket, next);
     this.socket._host = this.name;
     // Where the socket goes, for the pools: known now (this attempt's, until a failover makes
