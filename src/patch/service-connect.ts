@@ -195,7 +195,7 @@ let ridingTick: typeof process.nextTick = nodeProcess.nextTick;
 function connectAfterLookup(service: ServiceConnect, address: Address, args: Normalized): void {
   const tick = nodeProcess.nextTick;
   if (!RIDES_NODES_TICK || tick === nextTickAfterLookup || !replaceNextTick()) {
-    nodeProcess.nextTick(lookupLater, service, address);
+    tick.call(nodeProcess, lookupLater, service, address);
     service.original.call(service.socket, args);
     return;
   }
@@ -207,12 +207,16 @@ function connectAfterLookup(service: ServiceConnect, address: Address, args: Nor
   } finally {
     // Still riding: Node's connect asked for no tick, or threw (the event then finds the
     // connect gone).
-    if (riding === service) {
-      nodeProcess.nextTick = tick;
-      riding = ridingAddress = undefined;
-      tick.call(nodeProcess, lookupLater, service, address);
-    }
+    if (riding === service) endRide().call(nodeProcess, lookupLater, service, address);
   }
+}
+
+/** Ends the ride of connectAfterLookup(): process.nextTick put back, which it returns. */
+function endRide(): typeof process.nextTick {
+  const tick = ridingTick;
+  nodeProcess.nextTick = tick;
+  riding = ridingAddress = undefined;
+  return tick;
 }
 
 /** Whether process.nextTick is now nextTickAfterLookup (a program may have made it read-only). */
@@ -225,11 +229,9 @@ function replaceNextTick(): boolean {
 
 /** process.nextTick during Node's connect in connectAfterLookup(), for its first call. */
 function nextTickAfterLookup(callback: () => void, ...args: unknown[]): void {
-  const tick = ridingTick;
   const service = riding as ServiceConnect;
   const address = ridingAddress as Address;
-  nodeProcess.nextTick = tick;
-  riding = ridingAddress = undefined;
+  const tick = endRide();
   if (typeof callback === 'function' && args.length === 0) {
     // Three arguments at most: Node's tick takes up to three in an array literal, more through
     // `arguments`.
@@ -378,13 +380,13 @@ class ServiceConnect extends Expiring {
     this.context.deadlines.set(this, this.#timeout());
     // What Node's connect does after a lookup, done here: the 'lookup' event, then a connect by
     // address (Node skips the lookup for an IP) with `_host` the service name.
-    if (!now) {
-      this.lookup(address);
-      if (this.gone) return;
-    }
     const next = tagNormalized([addressOptions(this.options, address.address, port), callback]);
     if (now) connectAfterLookup(this, address, next);
-    else this.original.call(this.socket, next);
+    else {
+      this.lookup(address);
+      if (this.gone) return;
+      this.original.call(this.socket, next);
+    }
     this.socket._host = this.name;
     // Where the socket goes, for the pools: known now (this attempt's, until a failover makes
     // another); Node's connect to an address is under way, a tick later.
