@@ -18,7 +18,13 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { tempDir } from '../test/temp-dir.js';
 import { emptyPreload, preloadFile, type Row, runAlone } from './lib.js';
-import { connectAndExit, FLOOR_PRELOAD, minimalSrvClient, withService } from './startup.js';
+import {
+  CONTRACT_PRELOAD,
+  connectAndExit,
+  FLOOR_PRELOAD,
+  minimalSrvClient,
+  withService,
+} from './startup.js';
 
 const FLAGS = ['--single-threaded', '--hash-seed=1', '--random-seed=1'];
 const ROOT = join(__dirname, '..');
@@ -91,6 +97,7 @@ export async function run(): Promise<Row[]> {
   }
   const register = await preloadUnderFlags();
   const floor = preloadFile('floor.js', FLOOR_PRELOAD);
+  const contract = preloadFile('contract.js', CONTRACT_PRELOAD);
   const rows: Row[] = [];
   for (const [name, code] of [
     ['start-up of a networking program', "require('http')"],
@@ -100,6 +107,14 @@ export async function run(): Promise<Row[]> {
     rows.push(row(name, instructions(['-r', register, '-e', code]), empty, 'an empty preload'));
     rows.push(
       row(`${name}, the floor`, instructions(['-r', floor, '-e', code]), empty, 'an empty preload'),
+    );
+    rows.push(
+      row(
+        `${name}, the contract's floor`,
+        instructions(['-r', contract, '-e', code]),
+        empty,
+        'an empty preload',
+      ),
     );
   }
   rows.push(

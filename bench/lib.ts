@@ -38,9 +38,10 @@ export interface Row {
   met?: boolean;
   /** The case this row is shown after, when it is measured apart from it (a floor). */
   after?: string;
-  /** A floor of a target: that target's case, and whether the floor itself meets it (a target
-   * its floor misses cannot hold for svcdisc: BENCHMARKS.md's verdicts). */
-  floorOf?: { case: string; met: boolean };
+  /** A floor of a target: that target's case, whether the floor itself meets it (a target
+   * its floor misses cannot hold for svcdisc: BENCHMARKS.md's verdicts), and its name there
+   * where a target has more than one ('its floor' else). */
+  floorOf?: { case: string; met: boolean; label?: string };
 }
 
 export const median = (values: number[]): number => {

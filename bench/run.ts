@@ -89,7 +89,9 @@ function historyTable(rows: Row[], runs: Run[]): string {
  * Each target on each Node line: in how many of the line's last three runs it held, and, for a
  * target with a floor (the least that any preload or SRV client does there, Row's floorOf), in
  * how many its floor met it. A target holds where it held in all three; where its floor missed
- * it in any of them, no code of svcdisc's could have made it hold.
+ * it in any of them, no code of svcdisc's could have made it hold. A target with two floors
+ * (start-up: any preload's, and svcdisc's contract's, which does more) is out of reach where
+ * either missed it.
  */
 function verdictTable(rows: Row[], runs: Run[]): string {
   const cell = (text: string) => text.replaceAll('|', '\\|');
@@ -100,7 +102,9 @@ function verdictTable(rows: Row[], runs: Run[]): string {
     `|---|---|${lines.map(() => '---').join('|')}|---|`,
   ];
   for (const row of rows.filter((r) => r.met !== undefined)) {
-    const floors = rows.filter((r) => r.floorOf?.case === row.case).map((r) => r.case);
+    const floors = rows
+      .filter((r) => r.floorOf?.case === row.case)
+      .map((r) => ({ floor: r.case, label: r.floorOf?.label ?? 'its floor' }));
     /** Per line with three runs: whether the target held in all three, and its floor. */
     const verdicts: { line: number; held: boolean; floorHeld?: boolean }[] = [];
     const cells = lines.map((line) => {
@@ -113,12 +117,12 @@ function verdictTable(rows: Row[], runs: Run[]): string {
       if (target.of < 3) return `${runsSeen(target.of)} so far`;
       let text = `${target.n} of 3`;
       let floorHeld: boolean | undefined;
-      for (const floor of floors) {
+      for (const { floor, label } of floors) {
         const met = count((run) => run.ratios[floor]?.floorMet);
         if (met.of === 3) {
           floorHeld = (floorHeld ?? true) && met.n === 3;
-          text += `; its floor ${met.n} of 3`;
-        } else text += `; its floor ${met.of ? `measured in ${runsSeen(met.of)}` : 'not measured'}`;
+          text += `; ${label} ${met.n} of 3`;
+        } else text += `; ${label} ${met.of ? `measured in ${runsSeen(met.of)}` : 'not measured'}`;
       }
       verdicts.push({ line, held: target.n === 3, floorHeld });
       return text;
@@ -184,10 +188,14 @@ ${historyTable(rows, runs)}
 In how many of each Node line's last three runs each target held, and, where a floor of it is
 measured, in how many that floor met the same target: the start-up floors are a preload that
 only loads \`net\` and \`dns\` and wraps \`Socket#connect\` and \`dns.lookup\` (what any preload
-that routes connections by name does at start-up), and the first connect's is the least SRV
-client there is (\`dgram\`, one query written by hand, \`net.connect\`) started with that preload,
+that routes connections by name does at start-up) and, since 2026-12-07, the contract's floor:
+the least preload that does what svcdisc's start-up must (the README's settings and patches:
+the misspelled-variable scan, the matcher, the \`dns.promises.lookup\` and \`fetch\` hooks, one
+installation per process), 3.5 KB of plain JavaScript with no settings table, no messages and
+no file read (bench/startup.ts's CONTRACT_PRELOAD); the first connect's is the least SRV client
+there is (\`dgram\`, one query written by hand, \`net.connect\`) started with the first preload,
 since svcdisc is a preload. A target its floor misses in a run cannot hold in that run whatever
-svcdisc's code does.
+svcdisc's code does (the contract's floor: whatever code keeps svcdisc's contract).
 
 ${verdictTable(rows, runs)}
 
