@@ -1,0 +1,66 @@
+// Start-up with `http` under four preloads in turn — an empty one, the floor (net, dns, two
+// wrappers), the contract's floor (the least preload that does what svcdisc's start-up must) and
+// svcdisc — each against the empty one of the same round: the medians of those ratios. Four
+// processes a round, the first of each round taking the next place, so that each preload runs
+// as often in each place. The ratios of `npm run bench` come from 41 pairs, where the two floors
+// (1–3 % apart) move by ±2–3 % between runs; this takes 151 rounds (about 25 s here) to tell
+// them apart (bench/README.md, the thirty-seventh pass). Not part of `npm run bench`.
+//     npm run build && npx tsx bench/start-up-floors.ts [rounds]
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import {
+  emptyPreload,
+  median,
+  ms,
+  preloadFile,
+  REGISTER,
+  type Row,
+  runAlone,
+  timed,
+} from './lib.js';
+import { CONTRACT_PRELOAD, FLOOR_PRELOAD } from './startup.js';
+
+const ROUNDS = 151;
+const CODE = "require('http')";
+const TARGET = 1.02;
+
+export async function run(rounds = ROUNDS): Promise<Row[]> {
+  // The code caches for this Node, as npm install makes them (a build makes them for the Node
+  // that runs it only): without them svcdisc's start-up measures 2–3 % more.
+  await promisify(execFile)(process.execPath, [join(__dirname, '..', 'dist', 'warm.js')]);
+  const preloads = [
+    ['an empty preload', emptyPreload()],
+    ['the floor (net, dns, two wrappers)', preloadFile('floor.js', FLOOR_PRELOAD)],
+    ["the contract's floor", preloadFile('contract.js', CONTRACT_PRELOAD)],
+    ['svcdisc', REGISTER],
+  ] as const;
+  const times: number[][] = preloads.map(() => []);
+  for (let round = 0; round < rounds; round++) {
+    for (let k = 0; k < preloads.length; k++) {
+      const i = (round + k) % preloads.length;
+      const file = (preloads[i] as (typeof preloads)[number])[1];
+      const took = await timed(() =>
+        promisify(execFile)(process.execPath, ['-r', file, '-e', CODE], {
+          env: { PATH: process.env.PATH },
+        }),
+      );
+      (times[i] as number[]).push(took);
+    }
+  }
+  const empty = times[0] as number[];
+  return preloads.slice(1).map(([name], i) => {
+    const own = times[i + 1] as number[];
+    const ratio = median(own.map((t, round) => t / (empty[round] as number)));
+    return {
+      case: `start-up of a networking program, ${name}`,
+      svcdisc: ms(median(own)),
+      baseline: `${ms(median(empty))} (an empty preload)`,
+      ratio: ratio.toFixed(3),
+      target: `report (≤ ${TARGET}×)`,
+      runs: rounds,
+    };
+  });
+}
+
+runAlone(module, () => run(Number(process.argv[2]) || ROUNDS));
