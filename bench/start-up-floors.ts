@@ -27,7 +27,7 @@ const TARGET = 1.02;
 
 export async function run(rounds = ROUNDS): Promise<Row[]> {
   // The code caches for this Node, as npm install makes them (a build makes them for the Node
-  // that runs it only): without them svcdisc's start-up measures 2–3 % more.
+  // that runs it only): without them svcdisc's start-up measured 1.5–2 % more.
   await promisify(execFile)(process.execPath, [join(__dirname, '..', 'dist', 'warm.js')]);
   const preloads = [
     ['an empty preload', emptyPreload()],
