@@ -22,6 +22,10 @@ import {
 } from './lib.js';
 
 const ROUNDS = 41;
+/** Pairs for each start-up floor (since the thirty-seventh pass): the two floors are 1–3 % apart
+ * and 41 pairs move by ±2–3 % between runs, so a floor's verdict came from noise in some runs;
+ * 101 pairs move by about half as much, for 20 s more a run. */
+const FLOOR_ROUNDS = 101;
 /** The code caches' maker: the build runs it without options, as npm install does; the heap
  * row runs it with its V8 flags. */
 const WARM = join(__dirname, '..', 'dist', 'warm.js');
@@ -207,11 +211,16 @@ const COMPOSE_SETTINGS = {
   SVCDISC_TSIG_KEY: `svcdisc:hmac-sha256:${Buffer.alloc(32, 7).toString('base64')}`,
 };
 
-/** A start-up case with `preload` against the same with the empty preload, both with `env`:
- * the medians and the median of the pairs' ratios. */
-const startUp = (preload: string, code: string, env: Record<string, string> = {}) =>
+/** A start-up case with `preload` against the same with the empty preload, both with `env`,
+ * in `rounds` pairs: the medians and the median of the pairs' ratios. */
+const startUp = (
+  preload: string,
+  code: string,
+  env: Record<string, string> = {},
+  rounds = ROUNDS,
+) =>
   alternate(
-    ROUNDS,
+    rounds,
     () => node(['-r', preload, '-e', code], env),
     () => node(['-r', emptyPreload(), '-e', code], env),
   );
@@ -222,13 +231,14 @@ const reportedStartUp = (
   [svcdisc, baseline, ratio]: [number, number, number],
   target: string,
   after: string,
+  rounds = ROUNDS,
 ): Row => ({
   case: name,
   svcdisc: ms(svcdisc),
   baseline: ms(baseline),
   ratio: ratio.toFixed(3),
   target,
-  runs: ROUNDS,
+  runs: rounds,
   after,
 });
 
@@ -385,20 +395,21 @@ export async function floors(): Promise<Row[]> {
   const floor = preloadFile('floor.js', FLOOR_PRELOAD);
   const contract = preloadFile('contract.js', CONTRACT_PRELOAD);
   for (const [name, code, max] of START_UP_CASES) {
-    const measured = await startUp(floor, code);
+    const measured = await startUp(floor, code, {}, FLOOR_ROUNDS);
     const floorRow = `${name}, the floor (net, dns, two wrappers)`;
     rows.push({
-      ...reportedStartUp(floorRow, measured, `report (the floor of ≤ ${max}×)`, name),
+      ...reportedStartUp(floorRow, measured, `report (the floor of ≤ ${max}×)`, name, FLOOR_ROUNDS),
       floorOf: { case: name, met: measured[2] <= max, label: 'the floor' },
     });
     // Since the thirty-seventh pass: the floor of svcdisc's start-up contract (CONTRACT_PRELOAD).
-    const kept = await startUp(contract, code);
+    const kept = await startUp(contract, code, {}, FLOOR_ROUNDS);
     rows.push({
       ...reportedStartUp(
         `${name}, the contract's floor (svcdisc's start-up duties, 3.5 KB)`,
         kept,
         `report (the floor of ≤ ${max}×)`,
         floorRow,
+        FLOOR_ROUNDS,
       ),
       floorOf: { case: name, met: kept[2] <= max, label: "the contract's floor" },
     });
