@@ -23,6 +23,7 @@ import {
   connectAndExit,
   FLOOR_PRELOAD,
   minimalSrvClient,
+  START_UP_CASES,
   withService,
 } from './startup.js';
 
@@ -99,23 +100,17 @@ export async function run(): Promise<Row[]> {
   const floor = preloadFile('floor.js', FLOOR_PRELOAD);
   const contract = preloadFile('contract.js', CONTRACT_PRELOAD);
   const rows: Row[] = [];
-  for (const [name, code] of [
-    ['start-up of a networking program', "require('http')"],
-    ['start-up, bare', '0'],
-  ] as const) {
+  const preloads = [
+    ['', register],
+    [', the floor', floor],
+    [", the contract's floor", contract],
+  ] as const;
+  for (const [name, code] of START_UP_CASES) {
     const empty = instructions(['-r', emptyPreload(), '-e', code]);
-    rows.push(row(name, instructions(['-r', register, '-e', code]), empty, 'an empty preload'));
-    rows.push(
-      row(`${name}, the floor`, instructions(['-r', floor, '-e', code]), empty, 'an empty preload'),
-    );
-    rows.push(
-      row(
-        `${name}, the contract's floor`,
-        instructions(['-r', contract, '-e', code]),
-        empty,
-        'an empty preload',
-      ),
-    );
+    for (const [kind, preload] of preloads) {
+      const count = instructions(['-r', preload, '-e', code]);
+      rows.push(row(`${name}${kind}`, count, empty, 'an empty preload'));
+    }
   }
   rows.push(
     ...(await withService(async (port, nameserver) => {

@@ -6,29 +6,24 @@
 // (1–3 % apart) move by ±2–3 % between runs; this takes 151 rounds (about 25 s here) to tell
 // them apart (bench/README.md, the thirty-seventh pass). Not part of `npm run bench`.
 //     npm run build && npx tsx bench/start-up-floors.ts [rounds]
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { emptyPreload, median, ms, preloadFile, REGISTER, type Row, runAlone } from './lib.js';
 import {
-  emptyPreload,
-  median,
-  ms,
-  preloadFile,
-  REGISTER,
-  type Row,
-  runAlone,
-  timed,
-} from './lib.js';
-import { CONTRACT_PRELOAD, FLOOR_PRELOAD } from './startup.js';
+  CONTRACT_PRELOAD,
+  FLOOR_PRELOAD,
+  node,
+  nodeProcess,
+  START_UP_CASES,
+  WARM,
+} from './startup.js';
 
 const ROUNDS = 151;
-const CODE = "require('http')";
-const TARGET = 1.02;
+/** Start-up with `http`: its name, code and target. */
+const [[CASE, CODE, TARGET]] = START_UP_CASES;
 
 export async function run(rounds = ROUNDS): Promise<Row[]> {
   // The code caches for this Node, as npm install makes them (a build makes them for the Node
   // that runs it only): without them svcdisc's start-up measured 1.5–2 % more.
-  await promisify(execFile)(process.execPath, [join(__dirname, '..', 'dist', 'warm.js')]);
+  await nodeProcess([WARM]);
   const preloads = [
     ['an empty preload', emptyPreload()],
     ['the floor (net, dns, two wrappers)', preloadFile('floor.js', FLOOR_PRELOAD)],
@@ -40,11 +35,7 @@ export async function run(rounds = ROUNDS): Promise<Row[]> {
     for (let k = 0; k < preloads.length; k++) {
       const i = (round + k) % preloads.length;
       const file = (preloads[i] as (typeof preloads)[number])[1];
-      const took = await timed(() =>
-        promisify(execFile)(process.execPath, ['-r', file, '-e', CODE], {
-          env: { PATH: process.env.PATH },
-        }),
-      );
+      const took = await node(['-r', file, '-e', CODE]);
       (times[i] as number[]).push(took);
     }
   }
@@ -53,7 +44,7 @@ export async function run(rounds = ROUNDS): Promise<Row[]> {
     const own = times[i + 1] as number[];
     const ratio = median(own.map((t, round) => t / (empty[round] as number)));
     return {
-      case: `start-up of a networking program, ${name}`,
+      case: `${CASE}, ${name}`,
       svcdisc: ms(median(own)),
       baseline: `${ms(median(empty))} (an empty preload)`,
       ratio: ratio.toFixed(3),

@@ -28,7 +28,7 @@ const ROUNDS = 41;
 const FLOOR_ROUNDS = 101;
 /** The code caches' maker: the build runs it without options, as npm install does; the heap
  * row runs it with its V8 flags. */
-const WARM = join(__dirname, '..', 'dist', 'warm.js');
+export const WARM = join(__dirname, '..', 'dist', 'warm.js');
 /** The V8 flags of the heap row's processes: `gc()`, and no page promotion. A collection that
  * finds a page of the young generation mostly alive moves the whole page to the old generation,
  * and after two full collections such a process counted 210-230 KB more heap than one whose
@@ -186,11 +186,11 @@ if (disable !== '1' && disable !== 'true') {
 `;
 
 /** `node ...args` with nothing of this process's environment but PATH, and `env`. */
-const nodeProcess = (args: string[], env: Record<string, string> = {}) =>
+export const nodeProcess = (args: string[], env: Record<string, string> = {}) =>
   promisify(execFile)(process.execPath, args, { env: { PATH: process.env.PATH, ...env } });
 
 /** How long `node ...args` takes, ms. */
-const node = (args: string[], env: Record<string, string> = {}) =>
+export const node = (args: string[], env: Record<string, string> = {}) =>
   timed(() => nodeProcess(args, env));
 
 /** The first-connect target: at most this many ms more than a connect by address, plus one
@@ -198,7 +198,7 @@ const node = (args: string[], env: Record<string, string> = {}) =>
 const FIRST_CONNECT = 'first intercepted connect, fresh process';
 const FIRST_CONNECT_MAX = 3;
 
-const START_UP_CASES = [
+export const START_UP_CASES = [
   ['start-up of a networking program', "require('http')", 1.02],
   ['start-up, bare', '0', 1.03],
 ] as const;
@@ -394,25 +394,23 @@ export async function floors(): Promise<Row[]> {
   const rows: Row[] = [];
   const floor = preloadFile('floor.js', FLOOR_PRELOAD);
   const contract = preloadFile('contract.js', CONTRACT_PRELOAD);
+  // Since the thirty-seventh pass each case has two floors, the second svcdisc's contract's
+  // (CONTRACT_PRELOAD), each row after the one before it.
+  const kinds = [
+    ['the floor', floor, 'net, dns, two wrappers'],
+    ["the contract's floor", contract, "svcdisc's start-up duties, 3.5 KB"],
+  ] as const;
   for (const [name, code, max] of START_UP_CASES) {
-    const measured = await startUp(floor, code, {}, FLOOR_ROUNDS);
-    const floorRow = `${name}, the floor (net, dns, two wrappers)`;
-    rows.push({
-      ...reportedStartUp(floorRow, measured, `report (the floor of ≤ ${max}×)`, name, FLOOR_ROUNDS),
-      floorOf: { case: name, met: measured[2] <= max, label: 'the floor' },
-    });
-    // Since the thirty-seventh pass: the floor of svcdisc's start-up contract (CONTRACT_PRELOAD).
-    const kept = await startUp(contract, code, {}, FLOOR_ROUNDS);
-    rows.push({
-      ...reportedStartUp(
-        `${name}, the contract's floor (svcdisc's start-up duties, 3.5 KB)`,
-        kept,
-        `report (the floor of ≤ ${max}×)`,
-        floorRow,
-        FLOOR_ROUNDS,
-      ),
-      floorOf: { case: name, met: kept[2] <= max, label: "the contract's floor" },
-    });
+    let after: string = name;
+    for (const [label, preload, what] of kinds) {
+      const measured = await startUp(preload, code, {}, FLOOR_ROUNDS);
+      const row = `${name}, ${label} (${what})`;
+      rows.push({
+        ...reportedStartUp(row, measured, `report (the floor of ≤ ${max}×)`, after, FLOOR_ROUNDS),
+        floorOf: { case: name, met: measured[2] <= max, label },
+      });
+      after = row;
+    }
   }
   const first = await withFirstConnect(async ({ nameserver, measure }) => {
     const least = await measure(minimal(floor, nameserver));
