@@ -123,14 +123,22 @@ export async function run(): Promise<Row[]> {
       const byName = instructions(['-r', register, '-e', connectAndExit('svc.prod.kw', 1)], {
         SVCDISC_NAMESERVERS: nameserver,
       });
-      const least = instructions(['-r', floor, '-e', minimalSrvClient(nameserver, 'svc.prod.kw')]);
+      const least = (preload: string) =>
+        instructions(['-r', preload, '-e', minimalSrvClient(nameserver, 'svc.prod.kw')]);
       return [
         row('first intercepted connect, fresh process', byName, byAddress, 'by address'),
-        row(
-          'first connect by name, least SRV client after the floor preload',
-          least,
-          byAddress,
-          'by address',
+        ...(
+          [
+            ['the floor preload', floor],
+            ["the contract's preload", contract],
+          ] as const
+        ).map(([after, preload]) =>
+          row(
+            `first connect by name, least SRV client after ${after}`,
+            least(preload),
+            byAddress,
+            'by address',
+          ),
         ),
       ];
     })),

@@ -192,10 +192,11 @@ that routes connections by name does at start-up) and, since 2026-12-07, the con
 the least preload that does what svcdisc's start-up must (the README's settings and patches:
 the misspelled-variable scan, the matcher, the \`dns.promises.lookup\` and \`fetch\` hooks, one
 installation per process), 3.5 KB of plain JavaScript with no settings table, no messages and
-no file read (bench/startup.ts's CONTRACT_PRELOAD); the first connect's is the least SRV client
-there is (\`dgram\`, one query written by hand, \`net.connect\`) started with the first preload,
-since svcdisc is a preload. A target its floor misses in a run cannot hold in that run whatever
-svcdisc's code does (the contract's floor: whatever code keeps svcdisc's contract).
+no file read (bench/startup.ts's CONTRACT_PRELOAD); the first connect's are the least SRV client
+there is (\`dgram\`, one query written by hand, \`net.connect\`) started with each of the two
+preloads (with the contract's since 2026-12-07), since svcdisc is a preload. A target its floor
+misses in a run cannot hold in that run whatever svcdisc's code does (the contract's floor:
+whatever code keeps svcdisc's contract).
 
 ${verdictTable(rows, runs)}
 

@@ -22,9 +22,10 @@ import {
 } from './lib.js';
 
 const ROUNDS = 41;
-/** Pairs for each start-up floor (since the thirty-seventh pass): the two floors are 1–3 % apart
- * and 41 pairs move by ±2–3 % between runs, so a floor's verdict came from noise in some runs;
- * 101 pairs move by about half as much, for 20 s more a run. */
+/** Pairs for each floor of a target: the start-up floors since the thirty-seventh pass (the two
+ * are 1–3 % apart and 41 pairs move by ±2–3 % between runs, so a floor's verdict came from noise
+ * in some runs; 101 pairs move by about half as much, for 20 s more a run), the first connect's
+ * since the thirty-eighth (its contract's floor sits within a millisecond of the target). */
 const FLOOR_ROUNDS = 101;
 /** The code caches' maker: the build runs it without options, as npm install does; the heap
  * row runs it with its V8 flags. */
@@ -260,7 +261,7 @@ interface FirstConnectTimes {
 interface FirstConnect {
   nameserver: string;
   roundTrip: number;
-  measure(byName: () => Promise<number>): Promise<FirstConnectTimes>;
+  measure(byName: () => Promise<number>, rounds?: number): Promise<FirstConnectTimes>;
 }
 
 /** `work` with a TCP server that closes what it accepts on 127.0.0.1:`port`, and dnsmasq at
@@ -301,8 +302,8 @@ function withFirstConnect(work: (fixture: FirstConnect) => Promise<Row[]>): Prom
     return await work({
       nameserver,
       roundTrip,
-      async measure(byName) {
-        const results = await pairs(ROUNDS, byName, byAddress);
+      async measure(byName, rounds = ROUNDS) {
+        const results = await pairs(rounds, byName, byAddress);
         return {
           byName: median(results.map(([a]) => a)),
           byAddress: median(results.map(([, b]) => b)),
@@ -314,13 +315,13 @@ function withFirstConnect(work: (fixture: FirstConnect) => Promise<Row[]>): Prom
 }
 
 /** A row that reports a first connect's times. */
-const firstConnectRow = (name: string, times: FirstConnectTimes): Row => ({
+const firstConnectRow = (name: string, times: FirstConnectTimes, rounds = ROUNDS): Row => ({
   case: name,
   svcdisc: ms(times.byName),
   baseline: ms(times.byAddress),
   ratio: `+${times.extra.toFixed(2)} ms`,
   target: 'report',
-  runs: ROUNDS,
+  runs: rounds,
 });
 
 /** Once connected: the heap the process holds after two full collections, bytes, on stdout. */
@@ -382,9 +383,10 @@ export async function run(): Promise<Row[]> {
 }
 
 /**
- * The floors of the start-up and first-connect targets with a preload: the floor preload
- * against the empty one, and the least SRV client started with the floor preload; and the heap
- * a process holds after its first intercepted connect, against that client's. Each row goes
+ * The floors of the start-up and first-connect targets with a preload: the floor preload and
+ * the contract's against the empty one, and the least SRV client started with each; and the
+ * heap a process holds after its first intercepted connect, against that client's after the
+ * floor preload. Each row goes
  * after the row of its target (`after`). `npm run bench` runs these last: every child
  * process a bench process starts makes the connect cases after it slower on Node 24 (bench/
  * README.md, the eighteenth and twentieth passes), so these leave the cases before them as
@@ -397,8 +399,13 @@ export async function floors(): Promise<Row[]> {
   // Since the thirty-seventh pass each case has two floors, the second svcdisc's contract's
   // (CONTRACT_PRELOAD), each row after the one before it.
   const kinds = [
-    ['the floor', floor, 'net, dns, two wrappers'],
-    ["the contract's floor", contract, "svcdisc's start-up duties, 3.5 KB"],
+    ['the floor', floor, 'net, dns, two wrappers', 'the floor preload'],
+    [
+      "the contract's floor",
+      contract,
+      "svcdisc's start-up duties, 3.5 KB",
+      "the contract's preload",
+    ],
   ] as const;
   for (const [name, code, max] of START_UP_CASES) {
     let after: string = name;
@@ -413,7 +420,21 @@ export async function floors(): Promise<Row[]> {
     }
   }
   const first = await withFirstConnect(async ({ nameserver, measure }) => {
-    const least = await measure(minimal(floor, nameserver));
+    // svcdisc is a preload: its first connect's floors are the least client after each floor
+    // preload (the row before them has no preload); since the thirty-eighth pass the second is
+    // after the contract's, as the start-up floors are, both in FLOOR_ROUNDS pairs.
+    const leastRows: Row[] = [];
+    let after = 'first connect by name, minimal SRV client (the floor)';
+    for (const [label, preload, , preloadName] of kinds) {
+      const least = await measure(minimal(preload, nameserver), FLOOR_ROUNDS);
+      const row = `first connect by name, minimal SRV client after ${preloadName}`;
+      leastRows.push({
+        ...firstConnectRow(row, least, FLOOR_ROUNDS),
+        after,
+        floorOf: { case: FIRST_CONNECT, met: least.extra <= FIRST_CONNECT_MAX, label },
+      });
+      after = row;
+    }
     // What the process holds once connected: svcdisc's bundles, their compiled code, the
     // resolver, against the least SRV client's after the floor preload. Its processes run with
     // V8 flags (HEAP_FLAGS): the code caches for them first, as a program with V8 flags has them
@@ -431,16 +452,7 @@ export async function floors(): Promise<Row[]> {
       minimalSrvClient(nameserver, 'svc.prod.kw', PRINT_HEAP),
     ]);
     return [
-      {
-        ...firstConnectRow(
-          'first connect by name, minimal SRV client after the floor preload',
-          least,
-        ),
-        after: 'first connect by name, minimal SRV client (the floor)',
-        // svcdisc is a preload: its first connect's floor is the least client after the
-        // floor preload (the row before it has no preload).
-        floorOf: { case: FIRST_CONNECT, met: least.extra <= FIRST_CONNECT_MAX },
-      },
+      ...leastRows,
       {
         case: 'heap held after the first intercepted connect, collected',
         svcdisc: kb(held),
@@ -448,7 +460,7 @@ export async function floors(): Promise<Row[]> {
         ratio: `+${kb(held - leastHeld)}`,
         target: 'report',
         runs: HEAP_RUNS,
-        after: 'first connect by name, minimal SRV client after the floor preload',
+        after,
       },
     ];
   });
