@@ -386,11 +386,10 @@ export async function run(): Promise<Row[]> {
  * The floors of the start-up and first-connect targets with a preload: the floor preload and
  * the contract's against the empty one, and the least SRV client started with each; and the
  * heap a process holds after its first intercepted connect, against that client's after the
- * floor preload. Each row goes
- * after the row of its target (`after`). `npm run bench` runs these last: every child
- * process a bench process starts makes the connect cases after it slower on Node 24 (bench/
- * README.md, the eighteenth and twentieth passes), so these leave the cases before them as
- * they were.
+ * floor preload. Each row goes after the row of its target (`after`). `npm run bench` runs
+ * these last: every child process a bench process starts makes the connect cases after it
+ * slower on Node 24 (bench/README.md, the eighteenth and twentieth passes), so these leave the
+ * cases before them as they were.
  */
 export async function floors(): Promise<Row[]> {
   const rows: Row[] = [];
