@@ -257,64 +257,6 @@ function lookupThen(service: ServiceConnect, address: Address, callback: () => v
 /** The lists of a connect not yet ordered: one, never changed. */
 const NONE: readonly never[] = Object.freeze([]);
 
-// A connect's failures reach it through the socket's destroy(), which Node calls with the
-// error. Until the thirty-eighth pass each intercepted socket got a destroy() of its own, and
-// its own again once let go: on Node 24 that cost every warm connect 6–8 K instructions of
-// about 80 K (by address, a destroy of its own on each socket 8 K and one put back 16 K; a
-// symbol property 0.2 K; Node 20 and 22 paid nothing measurable: bench/README.md). Now
-// net.Socket.prototype.destroy is a hook, put there at the first intercepted socket, and a
-// socket svcdisc holds carries its ServiceConnect under a symbol, set back to undefined when
-// let go (not deleted: a deleted property leaves an object in V8's slow mode). A socket whose
-// destroy is not the hook (its class's own, which may skip the inherited one; one the program
-// set on it) gets one of its own, as before. The hook comes off once svcdisc's side is
-// restored (uninstall()) and holds no socket, assigned back as net.Socket.prototype's own
-// property, for the same reason.
-
-/** Where a socket held by svcdisc's connect carries it. */
-const SERVICE = Symbol('svcdisc.serviceConnect');
-type Held = Socket & { [SERVICE]?: ServiceConnect | undefined };
-
-/** net.Socket.prototype.destroy under the hook (Node's: stream.Duplex's). */
-let inheritedDestroy: net.Socket['destroy'] = net.Socket.prototype.destroy;
-let hooked = false;
-/** Sockets that carry a ServiceConnect now. */
-let held = 0;
-/** Restored: the hook comes off when no socket is held. */
-let unhookWhenIdle = false;
-
-/** net.Socket.prototype.destroy while hooked: a held socket's connect takes its failures. */
-function destroy(this: Held, error?: Error): net.Socket {
-  const service = this[SERVICE];
-  if (service?.destroyed(error)) return this;
-  // biome-ignore lint/complexity/noArguments: Node's own arguments, as many as were given.
-  return Reflect.apply(inheritedDestroy, this, arguments);
-}
-
-/** Puts the hook on net.Socket.prototype if it is not there; a restore pending is off. */
-function hookDestroy(): void {
-  unhookWhenIdle = false;
-  if (hooked) return;
-  const prototype = net.Socket.prototype;
-  inheritedDestroy = prototype.destroy;
-  prototype.destroy = destroy;
-  hooked = true;
-}
-
-function unhookDestroy(): void {
-  const prototype = net.Socket.prototype;
-  // Another patch over it since: left in place, inert (it holds nothing).
-  if (prototype.destroy !== destroy) return;
-  prototype.destroy = inheritedDestroy;
-  hooked = false;
-}
-
-/** svcdisc's side is restored (uninstall()): the hook comes off once no connect holds a socket
- * (a connect under way still fails over). */
-export function releaseDestroyHook(): void {
-  unhookWhenIdle = true;
-  if (held === 0 && hooked) unhookDestroy();
-}
-
 /** Every new connection to a service runs one of these, so it is kept lean: an attempt's
  * timeout is a deadline (./deadlines.ts), not a timer of its own, and a warm connect's deferred
  * 'lookup' takes no closure. */
@@ -326,11 +268,8 @@ class ServiceConnect extends Expiring {
   #address = 0;
   /** The attempts that failed, made at the first (most connects have none). */
   #tried: string[] | undefined;
-  /** The socket's own destroy while this connect hooks it (a socket whose destroy is not the
-   * prototype's hook). */
+  /** The socket's own destroy while this connect hooks it. */
   #inherited: Socket['destroy'] | undefined;
-  /** Whether the socket carries this connect (SERVICE). */
-  #held = false;
   /** Connected, failed, or refused by Node's connect(): the socket is the program's again. */
   #over = false;
   /** Whether #connected listens for 'connect'. */
@@ -515,33 +454,22 @@ class ServiceConnect extends Expiring {
    * destroy() then is the program's (a proxy passing on another socket's), and the socket's
    * peer address, which only a connected socket has, tells the two apart. */
   #interceptDestroy(): void {
-    const socket = this.socket as Held;
-    hookDestroy();
-    if (socket.destroy === destroy) {
-      socket[SERVICE] = this;
-      this.#held = true;
-      held++;
-      return;
-    }
+    const socket = this.socket;
     const inherited = socket.destroy;
     this.#inherited = inherited;
     socket.destroy = ((error?: Error, ...rest: unknown[]) => {
-      if (this.#inherited && this.destroyed(error)) return socket;
+      if (
+        this.#inherited &&
+        error &&
+        isConnectFailure(error) &&
+        socket.remoteAddress === undefined
+      ) {
+        this.#attemptFailed(error);
+        return socket;
+      }
       this.#finish();
       return (inherited as (...args: unknown[]) => net.Socket).call(socket, error, ...rest);
     }) as Socket['destroy'];
-  }
-
-  /** The held socket's destroy(error): true where it is a failure of this connect's attempt,
-   * which goes on to the next address or endpoint; otherwise the socket is let go (false: the
-   * destroy is the socket's own). */
-  destroyed(error: Error | undefined): boolean {
-    if (error && isConnectFailure(error) && this.socket.remoteAddress === undefined) {
-      this.#attemptFailed(error);
-      return true;
-    }
-    this.#finish();
-    return false;
   }
 
   /** The SRV port; for the RFC 2782 fallback (port 0), the port the program asked for. */
@@ -600,16 +528,8 @@ class ServiceConnect extends Expiring {
   #finish(): void {
     this.#over = true;
     this.context.deadlines.delete(this);
-    if (this.#held) {
-      this.#held = false;
-      // Set back rather than deleted: deleting would leave the socket in slow mode. Unless a
-      // connect made on the socket since holds it now.
-      const socket = this.socket as Held;
-      if (socket[SERVICE] === this) socket[SERVICE] = undefined;
-      if (--held === 0 && unhookWhenIdle) unhookDestroy();
-    }
     if (this.#inherited) {
-      // Assigned back rather than deleted, as above.
+      // Assigned back rather than deleted: deleting would leave the socket in slow mode.
       this.socket.destroy = this.#inherited;
       this.#inherited = undefined;
     }

@@ -15,7 +15,7 @@ import { Deadlines } from './deadlines.js';
 import { EndpointHealth } from './health.js';
 import type { Matcher } from './match.js';
 import { Pools } from './pools.js';
-import { connectToService, releaseDestroyHook } from './service-connect.js';
+import { connectToService } from './service-connect.js';
 import type { ConnectFn, Normalized, Socket } from './socket.js';
 import { SyntheticAddresses } from './synthetic.js';
 
@@ -86,7 +86,6 @@ export function serviceSide(config: Config, matcher: Matcher, connect: ConnectFn
     restore() {
       adoption.undo();
       resolver?.clear();
-      releaseDestroyHook();
     },
   };
 }
