@@ -17,11 +17,10 @@ import { cpSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync }
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { tempDir } from '../test/temp-dir.js';
-import { emptyPreload, preloadFile, type Row, runAlone } from './lib.js';
+import { emptyPreload, type Row, runAlone } from './lib.js';
 import {
-  CONTRACT_PRELOAD,
   connectAndExit,
-  FLOOR_PRELOAD,
+  floorPreloads,
   minimalSrvClient,
   START_UP_CASES,
   withService,
@@ -97,14 +96,12 @@ export async function run(): Promise<Row[]> {
     return [];
   }
   const register = await preloadUnderFlags();
-  const floor = preloadFile('floor.js', FLOOR_PRELOAD);
-  const contract = preloadFile('contract.js', CONTRACT_PRELOAD);
+  const floors = floorPreloads();
   const rows: Row[] = [];
   const preloads = [
     ['', register],
-    [', the floor', floor],
-    [", the contract's floor", contract],
-  ] as const;
+    ...floors.map(({ label, file }) => [`, ${label}`, file] as const),
+  ];
   for (const [name, code] of START_UP_CASES) {
     const empty = instructions(['-r', emptyPreload(), '-e', code]);
     for (const [kind, preload] of preloads) {
@@ -127,15 +124,10 @@ export async function run(): Promise<Row[]> {
         instructions(['-r', preload, '-e', minimalSrvClient(nameserver, 'svc.prod.kw')]);
       return [
         row('first intercepted connect, fresh process', byName, byAddress, 'by address'),
-        ...(
-          [
-            ['the floor preload', floor],
-            ["the contract's preload", contract],
-          ] as const
-        ).map(([after, preload]) =>
+        ...floors.map(({ name, file }) =>
           row(
-            `first connect by name, least SRV client after ${after}`,
-            least(preload),
+            `first connect by name, least SRV client after ${name}`,
+            least(file),
             byAddress,
             'by address',
           ),

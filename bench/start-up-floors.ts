@@ -6,15 +6,8 @@
 // (1–3 % apart) move by ±2–3 % between runs; this takes 151 rounds (about 25 s here) to tell
 // them apart (bench/README.md, the thirty-seventh pass). Not part of `npm run bench`.
 //     npm run build && npx tsx bench/start-up-floors.ts [rounds]
-import { emptyPreload, median, ms, preloadFile, REGISTER, type Row, runAlone } from './lib.js';
-import {
-  CONTRACT_PRELOAD,
-  FLOOR_PRELOAD,
-  node,
-  nodeProcess,
-  START_UP_CASES,
-  WARM,
-} from './startup.js';
+import { emptyPreload, median, ms, REGISTER, type Row, runAlone } from './lib.js';
+import { floorPreloads, node, nodeProcess, START_UP_CASES, WARM } from './startup.js';
 
 const ROUNDS = 151;
 /** Start-up with `http`: its name, code and target. */
@@ -26,8 +19,7 @@ export async function run(rounds = ROUNDS): Promise<Row[]> {
   await nodeProcess([WARM]);
   const preloads = [
     ['an empty preload', emptyPreload()],
-    ['the floor (net, dns, two wrappers)', preloadFile('floor.js', FLOOR_PRELOAD)],
-    ["the contract's floor", preloadFile('contract.js', CONTRACT_PRELOAD)],
+    ...floorPreloads().map(({ label, what, file }) => [`${label} (${what})`, file] as const),
     ['svcdisc', REGISTER],
   ] as const;
   const times: number[][] = preloads.map(() => []);

@@ -86,7 +86,7 @@ else {
  * does at start-up — load `net` and `dns` and put a wrapper on `Socket#connect` and
  * `dns.lookup` — and nothing else: no file read, no settings, no matcher. Where it misses a
  * target against the empty preload, no preload that patches at start-up can meet it. */
-export const FLOOR_PRELOAD = `'use strict';
+const FLOOR_PRELOAD = `'use strict';
 const net = require('node:net');
 const dns = require('node:dns');
 const connect = net.Socket.prototype.connect;
@@ -105,7 +105,7 @@ dns.lookup = function (...args) { return lookup.apply(this, args); };
  * no messages, no file read: what is left to cut is below any implementation of the contract
  * (bench/instructions.ts; bench/README.md, the thirty-seventh pass). Its wrappers' bodies run
  * only at a connect or lookup, which start-up never makes. */
-export const CONTRACT_PRELOAD = `'use strict';
+const CONTRACT_PRELOAD = `'use strict';
 const env = process.env;
 const disable = (env.SVCDISC_DISABLE ?? '').trim().toLowerCase();
 if (disable !== '1' && disable !== 'true') {
@@ -186,6 +186,25 @@ if (disable !== '1' && disable !== 'true') {
 }
 `;
 
+/** The floors of a preload's targets, each a preload written to a file of its own: its label in
+ * BENCHMARKS.md's verdicts, what it does, and how a row names a process started with it. The
+ * first floor since the twentieth pass, the contract's since the thirty-seventh. */
+export const floorPreloads = () =>
+  [
+    {
+      label: 'the floor',
+      what: 'net, dns, two wrappers',
+      name: 'the floor preload',
+      file: preloadFile('floor.js', FLOOR_PRELOAD),
+    },
+    {
+      label: "the contract's floor",
+      what: "svcdisc's start-up duties, 3.5 KB",
+      name: "the contract's preload",
+      file: preloadFile('contract.js', CONTRACT_PRELOAD),
+    },
+  ] as const;
+
 /** `node ...args` with nothing of this process's environment but PATH, and `env`. */
 export const nodeProcess = (args: string[], env: Record<string, string> = {}) =>
   promisify(execFile)(process.execPath, args, { env: { PATH: process.env.PATH, ...env } });
@@ -198,6 +217,8 @@ export const node = (args: string[], env: Record<string, string> = {}) =>
  * DNS round trip. */
 const FIRST_CONNECT = 'first intercepted connect, fresh process';
 const FIRST_CONNECT_MAX = 3;
+/** The row of the least SRV client with no preload. */
+const LEAST_CLIENT = 'first connect by name, minimal SRV client (the floor)';
 
 export const START_UP_CASES = [
   ['start-up of a networking program', "require('http')", 1.02],
@@ -375,7 +396,7 @@ export async function run(): Promise<Row[]> {
         target: `≤ +${FIRST_CONNECT_MAX} ms plus one round trip`,
         met: svcdisc.extra <= FIRST_CONNECT_MAX,
       },
-      firstConnectRow('first connect by name, minimal SRV client (the floor)', floor),
+      firstConnectRow(LEAST_CLIENT, floor),
     ];
   });
   rows.push(...first);
@@ -393,23 +414,12 @@ export async function run(): Promise<Row[]> {
  */
 export async function floors(): Promise<Row[]> {
   const rows: Row[] = [];
-  const floor = preloadFile('floor.js', FLOOR_PRELOAD);
-  const contract = preloadFile('contract.js', CONTRACT_PRELOAD);
-  // Since the thirty-seventh pass each case has two floors, the second svcdisc's contract's
-  // (CONTRACT_PRELOAD), each row after the one before it.
-  const kinds = [
-    ['the floor', floor, 'net, dns, two wrappers', 'the floor preload'],
-    [
-      "the contract's floor",
-      contract,
-      "svcdisc's start-up duties, 3.5 KB",
-      "the contract's preload",
-    ],
-  ] as const;
+  // Each case has two floors, each row after the one before it.
+  const kinds = floorPreloads();
   for (const [name, code, max] of START_UP_CASES) {
     let after: string = name;
-    for (const [label, preload, what] of kinds) {
-      const measured = await startUp(preload, code, {}, FLOOR_ROUNDS);
+    for (const { label, file, what } of kinds) {
+      const measured = await startUp(file, code, {}, FLOOR_ROUNDS);
       const row = `${name}, ${label} (${what})`;
       rows.push({
         ...reportedStartUp(row, measured, `report (the floor of ≤ ${max}×)`, after, FLOOR_ROUNDS),
@@ -423,10 +433,10 @@ export async function floors(): Promise<Row[]> {
     // preload (the row before them has no preload); since the thirty-eighth pass the second is
     // after the contract's, as the start-up floors are, both in FLOOR_ROUNDS pairs.
     const leastRows: Row[] = [];
-    let after = 'first connect by name, minimal SRV client (the floor)';
-    for (const [label, preload, , preloadName] of kinds) {
-      const least = await measure(minimal(preload, nameserver), FLOOR_ROUNDS);
-      const row = `first connect by name, minimal SRV client after ${preloadName}`;
+    let after = LEAST_CLIENT;
+    for (const { label, file, name } of kinds) {
+      const least = await measure(minimal(file, nameserver), FLOOR_ROUNDS);
+      const row = `first connect by name, minimal SRV client after ${name}`;
       leastRows.push({
         ...firstConnectRow(row, least, FLOOR_ROUNDS),
         after,
@@ -444,9 +454,10 @@ export async function floors(): Promise<Row[]> {
       ['-r', REGISTER, '-e', connectAndExit('svc.prod.kw', 1, PRINT_HEAP)],
       env,
     );
+    const [plain] = kinds;
     const leastHeld = await heapOf([
       '-r',
-      floor,
+      plain.file,
       '-e',
       minimalSrvClient(nameserver, 'svc.prod.kw', PRINT_HEAP),
     ]);
@@ -455,7 +466,7 @@ export async function floors(): Promise<Row[]> {
       {
         case: 'heap held after the first intercepted connect, collected',
         svcdisc: kb(held),
-        baseline: `${kb(leastHeld)} (the least SRV client after the floor preload)`,
+        baseline: `${kb(leastHeld)} (the least SRV client after ${plain.name})`,
         ratio: `+${kb(held - leastHeld)}`,
         target: 'report',
         runs: HEAP_RUNS,
