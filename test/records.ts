@@ -1,4 +1,5 @@
 // Record builders for tests, in dns-packet's shape.
+import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -150,6 +151,31 @@ export function chiSquare(observed: number[], shares: number[]): number {
     const expected = total * (shares[i] ?? 0);
     return sum + (count - expected) ** 2 / expected;
   }, 0);
+}
+
+/** Chi-square's critical values at p = 0.001, by degrees of freedom 1 to 3. */
+const CHI_SQUARE_P999 = [10.828, 13.816, 16.266];
+
+/**
+ * Asserts that the counts `draw` returns split by `shares` (Pearson's chi-square, p = 0.001).
+ * The draws are real randomness, so a correct split is off once in a thousand samples: a
+ * sample that is off is drawn again, and the assertion fails only if the second is off too.
+ * A correct split fails once in a million runs; a wrong one fails both samples.
+ */
+export async function assertSplit(
+  draw: () => Promise<number[]>,
+  shares: number[],
+  what: string,
+): Promise<void> {
+  const critical = CHI_SQUARE_P999[shares.length - 2];
+  if (critical === undefined) throw new RangeError(`no critical value for ${shares.length} shares`);
+  const first = await draw();
+  if (chiSquare(first, shares) < critical) return;
+  const second = await draw();
+  assert.ok(
+    chiSquare(second, shares) < critical,
+    `${what}: counts ${first}, then ${second}, for shares ${shares.map((s) => s.toFixed(3))}`,
+  );
 }
 
 /** Lets real I/O (sockets) run until `done()` holds, while timers may be mocked: each turn of

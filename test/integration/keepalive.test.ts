@@ -11,15 +11,12 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { LossyProxy } from '../lossy-proxy.js';
-import { chiSquare } from '../records.js';
+import { assertSplit, chiSquare } from '../records.js';
 import { missing, type RunningServer, startBind, startDnsmasq } from './servers.js';
 
 const ROOT = join(__dirname, '..', '..');
 const TLS = join(ROOT, 'fixtures', 'tls');
 const REGISTER = join(ROOT, 'register.cjs');
-
-/** df 2, p = 0.999: a correct split exceeds it once in a thousand samples. */
-const CHI_SQUARE_DF2_P999 = 13.816;
 
 interface Backend {
   label: string;
@@ -110,25 +107,19 @@ describe('keep-alive clients: weights per request (dnsmasq, weights 60/30/10, a 
         const stdout = await underPreload(['test/pools/split.cjs', client, url], dns.nameserver, {
           SPLIT_CA: join(TLS, 'ca.crt'),
         });
-        return JSON.parse(stdout) as Record<string, number>;
+        const counts = JSON.parse(stdout) as Record<string, number>;
+        assert.deepEqual(Object.keys(counts).sort(), ['sixty', 'ten', 'thirty'], stdout);
+        const observed = Object.keys(WEIGHTS).map((label) => counts[label] ?? 0);
+        assert.equal(
+          observed.reduce((a, b) => a + b, 0),
+          3000,
+        );
+        return observed;
       };
-      const shares = Object.values(WEIGHTS).map((w) => w / 100);
-      let counts = await split();
-      const observed = () => Object.keys(WEIGHTS).map((label) => counts[label] ?? 0);
-      // A correct split fails p = 0.999 once in a thousand: a second sample must fail too.
-      if (chiSquare(observed(), shares) >= CHI_SQUARE_DF2_P999) counts = await split();
-      assert.deepEqual(
-        Object.keys(counts).sort(),
-        ['sixty', 'ten', 'thirty'],
-        JSON.stringify(counts),
-      );
-      assert.equal(
-        observed().reduce((a, b) => a + b, 0),
-        3000,
-      );
-      assert.ok(
-        chiSquare(observed(), shares) < CHI_SQUARE_DF2_P999,
-        `split ${JSON.stringify(counts)}`,
+      await assertSplit(
+        split,
+        Object.values(WEIGHTS).map((w) => w / 100),
+        `${client}: ${Object.keys(WEIGHTS)}`,
       );
     });
   }
