@@ -9,7 +9,7 @@
 // The client is alone in its process; the server and dnsmasq run in this one. Not part of
 // `npm run bench` (about 80 s a Node line).
 //     npm run build && npx tsx bench/fresh-connects.ts [pairs]
-import { emptyPreload, median, REGISTER, type Row, runAlone } from './lib.js';
+import { emptyPreload, median, pairs, REGISTER, type Row, runAlone } from './lib.js';
 import { nodeProcess, withService } from './startup.js';
 
 const PAIRS = 31;
@@ -36,7 +36,7 @@ const connectClose = () => new Promise((resolve, reject) => {
 })();
 `;
 
-export async function run(pairs = PAIRS): Promise<Row[]> {
+export async function run(rounds = PAIRS): Promise<Row[]> {
   return withService(async (port, nameserver) => {
     const blocks = async (preload: string, host: string, to: number, env = {}) => {
       const { stdout } = await nodeProcess(['-r', preload, '-e', program(host, to)], env);
@@ -44,20 +44,11 @@ export async function run(pairs = PAIRS): Promise<Row[]> {
     };
     const svcdisc = () => blocks(REGISTER, 'svc.prod.kw', 1, { SVCDISC_NAMESERVERS: nameserver });
     const baseline = () => blocks(emptyPreload(), '127.0.0.1', port);
-    const measured: [number[], number[]][] = [];
-    for (let pair = 0; pair < pairs; pair++) {
-      if (pair % 2 === 0) {
-        const a = await svcdisc();
-        measured.push([a, await baseline()]);
-      } else {
-        const b = await baseline();
-        measured.push([await svcdisc(), b]);
-      }
-    }
+    const measured = await pairs(rounds, svcdisc, baseline);
     return BLOCKS.map((end, i) => {
       const start = (BLOCKS[i - 1] ?? 0) + 1;
-      const count = end - start + 1;
-      const rate = (ms: number) => `${Math.round((count / ms) * 1000)}/s`;
+      const connects = end - start + 1;
+      const rate = (ms: number) => `${Math.round((connects / ms) * 1000)}/s`;
       const own = measured.map(([a]) => a[i] as number);
       const base = measured.map(([, b]) => b[i] as number);
       return {
@@ -66,7 +57,7 @@ export async function run(pairs = PAIRS): Promise<Row[]> {
         baseline: `${rate(median(base))} (by address, an empty preload)`,
         ratio: (1 / median(own.map((t, k) => t / (base[k] as number)))).toFixed(3),
         target: 'report (≥ 0.95× throughput once optimised)',
-        runs: pairs,
+        runs: rounds,
       };
     });
   });
