@@ -55,13 +55,13 @@ export const median = (values: number[]): number => {
 /** Runs `svcdisc` and `baseline` `rounds` times each, alternating which goes first (svcdisc in
  * the first round, or in the second with `first` 1); returns what each pair gave: [svcdisc,
  * baseline] (a time, or anything measured). */
-export async function pairs<T = number>(
+export async function pairs(
   rounds: number,
-  svcdisc: () => Promise<T>,
-  baseline: () => Promise<T>,
+  svcdisc: () => Promise<number>,
+  baseline: () => Promise<number>,
   first = 0,
-): Promise<[T, T][]> {
-  const results: [T, T][] = [];
+): Promise<[number, number][]> {
+  const results: [number, number][] = [];
   for (let round = first; round < rounds + first; round++) {
     if (round % 2 === 0) {
       const a = await svcdisc();
