@@ -18,9 +18,10 @@ const ROUNDS = 31;
 /** The blocks' ends: connects 1-1000, 1001-3000, 3001-6000, 6001-10 000 (after the first). */
 const BLOCKS = [1000, 3000, 6000, 10_000];
 
-/** The child: one untimed connect+close, then BLOCKS; prints each block's ms as JSON. With
- * `fromMemory`, each connect's lookup answers 127.0.0.1 in a tick, as a cache would. */
-const program = (host: string, port: number, fromMemory = false) => `
+/** The child: one untimed connect+close, then `blocks` (their ends); prints each block's ms as
+ * JSON. With `fromMemory`, each connect's lookup answers 127.0.0.1 in a tick, as a cache would.
+ * bench/instructions.ts counts it too. */
+export const program = (host: string, port: number, fromMemory = false, blocks = BLOCKS) => `
 const net = require('net');
 const answer = [{ address: '127.0.0.1', family: 4 }];
 const lookup = (name, options, callback) => options.all
@@ -35,7 +36,7 @@ const connectClose = () => new Promise((resolve, reject) => {
   await connectClose();
   const took = [];
   let done = 0;
-  for (const end of ${JSON.stringify(BLOCKS)}) {
+  for (const end of ${JSON.stringify(blocks)}) {
     const started = performance.now();
     for (; done < end; done++) await connectClose();
     took.push(performance.now() - started);

@@ -1,5 +1,5 @@
-// Instructions, not milliseconds: what svcdisc's start-up and first connect execute, counted by
-// callgrind. A wall-clock run here moves by ±3–5 % (1–1.5 ms of a start-up); callgrind counts
+// Instructions, not milliseconds: what svcdisc's start-up, its first connect and the warm
+// connects of a fresh process's first thousand execute, counted by callgrind. A wall-clock run here moves by ±3–5 % (1–1.5 ms of a start-up); callgrind counts
 // the same instructions to 0.01–0.02 M in every run of a process whose V8 runs on one thread
 // with fixed seeds, which shows a change of 0.05 ms (bench/README.md, the twenty-ninth pass).
 // Not part of `npm run bench`: it needs valgrind and takes a minute or two.
@@ -17,6 +17,7 @@ import { cpSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync }
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { tempDir } from '../test/temp-dir.js';
+import { program } from './fresh-connects.js';
 import { emptyPreload, type Row, runAlone } from './lib.js';
 import {
   connectAndExit,
@@ -66,19 +67,27 @@ async function preloadUnderFlags(): Promise<string> {
   return register;
 }
 
-/** The instructions `node FLAGS ...args` executes, with `env`. */
-function instructions(args: string[], env: Record<string, string> = {}): number {
-  const run = spawnSync(
+/** The instructions `node FLAGS ...args` executes, with `env`. Not spawnSync: a program that
+ * connects to the server of this process needs its event loop free to accept. */
+async function instructions(args: string[], env: Record<string, string> = {}): Promise<number> {
+  const { stderr } = await promisify(execFile)(
     'valgrind',
     ['--tool=callgrind', '--callgrind-out-file=/dev/null', process.execPath, ...FLAGS, ...args],
-    { encoding: 'utf8', env: { PATH: process.env.PATH, ...env } },
-  );
-  const collected = /Collected : (\d+)/.exec(run.stderr)?.[1];
-  if (run.status !== 0 || !collected) throw new Error(`valgrind: ${run.stderr.slice(-500)}`);
+    { encoding: 'utf8', env: { PATH: process.env.PATH, ...env }, maxBuffer: 1 << 24 },
+  ).catch((error: { stderr?: string }) => {
+    throw new Error(`valgrind: ${String(error.stderr).slice(-500)}`);
+  });
+  const collected = /Collected : (\d+)/.exec(stderr)?.[1];
+  if (!collected) throw new Error(`valgrind: ${stderr.slice(-500)}`);
   return Number(collected);
 }
 
 const millions = (count: number) => `${(count / 1e6).toFixed(2)} M`;
+
+/** Warm connects counted in a process's first thousand: connects SHORT+1 to LONG after its
+ * first, before V8 has optimised their path (bench/README.md, the thirty-ninth pass). */
+const SHORT = 100;
+const LONG = 1100;
 
 /** A row of `svcdisc` against `baseline` instructions: the difference. */
 const row = (name: string, svcdisc: number, baseline: number, what: string): Row => ({
@@ -103,36 +112,77 @@ export async function run(): Promise<Row[]> {
     ...floors.map(({ label, file }) => [`, ${label}`, file] as const),
   ];
   for (const [name, code] of START_UP_CASES) {
-    const empty = instructions(['-r', emptyPreload(), '-e', code]);
+    const empty = await instructions(['-r', emptyPreload(), '-e', code]);
     for (const [kind, preload] of preloads) {
-      const count = instructions(['-r', preload, '-e', code]);
+      const count = await instructions(['-r', preload, '-e', code]);
       rows.push(row(`${name}${kind}`, count, empty, 'an empty preload'));
     }
   }
   rows.push(
     ...(await withService(async (port, nameserver) => {
-      const byAddress = instructions([
+      const byAddress = await instructions([
         '-r',
         emptyPreload(),
         '-e',
         connectAndExit('127.0.0.1', port),
       ]);
-      const byName = instructions(['-r', register, '-e', connectAndExit('svc.prod.kw', 1)], {
+      const byName = await instructions(['-r', register, '-e', connectAndExit('svc.prod.kw', 1)], {
         SVCDISC_NAMESERVERS: nameserver,
       });
-      const least = (preload: string) =>
-        instructions(['-r', preload, '-e', minimalSrvClient(nameserver, 'svc.prod.kw')]);
-      return [
+      const measured = [
         row('first intercepted connect, fresh process', byName, byAddress, 'by address'),
-        ...floors.map(({ name, file }) =>
+      ];
+      for (const { name, file } of floors) {
+        const least = await instructions([
+          '-r',
+          file,
+          '-e',
+          minimalSrvClient(nameserver, 'svc.prod.kw'),
+        ]);
+        measured.push(
           row(
             `first connect by name, least SRV client after ${name}`,
-            least(file),
+            least,
             byAddress,
             'by address',
           ),
+        );
+      }
+      /** Instructions a connect, connects SHORT+1 to LONG of `program(...)` under `preload`. */
+      const perConnect = async (
+        preload: string,
+        code: (blocks: number[]) => string,
+        env: Record<string, string> = {},
+      ) => {
+        const long = await instructions(['-r', preload, '-e', code([LONG])], env);
+        const short = await instructions(['-r', preload, '-e', code([SHORT])], env);
+        return (long - short) / (LONG - SHORT);
+      };
+      const warmByAddress = await perConnect(emptyPreload(), (blocks) =>
+        program('127.0.0.1', port, false, blocks),
+      );
+      const thousands = (count: number) => `${(count / 1e3).toFixed(1)} K`;
+      const warm = (who: string, count: number): Row => ({
+        case: `warm connects ${SHORT + 1}-${LONG} of a fresh process, a connect: ${who}`,
+        svcdisc: thousands(count),
+        baseline: `${thousands(warmByAddress)} (by address, an empty preload)`,
+        ratio: `+${thousands(count - warmByAddress)}`,
+        target: 'report',
+        runs: 1,
+      });
+      measured.push(
+        warm(
+          'svcdisc',
+          await perConnect(register, (blocks) => program('svc.prod.kw', 1, false, blocks), {
+            SVCDISC_NAMESERVERS: nameserver,
+          }),
         ),
-      ];
+        warm(
+          "Node's own connect by name, a lookup from memory",
+          await perConnect(emptyPreload(), (blocks) => program('svc.prod.kw', port, true, blocks)),
+        ),
+      );
+      return measured;
     })),
   );
   return rows;
