@@ -1,8 +1,10 @@
 // Instructions, not milliseconds: what svcdisc's start-up, its first connect and the warm
-// connects of a fresh process's first thousand execute, counted by callgrind. A wall-clock run here moves by ±3–5 % (1–1.5 ms of a start-up); callgrind counts
-// the same instructions to 0.01–0.02 M in every run of a process whose V8 runs on one thread
-// with fixed seeds, which shows a change of 0.05 ms (bench/README.md, the twenty-ninth pass).
-// Not part of `npm run bench`: it needs valgrind and takes a minute or two.
+// connects of a fresh process's first thousand execute, counted by callgrind. A wall-clock run
+// here moves by ±3–5 % (1–1.5 ms of a start-up); callgrind counts the same instructions to
+// 0.01–0.02 M in every run of a process whose V8 runs on one thread with fixed seeds, which
+// shows a change of 0.05 ms (bench/README.md, the twenty-ninth pass); a warm connect's count
+// moves by up to 3 K of 130–260 K (the thirty-ninth pass). Not part of `npm run bench`: it
+// needs valgrind and takes about two minutes.
 //     npm run build && npx tsx bench/instructions.ts
 //
 // Those flags change V8's flag hash, so the caches `npm install` makes would be rejected: this
