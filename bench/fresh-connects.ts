@@ -11,65 +11,40 @@
 // own (bench/README.md, the thirty-ninth pass). Not part of `npm run bench` (about two
 // minutes a Node line).
 //     npm run build && npx tsx bench/fresh-connects.ts [rounds]
-import { emptyPreload, median, REGISTER, type Row, runAlone } from './lib.js';
+import { connectLoop, emptyPreload, inTurn, median, REGISTER, type Row, runAlone } from './lib.js';
 import { nodeProcess, withService } from './startup.js';
 
 const ROUNDS = 31;
-/** The blocks' ends: connects 1-1000, 1001-3000, 3001-6000, 6001-10 000 (after the first). */
+/** The blocks' ends, after the one untimed connect: connects 1-1000, 1001-3000, 3001-6000,
+ * 6001-10 000. */
 const BLOCKS = [1000, 3000, 6000, 10_000];
-
-/** The child: one untimed connect+close, then `blocks` (their ends); prints each block's ms as
- * JSON. With `fromMemory`, each connect's lookup answers 127.0.0.1 in a tick, as a cache would.
- * bench/instructions.ts counts it too. */
-export const program = (host: string, port: number, fromMemory = false, blocks = BLOCKS) => `
-const net = require('net');
-const answer = [{ address: '127.0.0.1', family: 4 }];
-const lookup = (name, options, callback) => options.all
-  ? process.nextTick(callback, null, answer)
-  : process.nextTick(callback, null, '127.0.0.1', 4);
-const options = { port: ${port}, host: ${JSON.stringify(host)}${fromMemory ? ', lookup' : ''} };
-const connectClose = () => new Promise((resolve, reject) => {
-  const socket = net.connect(options, () => { socket.destroy(); resolve(); });
-  socket.on('error', reject);
-});
-(async () => {
-  await connectClose();
-  const took = [];
-  let done = 0;
-  for (const end of ${JSON.stringify(blocks)}) {
-    const started = performance.now();
-    for (; done < end; done++) await connectClose();
-    took.push(performance.now() - started);
-  }
-  console.log(JSON.stringify(took));
-})();
-`;
 
 export async function run(rounds = ROUNDS): Promise<Row[]> {
   return withService(async (port, nameserver) => {
+    /** A process's blocks of connects: the first connect untimed, then BLOCKS, their ms. */
     const blocks = async (preload: string, code: string, env = {}) => {
       const { stdout } = await nodeProcess(['-r', preload, '-e', code], env);
-      return JSON.parse(stdout) as number[];
+      return (JSON.parse(stdout) as number[]).slice(1);
     };
+    const ends = [1, ...BLOCKS.map((end) => end + 1)];
     const kinds = [
-      ['by address', () => blocks(emptyPreload(), program('127.0.0.1', port))],
+      ['by address', () => blocks(emptyPreload(), connectLoop('127.0.0.1', port, ends))],
       [
         'svcdisc',
-        () => blocks(REGISTER, program('svc.prod.kw', 1), { SVCDISC_NAMESERVERS: nameserver }),
+        () =>
+          blocks(REGISTER, connectLoop('svc.prod.kw', 1, ends), {
+            SVCDISC_NAMESERVERS: nameserver,
+          }),
       ],
       [
         "Node's own connect by name, a lookup from memory",
-        () => blocks(emptyPreload(), program('svc.prod.kw', port, true)),
+        () => blocks(emptyPreload(), connectLoop('svc.prod.kw', port, ends, true)),
       ],
     ] as const;
-    const measured: number[][][] = kinds.map(() => []);
-    for (let round = 0; round < rounds; round++) {
-      for (let k = 0; k < kinds.length; k++) {
-        const i = (round + k) % kinds.length;
-        (measured[i] as number[][]).push(await (kinds[i] as (typeof kinds)[number])[1]());
-      }
-    }
-    const [base = [], ...others] = measured;
+    const [base = [], ...others] = await inTurn(
+      rounds,
+      kinds.map(([, measure]) => measure),
+    );
     return others.flatMap((own, n) =>
       BLOCKS.map((end, i) => {
         const start = (BLOCKS[i - 1] ?? 0) + 1;

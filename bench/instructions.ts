@@ -19,8 +19,7 @@ import { cpSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync }
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { tempDir } from '../test/temp-dir.js';
-import { program } from './fresh-connects.js';
-import { emptyPreload, type Row, runAlone } from './lib.js';
+import { connectLoop, emptyPreload, type Row, runAlone } from './lib.js';
 import {
   connectAndExit,
   floorPreloads,
@@ -86,8 +85,8 @@ async function instructions(args: string[], env: Record<string, string> = {}): P
 
 const millions = (count: number) => `${(count / 1e6).toFixed(2)} M`;
 
-/** Warm connects counted in a process's first thousand: connects SHORT+1 to LONG after its
- * first, before V8 has optimised their path (bench/README.md, the thirty-ninth pass). */
+/** Warm connects counted in a process's first thousand: connects SHORT+1 to LONG (the first,
+ * svcdisc's cold one, among the SHORT), before V8 has optimised their path (bench/README.md, the thirty-ninth pass). */
 const SHORT = 100;
 const LONG = 1100;
 
@@ -150,19 +149,18 @@ export async function run(): Promise<Row[]> {
           ),
         );
       }
-      /** Instructions a connect, connects SHORT+1 to LONG of `program(...)` under `preload`. */
+      /** Instructions a connect, connects SHORT+1 to LONG of `connectLoop(host, port)` under
+       * `preload` (a process making LONG less one making SHORT). */
       const perConnect = async (
         preload: string,
-        code: (blocks: number[]) => string,
+        [host, to, fromMemory]: [string, number, boolean?],
         env: Record<string, string> = {},
       ) => {
-        const long = await instructions(['-r', preload, '-e', code([LONG])], env);
-        const short = await instructions(['-r', preload, '-e', code([SHORT])], env);
-        return (long - short) / (LONG - SHORT);
+        const count = (connects: number) =>
+          instructions(['-r', preload, '-e', connectLoop(host, to, [connects], fromMemory)], env);
+        return ((await count(LONG)) - (await count(SHORT))) / (LONG - SHORT);
       };
-      const warmByAddress = await perConnect(emptyPreload(), (blocks) =>
-        program('127.0.0.1', port, false, blocks),
-      );
+      const warmByAddress = await perConnect(emptyPreload(), ['127.0.0.1', port]);
       const thousands = (count: number) => `${(count / 1e3).toFixed(1)} K`;
       const warm = (who: string, count: number): Row => ({
         case: `warm connects ${SHORT + 1}-${LONG} of a fresh process, a connect: ${who}`,
@@ -175,13 +173,11 @@ export async function run(): Promise<Row[]> {
       measured.push(
         warm(
           'svcdisc',
-          await perConnect(register, (blocks) => program('svc.prod.kw', 1, false, blocks), {
-            SVCDISC_NAMESERVERS: nameserver,
-          }),
+          await perConnect(register, ['svc.prod.kw', 1], { SVCDISC_NAMESERVERS: nameserver }),
         ),
         warm(
           "Node's own connect by name, a lookup from memory",
-          await perConnect(emptyPreload(), (blocks) => program('svc.prod.kw', port, true, blocks)),
+          await perConnect(emptyPreload(), ['svc.prod.kw', port, true]),
         ),
       );
       return measured;

@@ -74,6 +74,22 @@ export async function pairs(
   return results;
 }
 
+/** Runs each of `runs` once a round for `rounds` rounds, each round starting with the next one
+ * (so each runs as often in each place); returns what each gave, in the order of `runs`. */
+export async function inTurn<T>(
+  rounds: number,
+  runs: readonly (() => Promise<T>)[],
+): Promise<T[][]> {
+  const results: T[][] = runs.map(() => []);
+  for (let round = 0; round < rounds; round++) {
+    for (let k = 0; k < runs.length; k++) {
+      const i = (round + k) % runs.length;
+      (results[i] as T[]).push(await (runs[i] as () => Promise<T>)());
+    }
+  }
+  return results;
+}
+
 /** The medians of what `svcdisc` and `baseline` gave in `rounds` alternating pairs, and the
  * median of the pairs' ratios svcdisc ÷ baseline (robust to the machine's speed drifting
  * between pairs). */
@@ -174,4 +190,40 @@ export function connectClose(port: number, host: string): Promise<void> {
     });
     socket.on('error', reject);
   });
+}
+
+/**
+ * A child program (`node -e`) that makes connect+close to `host`:`port` one after another, in
+ * blocks: `ends` are how many connects are done when each block ends. Prints each block's ms, a
+ * JSON array. With `fromMemory` each connect goes through Node's lookup, answered 127.0.0.1 in
+ * a tick as a cache would (what Node charges any name, with no DNS).
+ */
+export function connectLoop(
+  host: string,
+  port: number,
+  ends: readonly number[],
+  fromMemory = false,
+): string {
+  const to = `${port}, ${JSON.stringify(host)}`;
+  const lookup = `(name, options, callback) => options.all
+  ? process.nextTick(callback, null, [{ address: '127.0.0.1', family: 4 }])
+  : process.nextTick(callback, null, '127.0.0.1', 4)`;
+  return `
+const net = require('net');
+${fromMemory ? `const options = { port: ${port}, host: ${JSON.stringify(host)}, lookup: ${lookup} };` : ''}
+const connectClose = () => new Promise((resolve, reject) => {
+  const socket = net.connect(${fromMemory ? 'options' : to}, () => { socket.destroy(); resolve(); });
+  socket.on('error', reject);
+});
+(async () => {
+  const took = [];
+  let done = 0;
+  for (const end of ${JSON.stringify(ends)}) {
+    const started = performance.now();
+    for (; done < end; done++) await connectClose();
+    took.push(performance.now() - started);
+  }
+  console.log(JSON.stringify(took));
+})();
+`;
 }

@@ -6,7 +6,7 @@
 // (1–3 % apart) move by ±2–3 % between runs; this takes 151 rounds (about 25 s here) to tell
 // them apart (bench/README.md, the thirty-seventh pass). Not part of `npm run bench`.
 //     npm run build && npx tsx bench/start-up-floors.ts [rounds]
-import { emptyPreload, median, ms, REGISTER, type Row, runAlone } from './lib.js';
+import { emptyPreload, inTurn, median, ms, REGISTER, type Row, runAlone } from './lib.js';
 import { floorPreloads, node, nodeProcess, START_UP_CASES, WARM } from './startup.js';
 
 const ROUNDS = 151;
@@ -22,15 +22,14 @@ export async function run(rounds = ROUNDS): Promise<Row[]> {
     ...floorPreloads().map(({ label, what, file }) => [`${label} (${what})`, file] as const),
     ['svcdisc', REGISTER],
   ] as const;
-  const times: number[][] = preloads.map(() => []);
-  for (let round = 0; round < rounds; round++) {
-    for (let k = 0; k < preloads.length; k++) {
-      const i = (round + k) % preloads.length;
-      const file = (preloads[i] as (typeof preloads)[number])[1];
-      const took = await node(['-r', file, '-e', CODE]);
-      (times[i] as number[]).push(took);
-    }
-  }
+  const times = await inTurn(
+    rounds,
+    preloads.map(
+      ([, file]) =>
+        () =>
+          node(['-r', file, '-e', CODE]),
+    ),
+  );
   const empty = times[0] as number[];
   return preloads.slice(1).map(([name], i) => {
     const own = times[i + 1] as number[];

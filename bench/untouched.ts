@@ -8,27 +8,20 @@
 import { execFile } from 'node:child_process';
 import net from 'node:net';
 import { promisify } from 'node:util';
-import { alternate, emptyPreload, REGISTER, type Row, runAlone, throughputRow } from './lib.js';
+import {
+  alternate,
+  connectLoop,
+  emptyPreload,
+  REGISTER,
+  type Row,
+  runAlone,
+  throughputRow,
+} from './lib.js';
 
 const ROUNDS = 21;
 const CONNECTS = 5000;
 /** Untimed connects first in each process, so that both are compiled alike when timed. */
 const WARM_UP = 500;
-
-/** The child: WARM_UP connect+close, then CONNECTS timed; prints the ms they took. */
-const program = (port: number, host: string) => `
-const net = require('net');
-const connectClose = () => new Promise((resolve, reject) => {
-  const socket = net.connect(${port}, ${JSON.stringify(host)}, () => { socket.destroy(); resolve(); });
-  socket.on('error', reject);
-});
-(async () => {
-  for (let i = 0; i < ${WARM_UP}; i++) await connectClose();
-  const started = performance.now();
-  for (let i = 0; i < ${CONNECTS}; i++) await connectClose();
-  console.log(performance.now() - started);
-})();
-`;
 
 export async function run(): Promise<Row[]> {
   const server = net.createServer((socket) => socket.destroy());
@@ -38,12 +31,13 @@ export async function run(): Promise<Row[]> {
   const connects = async (preload: string, host: string): Promise<number> => {
     const { stdout } = await promisify(execFile)(
       process.execPath,
-      ['-r', preload, '-e', program(port, host)],
+      // WARM_UP untimed, then CONNECTS timed.
+      ['-r', preload, '-e', connectLoop(host, port, [WARM_UP, WARM_UP + CONNECTS])],
       {
         env: { PATH: process.env.PATH, SVCDISC_DOMAINS: 'kw', SVCDISC_NAMESERVERS: '127.0.0.1:1' },
       },
     );
-    return Number(stdout);
+    return (JSON.parse(stdout) as number[])[1] as number;
   };
   const rows: Row[] = [];
   try {
