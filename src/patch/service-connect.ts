@@ -254,6 +254,9 @@ function lookupThen(service: ServiceConnect, address: Address, callback: () => v
   }
 }
 
+/** Where an intercepted socket's destroy() finds its connect (ServiceConnect.#destroy). */
+const CONNECT = Symbol('svcdisc.connect');
+
 /** The lists of a connect not yet ordered: one, never changed. */
 const NONE: readonly never[] = Object.freeze([]);
 
@@ -452,25 +455,41 @@ class ServiceConnect extends Expiring {
    * stays after the socket connects, until its first destroy() or the deadlines' timer finds
    * the connect settled (no 'connect' listener takes it off): a connect error given to
    * destroy() then is the program's (a proxy passing on another socket's), and the socket's
-   * peer address, which only a connected socket has, tells the two apart. */
+   * peer address, which only a connected socket has, tells the two apart. The hook is one
+   * function for every socket (ServiceConnect.#destroy), which finds this connect on the
+   * socket: a closure per socket kept each connection's objects alive through V8's young
+   * generation collections on Node 20 and 22, and promoted them (bench/README.md, the fortieth
+   * pass). */
   #interceptDestroy(): void {
     const socket = this.socket;
-    const inherited = socket.destroy;
-    this.#inherited = inherited;
-    socket.destroy = ((error?: Error, ...rest: unknown[]) => {
-      if (
-        this.#inherited &&
-        error &&
-        isConnectFailure(error) &&
-        socket.remoteAddress === undefined
-      ) {
-        this.#attemptFailed(error);
-        return socket;
-      }
-      this.#finish();
-      return (inherited as (...args: unknown[]) => net.Socket).call(socket, error, ...rest);
-    }) as Socket['destroy'];
+    // A connect of this socket still hooked (a reconnect before its first ended): superseded.
+    const previous = socket[CONNECT] as ServiceConnect | undefined;
+    if (previous !== undefined) previous.#finish();
+    this.#inherited = socket.destroy;
+    socket[CONNECT] = this;
+    socket.destroy = ServiceConnect.#destroy as Socket['destroy'];
   }
+
+  /** An intercepted socket's destroy() (#interceptDestroy): one function for every socket. */
+  static readonly #destroy = function destroy(
+    this: Socket,
+    error?: Error,
+    ...rest: unknown[]
+  ): net.Socket {
+    const service = this[CONNECT] as ServiceConnect | undefined;
+    const inherited = service === undefined ? undefined : service.#inherited;
+    if (service === undefined || inherited === undefined) {
+      // Called through a reference taken while it was hooked: the socket's own destroy now.
+      const own = this.destroy === destroy ? net.Socket.prototype.destroy : this.destroy;
+      return (own as (...args: unknown[]) => net.Socket).call(this, error, ...rest);
+    }
+    if (error && isConnectFailure(error) && this.remoteAddress === undefined) {
+      service.#attemptFailed(error);
+      return this;
+    }
+    service.#finish();
+    return (inherited as (...args: unknown[]) => net.Socket).call(this, error, ...rest);
+  };
 
   /** The SRV port; for the RFC 2782 fallback (port 0), the port the program asked for. */
   #portOf(endpoint: Endpoint): number {
@@ -531,6 +550,7 @@ class ServiceConnect extends Expiring {
     if (this.#inherited) {
       // Assigned back rather than deleted: deleting would leave the socket in slow mode.
       this.socket.destroy = this.#inherited;
+      this.socket[CONNECT] = undefined;
       this.#inherited = undefined;
     }
     if (this.#listening) {
