@@ -89,7 +89,7 @@ const MUTATIONS = [
   {
     guarantee: 'a failed connect fails over to the next endpoint',
     file: 'src/patch/service-connect.ts',
-    from: 'if (this.#inherited && error && isConnectFailure(error)) {',
+    from: 'if (error && isConnectFailure(error) && this.remoteAddress === undefined) {',
     to: 'if (false) {',
     tests: ['test/preload.test.ts'],
   },
