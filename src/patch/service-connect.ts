@@ -458,7 +458,7 @@ class ServiceConnect extends Expiring {
    * peer address, which only a connected socket has, tells the two apart. The hook is one
    * function for every socket (ServiceConnect.#destroy), which finds this connect on the
    * socket: a closure per socket kept each connection's objects alive through V8's young
-   * generation collections on Node 20 and 22, and promoted them (bench/README.md, the fortieth
+   * generation collections on Node 20 to 26, and promoted them (bench/README.md, the fortieth
    * pass). */
   #interceptDestroy(): void {
     const socket = this.socket;
