@@ -103,8 +103,8 @@ const MUTATIONS = [
   {
     guarantee: 'names in use are refreshed before they expire',
     file: 'src/discovery/resolver.ts',
-    from: 'this.#fetch(key).catch(() => {});\n  }\n}',
-    to: '}\n}',
+    from: 'this.#fetch(key).then(over, over);',
+    to: 'over();',
     tests: ['test/cache.test.ts'],
   },
   {
