@@ -11,7 +11,16 @@
 // own (bench/README.md, the thirty-ninth pass). Not part of `npm run bench` (about two
 // minutes a Node line).
 //     npm run build && npx tsx bench/fresh-connects.ts [rounds]
-import { connectLoop, emptyPreload, inTurn, median, REGISTER, type Row, runAlone } from './lib.js';
+import {
+  connectLoop,
+  emptyPreload,
+  inTurn,
+  median,
+  REGISTER,
+  type Row,
+  runAlone,
+  throughputRow,
+} from './lib.js';
 import { nodeProcess, withService } from './startup.js';
 
 const ROUNDS = 31;
@@ -48,17 +57,22 @@ export async function run(rounds = ROUNDS): Promise<Row[]> {
     return others.flatMap((own, n) =>
       BLOCKS.map((end, i) => {
         const start = (BLOCKS[i - 1] ?? 0) + 1;
-        const connects = end - start + 1;
-        const rate = (ms: number) => `${Math.round((connects / ms) * 1000)}/s`;
         const times = own.map((block) => block[i] as number);
         const baseTimes = base.map((block) => block[i] as number);
+        const row = throughputRow(
+          `new connections in a fresh process, connects ${start}-${end}, ${kinds[n + 1]?.[0]}`,
+          median(times),
+          median(baseTimes),
+          0.95,
+          rounds,
+          end - start + 1,
+          median(times.map((t, r) => t / (baseTimes[r] as number))),
+        );
         return {
-          case: `new connections in a fresh process, connects ${start}-${end}, ${kinds[n + 1]?.[0]}`,
-          svcdisc: rate(median(times)),
-          baseline: `${rate(median(baseTimes))} (by address, an empty preload)`,
-          ratio: (1 / median(times.map((t, r) => t / (baseTimes[r] as number)))).toFixed(3),
+          ...row,
+          baseline: `${row.baseline} (by address, an empty preload)`,
           target: 'report (≥ 0.95× throughput once optimised)',
-          runs: rounds,
+          met: undefined,
         };
       }),
     );

@@ -90,12 +90,20 @@ const millions = (count: number) => `${(count / 1e6).toFixed(2)} M`;
 const SHORT = 100;
 const LONG = 1100;
 
+const thousands = (count: number) => `${(count / 1e3).toFixed(1)} K`;
+
 /** A row of `svcdisc` against `baseline` instructions: the difference. */
-const row = (name: string, svcdisc: number, baseline: number, what: string): Row => ({
+const row = (
+  name: string,
+  svcdisc: number,
+  baseline: number,
+  what: string,
+  unit = millions,
+): Row => ({
   case: name,
-  svcdisc: millions(svcdisc),
-  baseline: `${millions(baseline)} (${what})`,
-  ratio: `+${millions(svcdisc - baseline)}`,
+  svcdisc: unit(svcdisc),
+  baseline: `${unit(baseline)} (${what})`,
+  ratio: `+${unit(svcdisc - baseline)}`,
   target: 'report',
   runs: 1,
 });
@@ -153,31 +161,32 @@ export async function run(): Promise<Row[]> {
        * `preload` (a process making LONG less one making SHORT). */
       const perConnect = async (
         preload: string,
-        [host, to, fromMemory]: [string, number, boolean?],
+        host: string,
+        to: number,
+        fromMemory = false,
         env: Record<string, string> = {},
       ) => {
         const count = (connects: number) =>
           instructions(['-r', preload, '-e', connectLoop(host, to, [connects], fromMemory)], env);
         return ((await count(LONG)) - (await count(SHORT))) / (LONG - SHORT);
       };
-      const warmByAddress = await perConnect(emptyPreload(), ['127.0.0.1', port]);
-      const thousands = (count: number) => `${(count / 1e3).toFixed(1)} K`;
-      const warm = (who: string, count: number): Row => ({
-        case: `warm connects ${SHORT + 1}-${LONG} of a fresh process, a connect: ${who}`,
-        svcdisc: thousands(count),
-        baseline: `${thousands(warmByAddress)} (by address, an empty preload)`,
-        ratio: `+${thousands(count - warmByAddress)}`,
-        target: 'report',
-        runs: 1,
-      });
+      const warmByAddress = await perConnect(emptyPreload(), '127.0.0.1', port);
+      const warm = (who: string, count: number): Row =>
+        row(
+          `warm connects ${SHORT + 1}-${LONG} of a fresh process, a connect: ${who}`,
+          count,
+          warmByAddress,
+          'by address, an empty preload',
+          thousands,
+        );
       measured.push(
         warm(
           'svcdisc',
-          await perConnect(register, ['svc.prod.kw', 1], { SVCDISC_NAMESERVERS: nameserver }),
+          await perConnect(register, 'svc.prod.kw', 1, false, { SVCDISC_NAMESERVERS: nameserver }),
         ),
         warm(
           "Node's own connect by name, a lookup from memory",
-          await perConnect(emptyPreload(), ['svc.prod.kw', port, true]),
+          await perConnect(emptyPreload(), 'svc.prod.kw', port, true),
         ),
       );
       return measured;

@@ -476,9 +476,9 @@ class ServiceConnect extends Expiring {
     error?: Error,
     ...rest: unknown[]
   ): net.Socket {
+    // Set with #inherited and cleared with it (#interceptDestroy, #finish).
     const service = this[CONNECT] as ServiceConnect | undefined;
-    const inherited = service === undefined ? undefined : service.#inherited;
-    if (service === undefined || inherited === undefined) {
+    if (service === undefined) {
       // Called through a reference taken while it was hooked: the socket's own destroy now.
       const own = this.destroy === destroy ? net.Socket.prototype.destroy : this.destroy;
       return (own as (...args: unknown[]) => net.Socket).call(this, error, ...rest);
@@ -487,8 +487,9 @@ class ServiceConnect extends Expiring {
       service.#attemptFailed(error);
       return this;
     }
+    const inherited = service.#inherited as (...args: unknown[]) => net.Socket;
     service.#finish();
-    return (inherited as (...args: unknown[]) => net.Socket).call(this, error, ...rest);
+    return inherited.call(this, error, ...rest);
   };
 
   /** The SRV port; for the RFC 2782 fallback (port 0), the port the program asked for. */
