@@ -97,7 +97,9 @@ export function connectToService(
   normalized: Normalized,
   name: string,
 ): Socket {
-  const [options, callback] = normalized;
+  // Not destructured: below V8's optimising tiers that runs the array's iterator protocol.
+  const options = normalized[0];
+  const callback = normalized[1];
   const agentPatchedNow = context.adoptPools();
   // The pool this connection is for (agent.ts, dispatcher.ts), if any.
   const choice = (options[CHOICE as never] ?? tlsConnectOptions(socket)?.[CHOICE]) as
@@ -261,8 +263,9 @@ const CONNECT = Symbol('svcdisc.connect');
 const NONE: readonly never[] = Object.freeze([]);
 
 /** Every new connection to a service runs one of these, so it is kept lean: an attempt's
- * timeout is a deadline (./deadlines.ts), not a timer of its own, and a warm connect's deferred
- * 'lookup' takes no closure. */
+ * timeout is a deadline (./deadlines.ts), not a timer of its own, and neither a warm connect's
+ * deferred 'lookup' nor its hooks on the socket (destroy(), the 'connect' listener) take a
+ * closure. */
 class ServiceConnect extends Expiring {
   #endpoints: readonly Endpoint[] = NONE;
   /** The endpoint and the address of it being tried. */
@@ -340,10 +343,12 @@ class ServiceConnect extends Expiring {
   }
 
   #order(resolver: Resolver, resolution: Resolution): void {
-    const ordered = this.context.health.preferHealthy(
-      resolver.order(resolution.endpoints),
-      endpointKey,
-    );
+    const { endpoints } = resolution;
+    // One endpoint has one order (the resolver's list, frozen, is not copied).
+    const ordered =
+      endpoints.length === 1
+        ? endpoints
+        : this.context.health.preferHealthy(resolver.order(endpoints), endpointKey);
     const { preferred } = this;
     this.#endpoints = preferred
       ? [preferred, ...ordered.filter((e) => endpointKey(e) !== endpointKey(preferred))]
@@ -355,7 +360,7 @@ class ServiceConnect extends Expiring {
     // objects a connect; #finish removes this.
     if (this.context.health.size > 0) {
       this.#listening = true;
-      this.socket.prependListener('connect', this.#connected);
+      this.socket.prependListener('connect', ServiceConnect.#connected);
     }
     this.#nextEndpoint();
   }
@@ -524,11 +529,15 @@ class ServiceConnect extends Expiring {
     this.#attempt(false);
   }
 
-  /** Added while an endpoint has a failure on record: one success clears it. */
-  readonly #connected = (): void => {
-    this.#finish();
-    const endpoint = this.#endpoints[this.#endpoint];
-    if (endpoint) this.context.health.restore(endpointKey(endpoint));
+  /** Added while an endpoint has a failure on record: one success clears it. One function for
+   * every socket, as #destroy is, which finds its connect on the socket (set before it is
+   * added, cleared after it is removed: #finish). */
+  static readonly #connected = function connected(this: Socket): void {
+    const service = this[CONNECT] as ServiceConnect | undefined;
+    if (service === undefined) return;
+    service.#finish();
+    const endpoint = service.#endpoints[service.#endpoint];
+    if (endpoint) service.context.health.restore(endpointKey(endpoint));
   };
 
   /** Whether the pools (pools.ts) need to know where the socket went: connected for a pool, or
@@ -556,7 +565,7 @@ class ServiceConnect extends Expiring {
     }
     if (this.#listening) {
       this.#listening = false;
-      this.socket.off('connect', this.#connected);
+      this.socket.off('connect', ServiceConnect.#connected);
     }
   }
 
