@@ -531,9 +531,11 @@ class ServiceConnect extends Expiring {
 
   /** Added while an endpoint has a failure on record: one success clears it. One function for
    * every socket, as #destroy is, which finds its connect on the socket (set before it is
-   * added, cleared after it is removed: #finish). */
+   * added; #finish clears it and removes this). */
   static readonly #connected = function connected(this: Socket): void {
     const service = this[CONNECT] as ServiceConnect | undefined;
+    // A listener called before this one in the same 'connect' event ended the connect (a
+    // destroy()): Node calls a copy of the list, so this one still runs.
     if (service === undefined) return;
     service.#finish();
     const endpoint = service.#endpoints[service.#endpoint];
