@@ -11,12 +11,14 @@ import { GLOBAL_DISPATCHER, GLOBAL_DISPATCHER_1 } from '../dist/patch/fetch.js';
 import { startDnsmasq } from '../test/integration/servers.js';
 import { connectClose, median, pairs, type Row, runAlone, throughputRow, timed } from './lib.js';
 
-const ROUNDS = 21;
-/** The processes a case's rounds are spread over (7 rounds each). Where one process's rounds all
- * fall, its compiled code and heap make every pair of it a little slower or faster alike: the
- * same build measured 0.964 and 0.998 on Node 24 (keep-alive `http.get`) in two runs of one
- * process each (bench/README.md, the thirty-first pass). */
-const PROCESSES = 3;
+const ROUNDS = 30;
+/** The processes a case's rounds are spread over (6 rounds each: each side starts three of a
+ * process's pairs). Where one process's rounds all fall, its compiled code and heap make every
+ * pair of it a little slower or faster alike: the same build measured 0.964 and 0.998 on Node 24
+ * (keep-alive `http.get`) in two runs of one process each (bench/README.md, the thirty-first
+ * pass), and a warm connect's medians 0.89–1.03 in the three processes of one run (the
+ * forty-second pass). */
+const PROCESSES = 5;
 /** The argument that makes this script a child: measure, print the pairs as JSON. */
 const CHILD = '--pairs';
 
@@ -77,17 +79,26 @@ async function measure(rounds: number, first: number): Promise<Record<Case, [num
       uninstall();
     }
   };
+  // The baseline's work done once untimed before its first round, as every svcdisc round's is:
+  // else the process's first round of it runs code not yet compiled, which favoured svcdisc in
+  // the processes that started with the baseline (bench/README.md, the forty-second pass).
+  const warmBaseline = async (work: () => Promise<void>) => {
+    await work();
+    return () => timed(work);
+  };
   try {
     measured.connect = await pairs(
       rounds,
       withPreload(() => sequential(CONNECTS, () => connectClose(1, 'tcp.prod.kw'))),
-      () => timed(() => sequential(CONNECTS, () => connectClose(tcpPort, '127.0.0.1'))),
+      await warmBaseline(() => sequential(CONNECTS, () => connectClose(tcpPort, '127.0.0.1'))),
       first,
     );
     measured.request = await pairs(
       rounds,
       withPreload(() => sequential(REQUESTS, () => get('http://web.prod.kw/', false))),
-      () => timed(() => sequential(REQUESTS, () => get(`http://127.0.0.1:${webPort}/`, false))),
+      await warmBaseline(() =>
+        sequential(REQUESTS, () => get(`http://127.0.0.1:${webPort}/`, false)),
+      ),
       first,
     );
 
@@ -169,7 +180,7 @@ export async function run(): Promise<Row[]> {
   for (let i = 0; i < PROCESSES; i++) {
     const { stdout } = await promisify(execFile)(
       process.execPath,
-      // Each process begins with the other side than the one before: 11 and 10 pairs of 21.
+      // Each process begins with the other side than the one before (15 pairs of 30 each).
       [...process.execArgv, __filename, CHILD, String(ROUNDS / PROCESSES), String(i % 2)],
       { maxBuffer: 1 << 20 },
     );
