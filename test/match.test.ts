@@ -29,6 +29,24 @@ describe('createMatcher', () => {
       assert.equal(match(host), undefined, host);
     }
   });
+
+  test('a name asked again gets the same answer, whatever was asked in between', () => {
+    const fresh = createMatcher(['kw']);
+    // The first name asked of a matcher: nothing matched before it stands for it.
+    assert.equal(fresh(''), undefined);
+    for (const [host, name] of [
+      ['User.Prod.KW', 'user.prod.kw'],
+      ['User.Prod.KW', 'user.prod.kw'],
+      ['example.com', undefined],
+      ['User.Prod.KW', 'user.prod.kw'],
+      ['db.kw.', 'db.kw'],
+      ['', undefined],
+      ['db.kw.', 'db.kw'],
+      ['User.Prod.KW', 'user.prod.kw'],
+    ] as const) {
+      assert.equal(fresh(host), name, host);
+    }
+  });
 });
 
 describe('hostnameOf', () => {
