@@ -1,6 +1,7 @@
 // Which names are intercepted: a domain of SVCDISC_DOMAINS itself, or any name under it.
-// Runs on every connect of the process, so it compares characters in place and allocates
-// nothing unless the name matches, and a name matched again is the one matched last. And the host name of a URL, found the same way.
+// Runs on every connect of the process, so it compares characters in place, allocates nothing
+// unless the name matches, and answers the name it matched last by comparing it alone. And the
+// host name of a URL, found the same way.
 
 /** Returns the normalised name if `host` is intercepted, else undefined. */
 export type Matcher = (host: string) => string | undefined;
