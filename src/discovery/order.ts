@@ -20,8 +20,9 @@ export function orderEndpoints<T extends Weighted>(
   endpoints: readonly T[],
   random: Random = Math.random,
 ): T[] {
-  // One endpoint has one order: a warm connect to it skips the sort and the draw. Not a spread:
-  // over the resolver's frozen lists it runs the iterator protocol (docs/node-internals.md).
+  // One endpoint has one order: no sort, no draw, a copy the caller may change (a warm connect
+  // does not ask: it uses the resolver's frozen list, service-connect.ts). Not a spread: over
+  // those lists it runs the iterator protocol (docs/node-internals.md).
   if (endpoints.length < 2) return endpoints.length === 0 ? [] : [endpoints[0] as T];
   const sorted = [...endpoints].sort((a, b) => a.priority - b.priority);
   const ordered: T[] = [];
