@@ -13,11 +13,20 @@ import { monotonicMs } from '../clock.js';
 
 /** Something with a deadline. The fields are Deadlines' own: an entry is in one list at most. */
 export abstract class Expiring {
+  // Assigned in the constructor, not by field initialisers, which define each property through
+  // an IC of their own (a warm connect makes one of these: bench/README.md, the forty-third
+  // pass).
   /** When the deadline falls due, on the list's clock. */
-  dueAt = 0;
+  declare dueAt: number;
   /** The neighbours in the list of pending deadlines; undefined while the entry has none. */
-  duePrevious: Expiring | undefined = undefined;
-  dueNext: Expiring | undefined = undefined;
+  declare duePrevious: Expiring | undefined;
+  declare dueNext: Expiring | undefined;
+
+  constructor() {
+    this.dueAt = 0;
+    this.duePrevious = undefined;
+    this.dueNext = undefined;
+  }
 
   /** Called once, when the deadline passed and was neither replaced nor deleted. */
   abstract expire(): void;

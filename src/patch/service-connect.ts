@@ -256,7 +256,7 @@ function lookupThen(service: ServiceConnect, address: Address, callback: () => v
   }
 }
 
-/** Where an intercepted socket's destroy() finds its connect (ServiceConnect.#destroy). */
+/** Where an intercepted socket's destroy() finds its connect (ServiceConnect.destroy). */
 const CONNECT = Symbol('svcdisc.connect');
 
 /** The lists of a connect not yet ordered: one, never changed. */
@@ -267,35 +267,64 @@ const NONE: readonly never[] = Object.freeze([]);
  * deferred 'lookup' nor its hooks on the socket (destroy(), the 'connect' listener) take a
  * closure. */
 class ServiceConnect extends Expiring {
-  #endpoints: readonly Endpoint[] = NONE;
-  /** The endpoint and the address of it being tried. */
-  #endpoint = -1;
-  #addresses: readonly Address[] = NONE;
-  #address = 0;
+  // Plain properties, each assigned once in the constructor: private fields (`#`) and class
+  // field initialisers define each property through an IC of their own, which cost a warm
+  // connect about 1.5 K instructions on Node 24 (bench/README.md, the forty-third pass).
+  // Nothing outside this module reaches a ServiceConnect: it is found only under a symbol of
+  // this module (CONNECT).
+  declare readonly socket: Socket;
+  /** Node's own connect. */
+  declare readonly original: ConnectFn;
+  declare readonly context: ConnectContext;
+  declare readonly name: string;
+  /** The resolver's key of the name at the program's port (SVCDISC_SRV_NAME per port). */
+  declare readonly key: string;
+  declare readonly options: Normalized[0];
+  /** The endpoint of the pool the connection is for: tried first. */
+  declare readonly preferred: Endpoint | undefined;
+  /** Made for an agent's request that had no endpoint's pool (connectToService()). */
+  declare readonly cold: boolean;
+  declare private endpoints: readonly Endpoint[];
+  /** The endpoint and the address of it being tried: their indexes. */
+  declare private endpointAt: number;
+  declare private addresses: readonly Address[];
+  declare private addressAt: number;
   /** The attempts that failed, made at the first (most connects have none). */
-  #tried: string[] | undefined;
+  declare private tried: string[] | undefined;
   /** The socket's own destroy while this connect hooks it. */
-  #inherited: Socket['destroy'] | undefined;
+  declare private inherited: Socket['destroy'] | undefined;
   /** Connected, failed, or refused by Node's connect(): the socket is the program's again. */
-  #over = false;
-  /** Whether #connected listens for 'connect'. */
-  #listening = false;
+  declare private over: boolean;
+  /** Whether ServiceConnect.connected listens for 'connect'. */
+  declare private listening: boolean;
 
   constructor(
-    readonly socket: Socket,
-    /** Node's own connect. */
-    readonly original: ConnectFn,
-    readonly context: ConnectContext,
-    readonly name: string,
-    /** The resolver's key of the name at the program's port (SVCDISC_SRV_NAME per port). */
-    readonly key: string,
-    readonly options: Normalized[0],
-    /** The endpoint of the pool the connection is for: tried first. */
-    readonly preferred: Endpoint | undefined,
-    /** Made for an agent's request that had no endpoint's pool (connectToService()). */
-    readonly cold: boolean,
+    socket: Socket,
+    original: ConnectFn,
+    context: ConnectContext,
+    name: string,
+    key: string,
+    options: Normalized[0],
+    preferred: Endpoint | undefined,
+    cold: boolean,
   ) {
     super();
+    this.socket = socket;
+    this.original = original;
+    this.context = context;
+    this.name = name;
+    this.key = key;
+    this.options = options;
+    this.preferred = preferred;
+    this.cold = cold;
+    this.endpoints = NONE;
+    this.endpointAt = -1;
+    this.addresses = NONE;
+    this.addressAt = 0;
+    this.tried = undefined;
+    this.inherited = undefined;
+    this.over = false;
+    this.listening = false;
   }
 
   /** A cold cache: the socket is prepared; connect once the SRV answer is there. */
@@ -305,13 +334,13 @@ class ServiceConnect extends Expiring {
       (resolution) => {
         if (this.gone) return;
         try {
-          this.#order(resolver, resolution);
-          this.#attempt(false);
+          this.order(resolver, resolution);
+          this.attempt(false);
         } catch (error) {
-          this.#fail(error as Error);
+          this.fail(error as Error);
         }
       },
-      (error: Error) => this.#fail(error),
+      (error: Error) => this.fail(error),
     );
   }
 
@@ -319,19 +348,19 @@ class ServiceConnect extends Expiring {
    * connect to an address is (its events come later). */
   startWarm(resolution: Resolution, callback: Normalized[1]): void {
     try {
-      this.#order(this.context.resolver(), resolution);
+      this.order(this.context.resolver(), resolution);
     } catch (error) {
       // Never out of the program's connect(): the socket's 'error', as for any failure.
       if (callback) this.socket.once('connect', callback);
-      this.#fail(error as Error);
+      this.fail(error as Error);
       return;
     }
     try {
-      this.#attempt(true, callback);
+      this.attempt(true, callback);
     } catch (error) {
       // Node's connect refused the program's options (a bad localAddress): thrown from
       // connect(), as Node does; no 'lookup' event follows.
-      this.#finish();
+      this.finish();
       throw error;
     }
   }
@@ -339,10 +368,10 @@ class ServiceConnect extends Expiring {
   /** The program destroyed the socket (or gave up its connect) meanwhile, or this connect is
    * over. */
   get gone(): boolean {
-    return this.#over || this.socket.destroyed || !this.socket.connecting;
+    return this.over || this.socket.destroyed || !this.socket.connecting;
   }
 
-  #order(resolver: Resolver, resolution: Resolution): void {
+  order(resolver: Resolver, resolution: Resolution): void {
     const { endpoints } = resolution;
     // One endpoint has one order (the resolver's list, frozen, is not copied).
     const ordered =
@@ -350,26 +379,26 @@ class ServiceConnect extends Expiring {
         ? endpoints
         : this.context.health.preferHealthy(resolver.order(endpoints), endpointKey);
     const { preferred } = this;
-    this.#endpoints = preferred
+    this.endpoints = preferred
       ? [preferred, ...ordered.filter((e) => endpointKey(e) !== endpointKey(preferred))]
       : ordered;
-    this.#interceptDestroy();
+    this.interceptDestroy();
     // Only to clear an ejected endpoint's record: a listener of svcdisc's beside the program's
     // makes Node's 'connect' event a list to copy, which cost a warm connect 1–1.5 % (bench/
     // README.md, the seventeenth pass). Not prependOnceListener: its wrapper is two more
-    // objects a connect; #finish removes this.
+    // objects a connect; finish removes this.
     if (this.context.health.size > 0) {
-      this.#listening = true;
-      this.socket.prependListener('connect', ServiceConnect.#connected);
+      this.listening = true;
+      this.socket.prependListener('connect', ServiceConnect.connected);
     }
-    this.#nextEndpoint();
+    this.nextEndpoint();
   }
 
-  #nextEndpoint(): boolean {
-    const endpoint = this.#endpoints[++this.#endpoint];
+  nextEndpoint(): boolean {
+    const endpoint = this.endpoints[++this.endpointAt];
     if (!endpoint) return false;
-    this.#addresses = interleave(endpoint.addresses);
-    this.#address = 0;
+    this.addresses = interleave(endpoint.addresses);
+    this.addressAt = 0;
     return true;
   }
 
@@ -380,12 +409,12 @@ class ServiceConnect extends Expiring {
 
   /** One attempt; `now` when called inside the program's connect(), where 'lookup' must wait
    * for the next tick (Node's own connect to that address comes after it). */
-  #attempt(now: boolean, callback: Normalized[1] = null): void {
-    const endpoint = this.#endpoints[this.#endpoint] as Endpoint;
-    const address = this.#addresses[this.#address] as Address;
-    const port = this.#portOf(endpoint);
-    connecting(ServiceConnect.#connectMessage, this);
-    this.context.deadlines.set(this, this.#timeout());
+  attempt(now: boolean, callback: Normalized[1] = null): void {
+    const endpoint = this.endpoints[this.endpointAt] as Endpoint;
+    const address = this.addresses[this.addressAt] as Address;
+    const port = this.portOf(endpoint);
+    connecting(ServiceConnect.connectMessage, this);
+    this.context.deadlines.set(this, this.timeout());
     // What Node's connect does after a lookup, done here: the 'lookup' event, then a connect by
     // address (Node skips the lookup for an IP) with `_host` the service name.
     const next = tagNormalized([addressOptions(this.options, address.address, port), callback]);
@@ -398,7 +427,7 @@ class ServiceConnect extends Expiring {
     this.socket._host = this.name;
     // Where the socket goes, for the pools: known now (this attempt's, until a failover makes
     // another); Node's connect to an address is under way, a tick later.
-    if (this.#recorded())
+    if (this.recorded())
       this.context.pools.connecting(
         this.socket,
         this.key,
@@ -410,21 +439,21 @@ class ServiceConnect extends Expiring {
   }
 
   /** The 'connect' event's message for the attempt being made (not a closure: events.ts). */
-  static #connectMessage(service: ServiceConnect): ConnectMessage {
-    const endpoint = service.#endpoints[service.#endpoint] as Endpoint;
+  static connectMessage(service: ServiceConnect): ConnectMessage {
+    const endpoint = service.endpoints[service.endpointAt] as Endpoint;
     return {
       name: service.name,
       target: endpoint.target,
-      port: service.#portOf(endpoint),
-      attempt: service.#endpoint + 1,
+      port: service.portOf(endpoint),
+      attempt: service.endpointAt + 1,
     };
   }
 
   /** Like Node's happy eyeballs, an address gets a short turn while other addresses of the
    * same endpoint remain; the last one has the whole connect timeout. */
-  #timeout(): number {
+  timeout(): number {
     const { connectTimeoutMs } = this.context;
-    if (this.#address >= this.#addresses.length - 1 || this.options.autoSelectFamily === false)
+    if (this.addressAt >= this.addresses.length - 1 || this.options.autoSelectFamily === false)
       return connectTimeoutMs;
     const turn = Number(
       this.options.autoSelectFamilyAttemptTimeout ?? net.getDefaultAutoSelectFamilyAttemptTimeout(),
@@ -432,25 +461,25 @@ class ServiceConnect extends Expiring {
     return Math.min(connectTimeoutMs, turn);
   }
 
-  /** A connect that ended without #finish (connected: nothing listens for that) needs its
+  /** A connect that ended without finish (connected: nothing listens for that) needs its
    * deadline no more, and lets go of the socket when the deadlines' timer finds it. */
   settle(): boolean {
     if (!this.gone) return false;
-    this.#finish();
+    this.finish();
     return true;
   }
 
   /** The attempt's deadline (./deadlines.ts): the next address or endpoint is tried. */
   expire(): void {
     if (this.gone) return;
-    const endpoint = this.#endpoints[this.#endpoint] as Endpoint;
-    const address = this.#addresses[this.#address] as Address;
-    const error = new ConnectTimeoutError(address.address, this.#portOf(endpoint), this.#timeout());
+    const endpoint = this.endpoints[this.endpointAt] as Endpoint;
+    const address = this.addresses[this.addressAt] as Address;
+    const error = new ConnectTimeoutError(address.address, this.portOf(endpoint), this.timeout());
     try {
-      this.#attemptFailed(error);
+      this.attemptFailed(error);
     } catch (thrown) {
       // Never out of the timer: the connect fails with what went wrong.
-      this.#fail(thrown as Error);
+      this.fail(thrown as Error);
     }
   }
 
@@ -461,27 +490,27 @@ class ServiceConnect extends Expiring {
    * the connect settled (no 'connect' listener takes it off): a connect error given to
    * destroy() then is the program's (a proxy passing on another socket's), and the socket's
    * peer address, which only a connected socket has, tells the two apart. The hook is one
-   * function for every socket (ServiceConnect.#destroy), which finds this connect on the
+   * function for every socket (ServiceConnect.destroy), which finds this connect on the
    * socket: a closure per socket kept each connection's objects alive through V8's young
    * generation collections on Node 20 to 26, and promoted them (bench/README.md, the fortieth
    * pass). */
-  #interceptDestroy(): void {
+  interceptDestroy(): void {
     const socket = this.socket;
     // A connect of this socket still hooked (a reconnect before its first ended): superseded.
     const previous = socket[CONNECT] as ServiceConnect | undefined;
-    if (previous !== undefined) previous.#finish();
-    this.#inherited = socket.destroy;
+    if (previous !== undefined) previous.finish();
+    this.inherited = socket.destroy;
     socket[CONNECT] = this;
-    socket.destroy = ServiceConnect.#destroy as Socket['destroy'];
+    socket.destroy = ServiceConnect.destroy as Socket['destroy'];
   }
 
-  /** An intercepted socket's destroy() (#interceptDestroy): one function for every socket. */
-  static readonly #destroy = function destroy(
+  /** An intercepted socket's destroy() (interceptDestroy): one function for every socket. */
+  static readonly destroy = function destroy(
     this: Socket,
     error?: Error,
     ...rest: unknown[]
   ): net.Socket {
-    // Set with #inherited and cleared with it (#interceptDestroy, #finish).
+    // Set with inherited and cleared with it (interceptDestroy, finish).
     const service = this[CONNECT] as ServiceConnect | undefined;
     if (service === undefined) {
       // Called through a reference taken while it was hooked: the socket's own destroy now.
@@ -489,56 +518,56 @@ class ServiceConnect extends Expiring {
       return (own as (...args: unknown[]) => net.Socket).call(this, error, ...rest);
     }
     if (error && isConnectFailure(error) && this.remoteAddress === undefined) {
-      service.#attemptFailed(error);
+      service.attemptFailed(error);
       return this;
     }
-    const inherited = service.#inherited as (...args: unknown[]) => net.Socket;
-    service.#finish();
+    const inherited = service.inherited as (...args: unknown[]) => net.Socket;
+    service.finish();
     return inherited.call(this, error, ...rest);
   };
 
   /** The SRV port; for the RFC 2782 fallback (port 0), the port the program asked for. */
-  #portOf(endpoint: Endpoint): number {
+  portOf(endpoint: Endpoint): number {
     return endpoint.port || Number(this.options.port);
   }
 
-  #attemptFailed(error: Error): void {
+  attemptFailed(error: Error): void {
     this.context.deadlines.delete(this);
-    const endpoint = this.#endpoints[this.#endpoint] as Endpoint;
+    const endpoint = this.endpoints[this.endpointAt] as Endpoint;
     const { target } = endpoint;
-    const port = this.#portOf(endpoint);
+    const port = this.portOf(endpoint);
     // Every attempt that ends here failed: the list is what the final error reports, and, as
     // Node's own happy eyeballs does, the socket's record of this connect's attempts (undici
     // shows it in its errors).
-    if (this.#tried === undefined) {
-      this.#tried = [];
-      Object.assign(this.socket, { autoSelectFamilyAttemptedAddresses: this.#tried });
+    if (this.tried === undefined) {
+      this.tried = [];
+      Object.assign(this.socket, { autoSelectFamilyAttemptedAddresses: this.tried });
     }
-    this.#tried.push(hostPort((this.#addresses[this.#address] as Address).address, port));
-    const sameEndpoint = ++this.#address < this.#addresses.length;
+    this.tried.push(hostPort((this.addresses[this.addressAt] as Address).address, port));
+    const sameEndpoint = ++this.addressAt < this.addresses.length;
     if (!sameEndpoint) {
       const coolDownMs = this.context.health.eject(endpointKey(endpoint));
       ejected(() => ({ name: this.name, target, port, coolDownMs }));
     }
-    if ((!sameEndpoint && !this.#nextEndpoint()) || !freshHandle(this.socket)) {
-      this.#fail(new ServiceConnectError(error, [...this.#tried], this.name));
+    if ((!sameEndpoint && !this.nextEndpoint()) || !freshHandle(this.socket)) {
+      this.fail(new ServiceConnectError(error, [...this.tried], this.name));
       return;
     }
-    failedOver(() => ({ name: this.name, target, port, attempt: this.#endpoint + 1, error }));
+    failedOver(() => ({ name: this.name, target, port, attempt: this.endpointAt + 1, error }));
     this.socket.connecting = true;
-    this.#attempt(false);
+    this.attempt(false);
   }
 
   /** Added while an endpoint has a failure on record: one success clears it. One function for
-   * every socket, as #destroy is, which finds its connect on the socket (set before it is
-   * added; #finish clears it and removes this). */
-  static readonly #connected = function connected(this: Socket): void {
+   * every socket, as destroy is, which finds its connect on the socket (set before it is
+   * added; finish clears it and removes this). */
+  static readonly connected = function connected(this: Socket): void {
     const service = this[CONNECT] as ServiceConnect | undefined;
     // A listener called before this one in the same 'connect' event ended the connect (a
     // destroy()): Node calls a copy of the list, so this one still runs.
     if (service === undefined) return;
-    service.#finish();
-    const endpoint = service.#endpoints[service.#endpoint];
+    service.finish();
+    const endpoint = service.endpoints[service.endpointAt];
     if (endpoint) service.context.health.restore(endpointKey(endpoint));
   };
 
@@ -548,7 +577,7 @@ class ServiceConnect extends Expiring {
    * may pool. The record costs a connection about 0.6 µs (a WeakMap entry), and the garbage
    * collector more; a net.connect, an `agent: false` request, a database driver's or gRPC's
    * connection never needs it. */
-  #recorded(): boolean {
+  recorded(): boolean {
     if (this.preferred !== undefined) return true;
     const options =
       this.options._agentKey !== undefined ? this.options : tlsConnectOptions(this.socket);
@@ -556,24 +585,24 @@ class ServiceConnect extends Expiring {
   }
 
   /** Stops intercepting: the socket is the program's again. */
-  #finish(): void {
-    this.#over = true;
+  finish(): void {
+    this.over = true;
     this.context.deadlines.delete(this);
-    if (this.#inherited) {
+    if (this.inherited) {
       // Assigned back rather than deleted: deleting would leave the socket in slow mode.
-      this.socket.destroy = this.#inherited;
+      this.socket.destroy = this.inherited;
       this.socket[CONNECT] = undefined;
-      this.#inherited = undefined;
+      this.inherited = undefined;
     }
-    if (this.#listening) {
-      this.#listening = false;
-      this.socket.off('connect', ServiceConnect.#connected);
+    if (this.listening) {
+      this.listening = false;
+      this.socket.off('connect', ServiceConnect.connected);
     }
   }
 
   /** Ends the connection with an error, through the socket's own destroy. */
-  #fail(error: Error): void {
-    this.#finish();
+  fail(error: Error): void {
+    this.finish();
     if (!this.socket.destroyed) this.socket.destroy(error);
   }
 }
