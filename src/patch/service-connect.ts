@@ -371,7 +371,7 @@ class ServiceConnect extends Expiring {
     return this.over || this.socket.destroyed || !this.socket.connecting;
   }
 
-  order(resolver: Resolver, resolution: Resolution): void {
+  private order(resolver: Resolver, resolution: Resolution): void {
     const { endpoints } = resolution;
     // One endpoint has one order (the resolver's list, frozen, is not copied).
     const ordered =
@@ -386,7 +386,7 @@ class ServiceConnect extends Expiring {
     // Only to clear an ejected endpoint's record: a listener of svcdisc's beside the program's
     // makes Node's 'connect' event a list to copy, which cost a warm connect 1–1.5 % (bench/
     // README.md, the seventeenth pass). Not prependOnceListener: its wrapper is two more
-    // objects a connect; finish removes this.
+    // objects a connect; finish() removes this.
     if (this.context.health.size > 0) {
       this.listening = true;
       this.socket.prependListener('connect', ServiceConnect.connected);
@@ -394,7 +394,7 @@ class ServiceConnect extends Expiring {
     this.nextEndpoint();
   }
 
-  nextEndpoint(): boolean {
+  private nextEndpoint(): boolean {
     const endpoint = this.endpoints[++this.endpointAt];
     if (!endpoint) return false;
     this.addresses = interleave(endpoint.addresses);
@@ -409,7 +409,7 @@ class ServiceConnect extends Expiring {
 
   /** One attempt; `now` when called inside the program's connect(), where 'lookup' must wait
    * for the next tick (Node's own connect to that address comes after it). */
-  attempt(now: boolean, callback: Normalized[1] = null): void {
+  private attempt(now: boolean, callback: Normalized[1] = null): void {
     const endpoint = this.endpoints[this.endpointAt] as Endpoint;
     const address = this.addresses[this.addressAt] as Address;
     const port = this.portOf(endpoint);
@@ -439,7 +439,7 @@ class ServiceConnect extends Expiring {
   }
 
   /** The 'connect' event's message for the attempt being made (not a closure: events.ts). */
-  static connectMessage(service: ServiceConnect): ConnectMessage {
+  private static connectMessage(service: ServiceConnect): ConnectMessage {
     const endpoint = service.endpoints[service.endpointAt] as Endpoint;
     return {
       name: service.name,
@@ -451,7 +451,7 @@ class ServiceConnect extends Expiring {
 
   /** Like Node's happy eyeballs, an address gets a short turn while other addresses of the
    * same endpoint remain; the last one has the whole connect timeout. */
-  timeout(): number {
+  private timeout(): number {
     const { connectTimeoutMs } = this.context;
     if (this.addressAt >= this.addresses.length - 1 || this.options.autoSelectFamily === false)
       return connectTimeoutMs;
@@ -461,7 +461,7 @@ class ServiceConnect extends Expiring {
     return Math.min(connectTimeoutMs, turn);
   }
 
-  /** A connect that ended without finish (connected: nothing listens for that) needs its
+  /** A connect that ended without finish() (connected: nothing listens for that) needs its
    * deadline no more, and lets go of the socket when the deadlines' timer finds it. */
   settle(): boolean {
     if (!this.gone) return false;
@@ -494,7 +494,7 @@ class ServiceConnect extends Expiring {
    * socket: a closure per socket kept each connection's objects alive through V8's young
    * generation collections on Node 20 to 26, and promoted them (bench/README.md, the fortieth
    * pass). */
-  interceptDestroy(): void {
+  private interceptDestroy(): void {
     const socket = this.socket;
     // A connect of this socket still hooked (a reconnect before its first ended): superseded.
     const previous = socket[CONNECT] as ServiceConnect | undefined;
@@ -504,13 +504,13 @@ class ServiceConnect extends Expiring {
     socket.destroy = ServiceConnect.destroy as Socket['destroy'];
   }
 
-  /** An intercepted socket's destroy() (interceptDestroy): one function for every socket. */
-  static readonly destroy = function destroy(
+  /** An intercepted socket's destroy() (interceptDestroy()): one function for every socket. */
+  private static readonly destroy = function destroy(
     this: Socket,
     error?: Error,
     ...rest: unknown[]
   ): net.Socket {
-    // Set with inherited and cleared with it (interceptDestroy, finish).
+    // Set with `inherited` and cleared with it (interceptDestroy(), finish()).
     const service = this[CONNECT] as ServiceConnect | undefined;
     if (service === undefined) {
       // Called through a reference taken while it was hooked: the socket's own destroy now.
@@ -527,11 +527,11 @@ class ServiceConnect extends Expiring {
   };
 
   /** The SRV port; for the RFC 2782 fallback (port 0), the port the program asked for. */
-  portOf(endpoint: Endpoint): number {
+  private portOf(endpoint: Endpoint): number {
     return endpoint.port || Number(this.options.port);
   }
 
-  attemptFailed(error: Error): void {
+  private attemptFailed(error: Error): void {
     this.context.deadlines.delete(this);
     const endpoint = this.endpoints[this.endpointAt] as Endpoint;
     const { target } = endpoint;
@@ -560,8 +560,8 @@ class ServiceConnect extends Expiring {
 
   /** Added while an endpoint has a failure on record: one success clears it. One function for
    * every socket, as destroy is, which finds its connect on the socket (set before it is
-   * added; finish clears it and removes this). */
-  static readonly connected = function connected(this: Socket): void {
+   * added; finish() clears it and removes this). */
+  private static readonly connected = function connected(this: Socket): void {
     const service = this[CONNECT] as ServiceConnect | undefined;
     // A listener called before this one in the same 'connect' event ended the connect (a
     // destroy()): Node calls a copy of the list, so this one still runs.
@@ -577,7 +577,7 @@ class ServiceConnect extends Expiring {
    * may pool. The record costs a connection about 0.6 µs (a WeakMap entry), and the garbage
    * collector more; a net.connect, an `agent: false` request, a database driver's or gRPC's
    * connection never needs it. */
-  recorded(): boolean {
+  private recorded(): boolean {
     if (this.preferred !== undefined) return true;
     const options =
       this.options._agentKey !== undefined ? this.options : tlsConnectOptions(this.socket);
@@ -585,7 +585,7 @@ class ServiceConnect extends Expiring {
   }
 
   /** Stops intercepting: the socket is the program's again. */
-  finish(): void {
+  private finish(): void {
     this.over = true;
     this.context.deadlines.delete(this);
     if (this.inherited) {
@@ -601,7 +601,7 @@ class ServiceConnect extends Expiring {
   }
 
   /** Ends the connection with an error, through the socket's own destroy. */
-  fail(error: Error): void {
+  private fail(error: Error): void {
     this.finish();
     if (!this.socket.destroyed) this.socket.destroy(error);
   }
