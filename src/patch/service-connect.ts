@@ -269,7 +269,7 @@ const NONE: readonly never[] = Object.freeze([]);
 class ServiceConnect extends Expiring {
   // Plain properties, each assigned once in the constructor: private fields (`#`) and class
   // field initialisers define each property through an IC of their own, which cost a warm
-  // connect about 1.5 K instructions on Node 24 (bench/README.md, the forty-third pass).
+  // connect about 1.3 K instructions on Node 24 (bench/README.md, the forty-third pass).
   // Nothing outside this module reaches a ServiceConnect: it is found only under a symbol of
   // this module (CONNECT).
   declare readonly socket: Socket;
