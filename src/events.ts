@@ -68,11 +68,18 @@ interface Emit<M> {
   <A>(make: (arg: A) => M, arg: A): void;
 }
 
+/** Whether NODE_DEBUG names svcdisc, read at the first event: fixed for the life of the process
+ * (Node reads NODE_DEBUG at start). `debug.enabled` is a getter on a function, which V8's
+ * optimising tiers call through the IC rather than inline: about 0.2 K instructions of every warm
+ * connect, for its 'connect' event, on Node 20 (bench/README.md, the forty-fourth pass). */
+let debugEnabled: boolean | undefined;
+
 /** One kind of event: its debug line and its channel. */
 function event<M>(name: string, line: (message: M) => unknown[]): Emit<M> {
   const target = channel(name);
   return <A>(make: (arg: A) => M, arg?: A): void => {
-    if (!debug.enabled && !target.hasSubscribers) return;
+    debugEnabled ??= debug.enabled;
+    if (!debugEnabled && !target.hasSubscribers) return;
     const message = make(arg as A);
     debug(...(line(message) as [string, ...unknown[]]));
     if (target.hasSubscribers) target.publish(message);

@@ -12,10 +12,16 @@ export const GLOBAL_DISPATCHER = Symbol.for('undici.globalDispatcher.2');
  * dispatches through that Agent: adopting the Agent covers both. */
 export const GLOBAL_DISPATCHER_1 = Symbol.for('undici.globalDispatcher.1');
 
-/** undici's global dispatcher: undefined until a fetch or the undici package creates it. */
-export const globalDispatcher = (): unknown =>
-  (globalThis as Record<symbol, unknown>)[GLOBAL_DISPATCHER] ??
-  (globalThis as Record<symbol, unknown>)[GLOBAL_DISPATCHER_1];
+/** undici's global dispatcher: undefined until a fetch or the undici package creates it. Every
+ * undici from 6 to 8 that sets one sets GLOBAL_DISPATCHER_1, so that one is read first: where
+ * there is none (most programs, on every service connect) that is one lookup, not two: a
+ * property the global object does not have is looked up in its dictionary by the IC, which
+ * V8's optimising tiers call rather than inline (bench/README.md, the forty-fourth pass). */
+export const globalDispatcher = (): unknown => {
+  const legacy = (globalThis as Record<symbol, unknown>)[GLOBAL_DISPATCHER_1];
+  if (legacy === undefined) return undefined;
+  return (globalThis as Record<symbol, unknown>)[GLOBAL_DISPATCHER] ?? legacy;
+};
 
 /** The URL a fetch() input names, where it is a string, a URL or a Request. */
 function urlOf(input: unknown): unknown {
